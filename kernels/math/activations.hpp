@@ -1,0 +1,141 @@
+// Hidden-layer activations with PyTorch's default parameters: forward value and derivative,
+// written as PyTorch's CPU kernels compute them. Element-wise ones are templates so the CPU
+// loops vectorise; Softmin/Softmax/LogSoftmax act on a whole row (see row_activations.hpp).
+#pragma once
+
+#include "kernels/math/codes.hpp"
+#include "kernels/math/float_math.hpp"
+
+namespace hf {
+
+inline constexpr float kLeakyReluSlope = 0.01f;
+inline constexpr float kPreluInitialSlope = 0.25f;
+inline constexpr float kRreluLower = 1.0f / 8.0f;
+inline constexpr float kRreluUpper = 1.0f / 3.0f;
+// RReLU in eval mode uses the mean slope; in training each element draws its own.
+inline constexpr float kRreluEvalSlope = (kRreluLower + kRreluUpper) / 2.0f;
+inline constexpr float kSeluAlpha = 1.6732632423543772848170429916717f;
+inline constexpr float kSeluScale = 1.0507009873554804934193349852946f;
+inline constexpr float kShrinkLambda = 0.5f;
+inline constexpr float kSoftplusThreshold = 20.0f;
+
+// `slope` is the negative-side slope of PReLU (learned) and RReLU (drawn, or the mean in eval
+// mode); other activations ignore it.
+template <Activation A>
+HF_HOST_DEVICE float activate(float x, float slope) {
+  using Act = Activation;
+  if constexpr (A == Act::ELU || A == Act::CELU) {  // alpha = 1 makes CELU equal to ELU
+    return x <= 0.0f ? expm1_f(x) : x;
+  } else if constexpr (A == Act::SELU) {
+    return x <= 0.0f ? expm1_f(x) * (kSeluAlpha * kSeluScale) : x * kSeluScale;
+  } else if constexpr (A == Act::Hardshrink) {
+    return (x >= -kShrinkLambda && x <= kShrinkLambda) ? 0.0f : x;
+  } else if constexpr (A == Act::Hardsigmoid) {
+    return min_f(max_f(x + 3.0f, 0.0f), 6.0f) / 6.0f;
+  } else if constexpr (A == Act::Hardtanh) {
+    return min_f(max_f(x, -1.0f), 1.0f);
+  } else if constexpr (A == Act::Hardswish) {
+    return x * min_f(max_f(x + 3.0f, 0.0f), 6.0f) / 6.0f;
+  } else if constexpr (A == Act::LeakyReLU) {
+    return x > 0.0f ? x : x * kLeakyReluSlope;
+  } else if constexpr (A == Act::PReLU || A == Act::RReLU) {
+    return x > 0.0f ? x : x * slope;
+  } else if constexpr (A == Act::LogSigmoid) {
+    return min_f(x, 0.0f) - log1p_f(exp_f(-abs_f(x)));
+  } else if constexpr (A == Act::ReLU) {
+    return x > 0.0f ? x : 0.0f;
+  } else if constexpr (A == Act::ReLU6) {
+    return min_f(max_f(x, 0.0f), 6.0f);
+  } else if constexpr (A == Act::GELU) {
+    return x * 0.5f * (1.0f + erf_f(x * 0.70710678118654752440f));
+  } else if constexpr (A == Act::Sigmoid) {
+    return sigmoid_f(x);
+  } else if constexpr (A == Act::SiLU) {
+    return x / (1.0f + exp_f(-x));
+  } else if constexpr (A == Act::Mish) {
+    return x * tanh_f(log1p_f(exp_f(x)));
+  } else if constexpr (A == Act::Softplus) {
+    return x > kSoftplusThreshold ? x : log1p_f(exp_f(x));
+  } else if constexpr (A == Act::Softshrink) {
+    return x > kShrinkLambda ? x - kShrinkLambda : (x < -kShrinkLambda ? x + kShrinkLambda : 0.0f);
+  } else if constexpr (A == Act::Softsign) {
+    return x / (abs_f(x) + 1.0f);
+  } else if constexpr (A == Act::Tanh) {
+    return tanh_f(x);
+  } else if constexpr (A == Act::Tanhshrink) {
+    return x - tanh_f(x);
+  } else {
+    static_assert(!is_row_activation(A), "row activations live in row_activations.hpp");
+    return x;
+  }
+}
+
+// d activate(x) / dx, given the input x and the output y = activate(x) (Tanh and Sigmoid use
+// the output, as PyTorch's backward does).
+template <Activation A>
+HF_HOST_DEVICE float activation_derivative(float x, float y, float slope) {
+  using Act = Activation;
+  if constexpr (A == Act::ELU || A == Act::CELU) {
+    return x <= 0.0f ? exp_f(x) : 1.0f;
+  } else if constexpr (A == Act::SELU) {
+    return x <= 0.0f ? (kSeluAlpha * kSeluScale) * exp_f(x) : kSeluScale;
+  } else if constexpr (A == Act::Hardshrink || A == Act::Softshrink) {
+    return (x >= -kShrinkLambda && x <= kShrinkLambda) ? 0.0f : 1.0f;
+  } else if constexpr (A == Act::Hardsigmoid) {
+    return (x > -3.0f && x < 3.0f) ? 1.0f / 6.0f : 0.0f;
+  } else if constexpr (A == Act::Hardtanh) {
+    return (x <= -1.0f || x >= 1.0f) ? 0.0f : 1.0f;
+  } else if constexpr (A == Act::Hardswish) {
+    return x < -3.0f ? 0.0f : (x <= 3.0f ? x / 3.0f + 0.5f : 1.0f);
+  } else if constexpr (A == Act::LeakyReLU) {
+    return x > 0.0f ? 1.0f : kLeakyReluSlope;
+  } else if constexpr (A == Act::PReLU || A == Act::RReLU) {
+    return x > 0.0f ? 1.0f : slope;
+  } else if constexpr (A == Act::LogSigmoid) {
+    const float z = exp_f(-abs_f(x));
+    return x < 0.0f ? 1.0f - z / (1.0f + z) : z / (1.0f + z);
+  } else if constexpr (A == Act::ReLU) {
+    return x > 0.0f ? 1.0f : 0.0f;
+  } else if constexpr (A == Act::ReLU6) {
+    return (x <= 0.0f || x >= 6.0f) ? 0.0f : 1.0f;
+  } else if constexpr (A == Act::GELU) {
+    const float cdf = 0.5f * (1.0f + erf_f(x * 0.70710678118654752440f));
+    const float pdf = exp_f(-0.5f * x * x) * 0.39894228040143267794f;
+    return cdf + x * pdf;
+  } else if constexpr (A == Act::Sigmoid) {
+    return (1.0f - y) * y;
+  } else if constexpr (A == Act::SiLU) {
+    const float s = sigmoid_f(x);
+    return s * (1.0f + x * (1.0f - s));
+  } else if constexpr (A == Act::Mish) {
+    const float s = sigmoid_f(x);
+    const float t = tanh_f(log1p_f(exp_f(x)));
+    return t + x * s * (1.0f - t * t);
+  } else if constexpr (A == Act::Softplus) {
+    const float z = exp_f(x);
+    return x > kSoftplusThreshold ? 1.0f : z / (z + 1.0f);
+  } else if constexpr (A == Act::Softsign) {
+    const float d = abs_f(x) + 1.0f;
+    return 1.0f / (d * d);
+  } else if constexpr (A == Act::Tanh) {
+    return 1.0f - y * y;
+  } else if constexpr (A == Act::Tanhshrink) {
+    const float t = tanh_f(x);
+    return t * t;
+  } else {
+    static_assert(!is_row_activation(A), "row activations live in row_activations.hpp");
+    return 1.0f;
+  }
+}
+
+// Contribution of one element to dLoss/dslope of PReLU, given dLoss/dy.
+HF_HOST_DEVICE float prelu_slope_gradient(float x, float grad_output) {
+  return x > 0.0f ? 0.0f : x * grad_output;
+}
+
+// RReLU's training-time slope for one element, from a uniform draw in [0, 1).
+HF_HOST_DEVICE float rrelu_slope(float uniform) {
+  return kRreluLower + (kRreluUpper - kRreluLower) * uniform;
+}
+
+}  // namespace hf
