@@ -1,0 +1,22 @@
+// A CSV of examples as the seed script read it: no header, float features, then a 0/1 label
+// in the last column (the D.AT layout).
+#pragma once
+
+#include <filesystem>
+#include <vector>
+
+namespace hf {
+
+struct LabelledTable {
+  std::filesystem::path source;
+  int rows = 0;
+  int features = 0;
+  std::vector<double> values;  // rows x features, row-major, as read
+  std::vector<float> labels;   // 0 or 1 per row
+};
+
+// Reads a labelled CSV; throws InputError naming file, line and column for a missing or empty
+// file, a ragged row, a cell that is not a finite number, or a label other than 0 and 1.
+LabelledTable load_labelled_csv(const std::filesystem::path& path);
+
+}  // namespace hf
