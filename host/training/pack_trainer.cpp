@@ -1,0 +1,154 @@
+#include "host/training/pack_trainer.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <numeric>
+
+#include "host/common/random.hpp"
+#include "host/training/weight_init.hpp"
+
+namespace hf {
+namespace {
+
+std::string failure_message(const NetworkHealth& health, int epoch, int steps_per_epoch) {
+  if (health.first_nonfinite_loss_step >= 0) {
+    const long long step = health.first_nonfinite_loss_step;
+    return "training diverged: the loss became NaN or infinite at epoch " + std::to_string(step / steps_per_epoch + 1) +
+           ", step " + std::to_string(step % steps_per_epoch + 1) + " of " + std::to_string(steps_per_epoch) +
+           "; try a lower learning rate or less extreme settings";
+  }
+  return "training diverged: the weights became NaN or infinite during epoch " + std::to_string(epoch + 1) +
+         "; try a lower learning rate or less extreme settings";
+}
+
+}  // namespace
+
+void forward_pass(Backend& backend, PackWorkspace& ws, int layers, const StepInfo& info) {
+  for (int l = 0; l < layers; ++l) {
+    backend.linear_forward(ws, l, info);
+    backend.bias_activation_dropout(ws, l, info);
+  }
+}
+
+void training_step(Backend& backend, PackWorkspace& ws, const PackSpec& spec, const StepInfo& info,
+                   std::vector<OptimizerStep>& scalars) {
+  const int layers = spec.layout.layers();
+  forward_pass(backend, ws, layers, info);
+  backend.output_loss_gradient(ws, info);
+  backend.l1_penalty(ws, info);
+  backend.check_loss(ws, info);
+  for (int l = layers - 1; l >= 0; --l) {
+    backend.linear_backward(ws, l, info);
+    if (l > 0) backend.activation_backward(ws, l - 1, info);
+  }
+  for (int m = 0; m < spec.models(); ++m) {
+    const PackMember& member = spec.members[m];
+    // Every active network of a pack has taken the same number of steps.
+    scalars[m] = optimizer_step_scalars(member.optimizer, member.learning_rate, member.l2, static_cast<long long>(info.step) + 1);
+  }
+  backend.optimizer_step(ws, info, scalars);
+}
+
+std::vector<int> shuffled_order(int rows, std::uint64_t order_seed, int epoch) {
+  std::vector<int> order(rows);
+  std::iota(order.begin(), order.end(), 0);
+  SplitMix64 random(mix64(order_seed + static_cast<std::uint64_t>(epoch)));
+  for (int i = rows - 1; i > 0; --i) std::swap(order[i], order[random.below(static_cast<std::uint64_t>(i) + 1)]);
+  return order;
+}
+
+double training_flops(const ParameterLayout& layout, int max_epochs, int train_rows, int test_rows) {
+  // Forward, weight gradient and input gradient are 2 flops per multiply-add each; the first
+  // layer needs no input gradient.
+  const double macs = static_cast<double>(layout.forward_macs_per_row());
+  const double first = static_cast<double>(layout.weight_count(0));
+  return 2.0 * ((3.0 * macs - first) * train_rows * max_epochs + macs * test_rows);
+}
+
+std::vector<TrainingOutcome> train_pack(Backend& backend, const PackSpec& spec, const Dataset& train,
+                                        const Dataset& test, const PackOptions& options) {
+  const auto started = std::chrono::steady_clock::now();
+  const int models = spec.models();
+  const ParameterLayout& layout = spec.layout;
+  const int layers = layout.layers();
+  const int batch = std::min(spec.batch_size, train.rows);
+  const int max_rows = std::max(batch, std::min(kEvaluationRows, test.rows));
+  std::unique_ptr<PackWorkspace> ws = backend.create_workspace(spec, max_rows);
+
+  std::vector<float> parameters(static_cast<std::size_t>(models) * layout.size);
+  for (int m = 0; m < models; ++m) {
+    const PackMember& member = spec.members[m];
+    initialize_parameters(layout, member.weight_init, member.activation == Activation::PReLU, member.seed,
+                          parameters.data() + static_cast<std::size_t>(m) * layout.size);
+  }
+  backend.write_parameters(*ws, parameters.data());
+
+  std::vector<TrainingOutcome> outcomes(models);
+  std::vector<std::uint8_t> active(models, 1);
+  std::vector<OptimizerStep> scalars(models);
+  int max_epochs = 0;
+  for (const PackMember& member : spec.members) max_epochs = std::max(max_epochs, member.max_epochs);
+  const int steps_per_epoch = (train.rows + batch - 1) / batch;
+  std::vector<float> staged_x, staged_y;
+  std::uint64_t step = 0;
+
+  for (int epoch = 0; epoch < max_epochs; ++epoch) {
+    bool any = false;
+    for (int m = 0; m < models; ++m) {
+      active[m] = epoch < spec.members[m].max_epochs && !outcomes[m].failed;
+      any = any || active[m];
+    }
+    if (!any) break;
+    std::vector<int> order;
+    if (options.shuffle) order = shuffled_order(train.rows, options.order_seed, epoch);
+
+    for (int start = 0; start < train.rows; start += batch) {
+      const int rows = std::min(batch, train.rows - start);
+      const float* x = train.row(start);
+      const float* y = train.y.data() + start;
+      if (options.shuffle) {
+        staged_x.resize(static_cast<std::size_t>(rows) * train.features);
+        staged_y.resize(rows);
+        for (int r = 0; r < rows; ++r) {
+          const int source = order[start + r];
+          std::copy(train.row(source), train.row(source) + train.features, staged_x.data() + static_cast<std::size_t>(r) * train.features);
+          staged_y[r] = train.y[source];
+        }
+        x = staged_x.data();
+        y = staged_y.data();
+      }
+      backend.load_batch(*ws, x, y, rows);
+      training_step(backend, *ws, spec, StepInfo{step, rows, Mode::Training, active.data()}, scalars);
+      ++step;
+    }
+
+    backend.check_parameters(*ws);
+    const std::vector<NetworkHealth> health = backend.read_health(*ws);
+    for (int m = 0; m < models; ++m) {
+      if (!active[m] || outcomes[m].failed) continue;
+      if (health[m].first_nonfinite_loss_step >= 0 || health[m].nonfinite_parameters) {
+        outcomes[m].failed = true;
+        outcomes[m].error = failure_message(health[m], epoch, steps_per_epoch);
+      }
+    }
+  }
+
+  for (int m = 0; m < models; ++m) active[m] = !outcomes[m].failed;
+  backend.reset_confusion(*ws);
+  for (int start = 0; start < test.rows; start += kEvaluationRows) {
+    const int rows = std::min(kEvaluationRows, test.rows - start);
+    backend.load_batch(*ws, test.row(start), test.y.data() + start, rows);
+    const StepInfo info{0, rows, Mode::Evaluation, active.data()};
+    forward_pass(backend, *ws, layers, info);
+    backend.count_confusion(*ws, info, options.prediction_threshold);
+  }
+  const std::vector<ConfusionCounts> counts = backend.read_confusion(*ws);
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  for (int m = 0; m < models; ++m) {
+    outcomes[m].counts = counts[m];
+    outcomes[m].seconds = seconds / models;
+  }
+  return outcomes;
+}
+
+}  // namespace hf

@@ -1,0 +1,51 @@
+// The training algorithm, written once for a pack of networks over the Backend primitives:
+// initial weights from each network's seed, mini-batches in file order (or a shuffled order
+// shared by the pack), forward, loss, backward, L1 term, optimizer step, then evaluation of
+// every network on the test set.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "host/data/standard_scaler.hpp"
+#include "host/scoring/confusion_counts.hpp"
+#include "host/training/backend.hpp"
+
+namespace hf {
+
+// Test rows evaluated per batch; fixed so evaluation rounds identically everywhere.
+inline constexpr int kEvaluationRows = 256;
+
+struct PackOptions {
+  float prediction_threshold = 0.5f;
+  bool shuffle = false;
+  std::uint64_t order_seed = 0;  // with shuffle: every network of the pack sees this order
+};
+
+struct TrainingOutcome {
+  ConfusionCounts counts;
+  bool failed = false;
+  std::string error;     // why the training failed, for errors.csv
+  double seconds = 0.0;  // this network's share of the pack's wall time
+};
+
+std::vector<TrainingOutcome> train_pack(Backend& backend, const PackSpec& spec, const Dataset& train,
+                                        const Dataset& test, const PackOptions& options);
+
+// The forward pass of every layer on the loaded batch.
+void forward_pass(Backend& backend, PackWorkspace& ws, int layers, const StepInfo& info);
+
+// One training step on the loaded batch: forward, loss (+ L1 term), backward, optimizer step.
+// `scalars` is scratch space, one per network.
+void training_step(Backend& backend, PackWorkspace& ws, const PackSpec& spec, const StepInfo& info,
+                   std::vector<OptimizerStep>& scalars);
+
+// The order of the training rows in one epoch when shuffling.
+std::vector<int> shuffled_order(int rows, std::uint64_t order_seed, int epoch);
+
+// Floating-point operations of one training (forward and backward GEMMs on the training set,
+// forward on the test set), for throughput figures.
+double training_flops(const ParameterLayout& layout, int max_epochs, int train_rows, int test_rows);
+
+}  // namespace hf

@@ -1,0 +1,18 @@
+// Initial parameters of a network, made on the host from the training's seed (so every backend
+// starts from the same numbers): the weight matrices by the chosen torch.nn.init scheme with
+// its default arguments, biases as nn.Linear makes them, U(-1/sqrt(in), 1/sqrt(in)), and the
+// PReLU slope 0.25.
+#pragma once
+
+#include <cstdint>
+
+#include "host/training/parameter_layout.hpp"
+#include "kernels/math/codes.hpp"
+
+namespace hf {
+
+// Writes layout.size floats to `parameters` (padding and unused slots zero).
+void initialize_parameters(const ParameterLayout& layout, WeightInit init, bool has_prelu,
+                           std::uint64_t seed, float* parameters);
+
+}  // namespace hf
