@@ -1,0 +1,105 @@
+// hyperfuse's entry point: parses the command, runs it, and turns every error into a message
+// and an exit status (2: the user must fix usage, config or data; 1: runtime failure).
+#include <unistd.h>
+
+#include <cstdio>
+#include <exception>
+#include <iostream>
+#include <string>
+#include <vector>
+
+#include "host/cli/command_line.hpp"
+#include "host/cli/progress_line.hpp"
+#include "host/common/errors.hpp"
+#include "host/common/number_format.hpp"
+#include "host/data/synthetic_data.hpp"
+#include "host/report/atomic_file.hpp"
+#include "host/run/search.hpp"
+
+#ifndef HYPERFUSE_VERSION
+#define HYPERFUSE_VERSION "unknown"
+#endif
+
+namespace hf {
+namespace {
+
+void print_best(const SearchConfig& config, const SearchSummary& s) {
+  std::printf("Results: %s (%zu ranked combinations)\n", s.results_path.string().c_str(), s.results.ranked.size());
+  if (!s.results.failures.empty()) {
+    std::printf("Failed trainings: %zu, listed in %s\n", s.results.failures.size(), s.errors_path.string().c_str());
+  }
+  if (s.results.ranked.empty()) {
+    std::printf("No combination finished all its reruns; see %s\n", s.errors_path.string().c_str());
+    return;
+  }
+  const RankedCombination& best = s.results.ranked.front();
+  const PlannedCombination& combination = s.plan.combinations[best.combination];
+  std::printf("Best combination (median precision p-value %s, log10 %s):\n", python_float_repr(best.p_value).c_str(),
+              python_float_repr(best.log10_p_value).c_str());
+  for (std::size_t a = 0; a < config.axes.size(); ++a) {
+    std::printf("  %-22s %s\n", key_name(config.axes[a].key), config.axes[a].values[combination.values[a]].text.c_str());
+  }
+  const ConfusionCounts& c = best.representative_counts;
+  std::printf("  precision %.4f (tp %lld, fp %lld, fn %lld, tn %lld) in its median rerun\n", best.representative_score.precision,
+              static_cast<long long>(c.tp), static_cast<long long>(c.fp), static_cast<long long>(c.fn), static_cast<long long>(c.tn));
+}
+
+int run_command(const RunArguments& args) {
+  SearchConfig config = load_search_config(args.config);
+  apply_overrides(args, config);
+  const bool show_progress = !args.quiet && ::isatty(STDERR_FILENO);
+  ProgressLine progress(show_progress);
+  const auto on_plan = [&](const SearchSummary& s) {
+    if (args.quiet) return;
+    std::fprintf(stderr, "hyperfuse: %zu combinations x %d reruns = %zu trainings on %s (%d threads), %d train / %d test rows of %d features\n",
+                 s.plan.combinations.size(), config.rerun_count, s.plan.trainings.size(), s.backend.c_str(), s.threads,
+                 s.train_rows, s.test_rows, s.input_width);
+  };
+  const SearchSummary summary = run_search(config, on_plan, [&](std::size_t done, std::size_t total) { progress.update(done, total); });
+  progress.finish();
+  if (!args.quiet) {
+    std::fprintf(stderr, "hyperfuse: %zu trainings in %.1f s (%.1f trainings/s, %.2f GFLOP/s)\n", summary.plan.trainings.size(),
+                 summary.seconds, summary.plan.trainings.size() / summary.seconds, summary.plan.total_flops / summary.seconds / 1e9);
+  }
+  print_best(config, summary);
+  return 0;
+}
+
+int make_data_command(const MakeDataArguments& args) {
+  SyntheticDataOptions options;
+  options.train_rows = args.train_rows;
+  options.test_rows = args.test_rows;
+  options.seed = args.seed;
+  const SyntheticData data = make_synthetic_data(options);
+  std::error_code error;
+  std::filesystem::create_directories(args.out_dir, error);
+  if (error) throw InputError(args.out_dir.string() + ": cannot create the folder (" + error.message() + ")");
+  write_file_atomically(args.out_dir / "train.csv", data.train_csv);
+  write_file_atomically(args.out_dir / "test.csv", data.test_csv);
+  std::printf("Wrote %s (%d rows, %.1f%% positive) and %s (%d rows, %.1f%% positive)\n", (args.out_dir / "train.csv").string().c_str(),
+              args.train_rows, 100.0 * data.train_positive_rate, (args.out_dir / "test.csv").string().c_str(), args.test_rows,
+              100.0 * data.test_positive_rate);
+  return 0;
+}
+
+}  // namespace
+}  // namespace hf
+
+int main(int argc, char** argv) {
+  try {
+    const hf::CommandLine line = hf::parse_command_line(std::vector<std::string>(argv + 1, argv + argc));
+    switch (line.command) {
+      case hf::Command::Help: std::fputs(hf::kUsage, stdout); return 0;
+      case hf::Command::Version: std::printf("hyperfuse %s\n", HYPERFUSE_VERSION); return 0;
+      case hf::Command::Run: return hf::run_command(line.run);
+      case hf::Command::MakeData: return hf::make_data_command(line.make_data);
+    }
+  } catch (const hf::InputError& e) {
+    std::fprintf(stderr, "hyperfuse: error: %s\n", e.what());
+    return 2;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "\nhyperfuse: runtime failure: %s\n", e.what());
+    return 1;
+  }
+  return 1;
+}

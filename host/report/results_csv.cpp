@@ -1,0 +1,64 @@
+#include "host/report/results_csv.hpp"
+
+#include <cstdio>
+
+#include "host/common/number_format.hpp"
+
+namespace hf {
+namespace {
+
+std::string hyperparameter_header(const SearchConfig& config) {
+  std::string line;
+  for (const HyperparameterAxis& axis : config.axes) line += std::string(key_name(axis.key)) + ",";
+  return line;
+}
+
+std::string hyperparameter_cells(const SearchConfig& config, const PlannedCombination& combination) {
+  std::string line;
+  for (std::size_t a = 0; a < config.axes.size(); ++a) {
+    line += csv_cell(config.axes[a].values[static_cast<std::size_t>(combination.values[a])].text) + ",";
+  }
+  return line;
+}
+
+std::string seconds_text(double seconds) {
+  char buffer[32];
+  std::snprintf(buffer, sizeof buffer, "%.4f", seconds);
+  return buffer;
+}
+
+}  // namespace
+
+std::string csv_cell(const std::string& text) {
+  if (text.find_first_of(",\"\n\r") == std::string::npos) return text;
+  std::string quoted = "\"";
+  for (char c : text) quoted += c == '"' ? std::string("\"\"") : std::string(1, c);
+  return quoted + "\"";
+}
+
+std::string results_csv(const SearchConfig& config, const SearchPlan& plan, const SearchResults& results) {
+  std::string out = hyperparameter_header(config) + "p_value,execution_time,log10_p_value,precision,tp,fp,fn,tn";
+  for (int r = 1; r <= config.rerun_count; ++r) out += ",p_value_rerun_" + std::to_string(r);
+  out += "\n";
+  for (const RankedCombination& c : results.ranked) {
+    out += hyperparameter_cells(config, plan.combinations[c.combination]);
+    out += python_float_repr(c.p_value) + "," + seconds_text(c.seconds) + "," + python_float_repr(c.log10_p_value) + "," +
+           python_float_repr(c.representative_score.precision);
+    const ConfusionCounts& k = c.representative_counts;
+    for (std::int64_t n : {k.tp, k.fp, k.fn, k.tn}) out += "," + std::to_string(n);
+    for (double p : c.rerun_p_values) out += "," + python_float_repr(p);
+    out += "\n";
+  }
+  return out;
+}
+
+std::string errors_csv(const SearchConfig& config, const SearchPlan& plan, const SearchResults& results) {
+  std::string out = hyperparameter_header(config) + "rerun,seed,error\n";
+  for (const FailedTraining& f : results.failures) {
+    out += hyperparameter_cells(config, plan.combinations[f.combination]) + std::to_string(f.rerun + 1) + "," +
+           std::to_string(f.seed) + "," + csv_cell(f.error) + "\n";
+  }
+  return out;
+}
+
+}  // namespace hf

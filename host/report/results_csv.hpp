@@ -1,0 +1,22 @@
+// The two result files: hyperparameter_results.csv (ranked combinations, the seed script's
+// columns first) and errors.csv (trainings that failed, with the reason).
+#pragma once
+
+#include <string>
+
+#include "host/config/search_config.hpp"
+#include "host/run/ranking.hpp"
+#include "host/run/search_plan.hpp"
+
+namespace hf {
+
+inline constexpr const char* kResultsFileName = "hyperparameter_results.csv";
+inline constexpr const char* kErrorsFileName = "errors.csv";
+
+std::string results_csv(const SearchConfig& config, const SearchPlan& plan, const SearchResults& results);
+std::string errors_csv(const SearchConfig& config, const SearchPlan& plan, const SearchResults& results);
+
+// A CSV cell, quoted when it holds a comma, quote or line break.
+std::string csv_cell(const std::string& text);
+
+}  // namespace hf
