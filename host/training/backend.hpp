@@ -85,7 +85,8 @@ class Backend {
   // Gradient at hidden layer l's output becomes the gradient at its Z (dropout mask,
   // activation derivative, PReLU slope gradient).
   virtual void activation_backward(PackWorkspace& ws, int layer, const StepInfo& info) = 0;
-  // loss += l1 * sum|p| and gradient += l1 * sign(p), for networks with l1 > 0.
+  // loss += l1 * sum|p| and gradient += l1 * sign(p), for networks with l1 > 0; runs after
+  // the backward pass, which overwrites the gradients.
   virtual void l1_penalty(PackWorkspace& ws, const StepInfo& info) = 0;
   // Records the step if a network's loss is NaN/Inf.
   virtual void check_loss(PackWorkspace& ws, const StepInfo& info) = 0;

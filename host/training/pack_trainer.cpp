@@ -30,17 +30,22 @@ void forward_pass(Backend& backend, PackWorkspace& ws, int layers, const StepInf
   }
 }
 
-void training_step(Backend& backend, PackWorkspace& ws, const PackSpec& spec, const StepInfo& info,
-                   std::vector<OptimizerStep>& scalars) {
-  const int layers = spec.layout.layers();
-  forward_pass(backend, ws, layers, info);
+void loss_and_gradients(Backend& backend, PackWorkspace& ws, int layers, const StepInfo& info) {
   backend.output_loss_gradient(ws, info);
-  backend.l1_penalty(ws, info);
-  backend.check_loss(ws, info);
   for (int l = layers - 1; l >= 0; --l) {
     backend.linear_backward(ws, l, info);
     if (l > 0) backend.activation_backward(ws, l - 1, info);
   }
+  // After the backward pass, which overwrites the gradients.
+  backend.l1_penalty(ws, info);
+  backend.check_loss(ws, info);
+}
+
+void training_step(Backend& backend, PackWorkspace& ws, const PackSpec& spec, const StepInfo& info,
+                   std::vector<OptimizerStep>& scalars) {
+  const int layers = spec.layout.layers();
+  forward_pass(backend, ws, layers, info);
+  loss_and_gradients(backend, ws, layers, info);
   for (int m = 0; m < spec.models(); ++m) {
     const PackMember& member = spec.members[m];
     // Every active network of a pack has taken the same number of steps.

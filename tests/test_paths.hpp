@@ -1,0 +1,34 @@
+// Where the tests find the repository, the hyperfuse binary and a scratch folder.
+#pragma once
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <string>
+
+namespace hf::testing {
+
+inline std::filesystem::path source_dir() { return HYPERFUSE_SOURCE_DIR; }
+inline std::filesystem::path hyperfuse_binary() { return HYPERFUSE_BINARY; }
+
+// A fresh, empty folder for one test, removed and recreated on each call.
+inline std::filesystem::path scratch_dir(const std::string& name) {
+  const ::testing::TestInfo* info = ::testing::UnitTest::GetInstance()->current_test_info();
+  std::string test = info ? std::string(info->test_suite_name()) + "." + info->name() : "test";
+  for (char& c : test)
+    if (c == '/') c = '_';
+  const std::filesystem::path dir = std::filesystem::temp_directory_path() / "hyperfuse-tests" / test / name;
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir);
+  return dir;
+}
+
+inline void write_text(const std::filesystem::path& path, const std::string& text) {
+  std::filesystem::create_directories(path.parent_path());
+  FILE* f = std::fopen(path.c_str(), "wb");
+  ASSERT_NE(f, nullptr) << path;
+  std::fwrite(text.data(), 1, text.size(), f);
+  std::fclose(f);
+}
+
+}  // namespace hf::testing
