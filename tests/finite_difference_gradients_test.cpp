@@ -42,6 +42,8 @@ std::string case_name(const Case& c) {
          (c.dropout > 0 ? "_dropout" : "") + (c.l1 > 0 ? "_l1" : "");
 }
 
+void PrintTo(const Case& c, std::ostream* os) { *os << case_name(c); }
+
 class FiniteDifferenceGradients : public ::testing::TestWithParam<Case> {};
 
 TEST_P(FiniteDifferenceGradients, MatchBackwardPass) {

@@ -24,6 +24,8 @@ struct FixtureCase {
   }
 };
 
+inline void PrintTo(const FixtureCase& c, std::ostream* os) { *os << c.name; }
+
 inline std::vector<FixtureCase> read_fixture_file(const std::string& file_name) {
   std::ifstream in(source_dir() / "tests" / "fixtures" / file_name);
   if (!in) throw std::runtime_error("cannot open fixture " + file_name);

@@ -123,7 +123,10 @@ MakeDataArguments parse_make_data(const std::vector<std::string>& args) {
 
 CommandLine parse_command_line(const std::vector<std::string>& args) {
   CommandLine line;
-  if (args.empty() || args[0] == "--help" || args[0] == "-h" || args[0] == "help") return line;
+  if (args.empty() || args[0] == "help") return line;
+  for (const std::string& a : args) {
+    if (a == "--help" || a == "-h") return line;  // help wins wherever it appears
+  }
   if (args[0] == "--version") {
     line.command = Command::Version;
   } else if (args[0] == "run") {
@@ -137,9 +140,6 @@ CommandLine parse_command_line(const std::vector<std::string>& args) {
     const std::string guess = closest_choice(args[0], {"run", "make-data"});
     if (!guess.empty()) message += " (did you mean '" + guess + "'?)";
     usage_error(message + "; the commands are run and make-data");
-  }
-  for (const std::string& a : args) {
-    if (a == "--help" || a == "-h") line.command = Command::Help;
   }
   return line;
 }

@@ -141,7 +141,7 @@ class ConfigReader {
     for (const toml::node& element : *list) {
       HyperparameterValue value = read_value(key, context, element);
       for (std::size_t i = 0; i < axis.values.size(); ++i) {
-        if (axis.values[i].text == value.text) {
+        if (same_value(axis.values[i], value)) {
           fail(element.source(), context + ": " + value.text + " is listed twice (also at line " +
                                      std::to_string(sources[i]->source().begin.line) + "); remove one");
         }
@@ -153,6 +153,11 @@ class ConfigReader {
   }
 
  private:
+  // Equal values however they are written: 0 and 0.0, [2, 1] and [2.0, 1.0].
+  static bool same_value(const HyperparameterValue& a, const HyperparameterValue& b) {
+    return a.number == b.number && a.multiples == b.multiples && a.code == b.code;
+  }
+
   static std::string example(Hyperparameter key) {
     switch (key) {
       case Hyperparameter::LearningRate: return "0.001, 0.0005";
@@ -289,7 +294,7 @@ const char* device_name(Device device) {
 
 SearchConfig load_search_config(const std::filesystem::path& path) {
   std::ifstream file(path, std::ios::binary);
-  if (!file) {
+  if (!file || std::filesystem::is_directory(path)) {
     throw InputError(path.string() + ": cannot open the config file; check the path (the default is configs/default.toml, run from the repository root)");
   }
   std::stringstream text;
@@ -359,10 +364,15 @@ SearchConfig load_search_config(const std::filesystem::path& path) {
   }
 
   const std::optional<std::uint64_t> total = combination_count(config.axes);
-  if (config.explore_all_combinations && (!total || *total > kMaxCombinations)) {
+  if (!total) {
+    reader.fail(hyperparameters ? hyperparameters->source() : toml::source_region{},
+                "[hyperparameters] the search space has more than 2^64 combinations, more than any search can sample "
+                "meaningfully; list fewer values per key");
+  }
+  if (config.explore_all_combinations && *total > kMaxCombinations) {
     const toml::node* where = s.get("explore_all_combinations");
     reader.fail(where ? where->source() : (hyperparameters ? hyperparameters->source() : toml::source_region{}),
-                "[search] the full grid has " + (total ? std::to_string(*total) : std::string("more than 2^64")) +
+                "[search] the full grid has " + std::to_string(*total) +
                     " combinations, more than the " + std::to_string(kMaxCombinations) +
                     " a grid search may run; set explore_all_combinations = false and number_of_combinations_to_try "
                     "to sample that many at random, or list fewer values");

@@ -84,7 +84,8 @@ std::string make_rows(std::uint64_t seed, int rows, double* positive_rate) {
 SyntheticData make_synthetic_data(const SyntheticDataOptions& options) {
   SyntheticData data;
   data.train_csv = make_rows(mix64(options.seed), options.train_rows, &data.train_positive_rate);
-  data.test_csv = make_rows(mix64(options.seed + 1), options.test_rows, &data.test_positive_rate);
+  // Not mix64(seed + 1): that would make this seed's test rows the next seed's training rows.
+  data.test_csv = make_rows(mix64(mix64(options.seed) ^ 0x7E57DA7Aull), options.test_rows, &data.test_positive_rate);
   return data;
 }
 

@@ -34,13 +34,13 @@ std::vector<int> combination_values(const std::vector<HyperparameterAxis>& axes,
 std::vector<std::uint64_t> choose_combinations(const std::vector<HyperparameterAxis>& axes, bool grid,
                                                std::uint64_t count, std::uint64_t seed) {
   const std::optional<std::uint64_t> total = combination_count(axes);
-  if (grid || (total && *total <= count)) {
-    if (!total) throw std::length_error("the grid is too large to enumerate");
+  if (!total) throw std::length_error("the search space has more than 2^64 combinations");  // the loader refuses these
+  if (grid || *total <= count) {
     std::vector<std::uint64_t> all(*total);
     std::iota(all.begin(), all.end(), std::uint64_t{0});
     return all;
   }
-  const std::uint64_t space = total.value_or(UINT64_MAX);
+  const std::uint64_t space = *total;
   SplitMix64 random(mix64(seed ^ 0x5EA4C4ull));
   std::vector<std::uint64_t> chosen;
   chosen.reserve(count);

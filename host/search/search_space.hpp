@@ -19,7 +19,8 @@ std::vector<int> combination_values(const std::vector<HyperparameterAxis>& axes,
 
 // The combinations a search trains: the whole grid in order, or `count` distinct ones drawn
 // without replacement from `seed` (every combination, in grid order, when there are no more
-// than `count`).
+// than `count`). Throws std::length_error for a space beyond 2^64 combinations, which
+// numbers cannot name (the config loader refuses those).
 std::vector<std::uint64_t> choose_combinations(const std::vector<HyperparameterAxis>& axes, bool grid,
                                                std::uint64_t count, std::uint64_t seed);
 

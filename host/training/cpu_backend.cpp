@@ -206,6 +206,11 @@ void CpuBackend::read_gradients(PackWorkspace& w, float* gradients) {
   std::copy(ws.grads.data(), ws.grads.data() + ws.grads.size(), gradients);
 }
 
+void CpuBackend::write_gradients(PackWorkspace& w, const float* gradients) {
+  CpuWorkspace& ws = cpu(w);
+  std::copy(gradients, gradients + ws.grads.size(), ws.grads.data());
+}
+
 void CpuBackend::read_outputs(PackWorkspace& w, int rows, float* probabilities) {
   CpuWorkspace& ws = cpu(w);
   const int last = ws.spec.layout.layers() - 1;

@@ -8,7 +8,7 @@
 
 namespace hf {
 
-class CpuBackend final : public Backend {
+class CpuBackend : public Backend {
  public:
   const char* name() const override { return "cpu"; }
   std::unique_ptr<PackWorkspace> create_workspace(const PackSpec& spec, int max_rows) override;
@@ -16,6 +16,7 @@ class CpuBackend final : public Backend {
   void write_parameters(PackWorkspace& ws, const float* parameters) override;
   void read_parameters(PackWorkspace& ws, float* parameters) override;
   void read_gradients(PackWorkspace& ws, float* gradients) override;
+  void write_gradients(PackWorkspace& ws, const float* gradients) override;
   void read_outputs(PackWorkspace& ws, int rows, float* probabilities) override;
   std::vector<float> read_losses(PackWorkspace& ws) override;
   std::vector<NetworkHealth> read_health(PackWorkspace& ws) override;

@@ -43,7 +43,7 @@ HF_HOST_DEVICE float activate(float x, float slope) {
   } else if constexpr (A == Act::LogSigmoid) {
     return min_f(x, 0.0f) - log1p_f(exp_f(-abs_f(x)));
   } else if constexpr (A == Act::ReLU) {
-    return x > 0.0f ? x : 0.0f;
+    return max_f(x, 0.0f);
   } else if constexpr (A == Act::ReLU6) {
     return min_f(max_f(x, 0.0f), 6.0f);
   } else if constexpr (A == Act::GELU) {

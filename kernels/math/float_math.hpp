@@ -16,8 +16,10 @@ HF_HOST_DEVICE float tanh_f(float x) { return ::tanhf(x); }
 HF_HOST_DEVICE float erf_f(float x) { return ::erff(x); }
 HF_HOST_DEVICE float sqrt_f(float x) { return ::sqrtf(x); }
 HF_HOST_DEVICE float abs_f(float x) { return ::fabsf(x); }
-HF_HOST_DEVICE float min_f(float a, float b) { return a < b ? a : b; }
-HF_HOST_DEVICE float max_f(float a, float b) { return a > b ? a : b; }
+// As std::min/std::max (and PyTorch's clamp): a NaN first argument comes through, so a
+// diverged network's NaN reaches its loss instead of being clamped away.
+HF_HOST_DEVICE float min_f(float a, float b) { return b < a ? b : a; }
+HF_HOST_DEVICE float max_f(float a, float b) { return a < b ? b : a; }
 HF_HOST_DEVICE float sigmoid_f(float x) { return 1.0f / (1.0f + exp_f(-x)); }
 
 }  // namespace hf
