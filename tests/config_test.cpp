@@ -344,7 +344,7 @@ TEST(ConfigLoad, RepositoryDefaultConfig) {
   EXPECT_EQ(config.test_path, (hf::testing::source_dir() / "example_data/test.csv").lexically_normal());
   EXPECT_EQ(config.output_dir, (hf::testing::source_dir() / "results").lexically_normal());
   EXPECT_EQ(config.axes.size(), static_cast<std::size_t>(hf::kHyperparameterCount));
-  EXPECT_EQ(hf::combination_count(config.axes), std::optional<std::uint64_t>(2 * 1 * 2 * 2 * 2 * 3 * 2 * 2));
+  EXPECT_EQ(hf::combination_count(config.axes), std::optional<std::uint64_t>(2 * 1 * 2 * 2 * 2 * 4 * 2 * 2));
   EXPECT_EQ(axis_texts(config)[3], (std::vector<std::string>{"hidden_layers", "[2, 3, 2, 1, 0.5]", "[2, 1, 0.5]"}));
 }
 

@@ -8,6 +8,7 @@
 
 #include "host/common/aligned_floats.hpp"
 #include "host/training/small_gemm.hpp"
+#include "host/training/transpose.hpp"
 #include "kernels/math/activations.hpp"
 #include "kernels/math/dropout.hpp"
 #include "kernels/math/losses.hpp"
@@ -92,9 +93,7 @@ struct CpuWorkspace final : PackWorkspace {
     for (int l = 0; l < L.layers(); ++l) {
       const float* w = param(m) + L.weight_offset[l];
       float* wt = transposed.data() + m * transposed_size + transposed_offset[l];
-      const int in = L.in(l), out = L.out(l);
-      for (int o = 0; o < out; ++o)
-        for (int i = 0; i < in; ++i) wt[static_cast<std::size_t>(i) * out + o] = w[static_cast<std::size_t>(o) * in + i];
+      transpose(w, L.out(l), L.in(l), wt);
     }
   }
 };
