@@ -16,12 +16,15 @@ int main(int argc, char** argv) {
   bool json = false;
   for (int i = 1; i < argc; ++i) {
     const std::string arg = argv[i];
-    if (arg == "--threads" && i + 1 < argc) threads = std::atoi(argv[++i]);
-    else if (arg == "--json") json = true;
+    if (arg == "--threads" && i + 1 < argc)
+      threads = std::atoi(argv[++i]);
+    else if (arg == "--json")
+      json = true;
     else if (arg == "--help") {
       std::puts("usage: hyperfuse_bench [CONFIG] [--threads N] [--json]");
       return 0;
-    } else config_path = arg;
+    } else
+      config_path = arg;
   }
   try {
     hf::SearchConfig config = hf::load_search_config(config_path);
@@ -31,19 +34,23 @@ int main(int argc, char** argv) {
     std::size_t steps = 0;
     for (const hf::PlannedCombination& c : s.plan.combinations) {
       const int batch = std::min(c.settings.batch_size, s.train_rows);
-      steps += static_cast<std::size_t>(c.settings.max_epochs) * ((s.train_rows + batch - 1) / batch) * config.rerun_count;
+      steps +=
+          static_cast<std::size_t>(c.settings.max_epochs) * ((s.train_rows + batch - 1) / batch) * config.rerun_count;
     }
     const double trainings = static_cast<double>(s.plan.trainings.size());
     const double gflops = s.plan.total_flops / s.seconds / 1e9;
     const double peak = hf::measured_fma_peak_gflops(threads, 1.0);
     if (json) {
-      std::printf("{\"config\": \"%s\", \"threads\": %d, \"trainings\": %.0f, \"seconds\": %.4f, \"trainings_per_second\": %.4f, "
-                  "\"steps_per_second\": %.1f, \"gflops\": %.3f, \"fma_peak_gflops\": %.3f, \"share_of_peak\": %.4f}\n",
-                  config_path.c_str(), threads, trainings, s.seconds, trainings / s.seconds, steps / s.seconds, gflops, peak, gflops / peak);
+      std::printf(
+          "{\"config\": \"%s\", \"threads\": %d, \"trainings\": %.0f, \"seconds\": %.4f, \"trainings_per_second\": "
+          "%.4f, "
+          "\"steps_per_second\": %.1f, \"gflops\": %.3f, \"fma_peak_gflops\": %.3f, \"share_of_peak\": %.4f}\n",
+          config_path.c_str(), threads, trainings, s.seconds, trainings / s.seconds, steps / s.seconds, gflops, peak,
+          gflops / peak);
     } else {
       std::printf("hyperfuse CPU trainer: %s, %d threads\n", config_path.c_str(), threads);
-      std::printf("  %.0f trainings in %.3f s: %.3f trainings/s, %.0f steps/s (%.1f us per step per thread)\n", trainings, s.seconds,
-                  trainings / s.seconds, steps / s.seconds, 1e6 * threads / (steps / s.seconds));
+      std::printf("  %.0f trainings in %.3f s: %.3f trainings/s, %.0f steps/s (%.1f us per step per thread)\n",
+                  trainings, s.seconds, trainings / s.seconds, steps / s.seconds, 1e6 * threads / (steps / s.seconds));
       std::printf("  %.2f GFLOP/s of %.2f GFLOP/s measured FMA peak (%.1f%%)\n", gflops, peak, 100.0 * gflops / peak);
     }
   } catch (const hf::InputError& e) {

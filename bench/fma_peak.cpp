@@ -22,9 +22,18 @@ double fma_loop(long iterations) {
   Vector16 c0 = m, c1 = m * 2, c2 = m * 3, c3 = m * 4, c4 = m * 5, c5 = m * 6;
   Vector16 c6 = m * 7, c7 = m * 8, c8 = m * 9, c9 = m * 10, c10 = m * 11, c11 = m * 12;
   for (long i = 0; i < iterations; ++i) {
-    c0 = c0 * m + b; c1 = c1 * m + b; c2 = c2 * m + b; c3 = c3 * m + b;
-    c4 = c4 * m + b; c5 = c5 * m + b; c6 = c6 * m + b; c7 = c7 * m + b;
-    c8 = c8 * m + b; c9 = c9 * m + b; c10 = c10 * m + b; c11 = c11 * m + b;
+    c0 = c0 * m + b;
+    c1 = c1 * m + b;
+    c2 = c2 * m + b;
+    c3 = c3 * m + b;
+    c4 = c4 * m + b;
+    c5 = c5 * m + b;
+    c6 = c6 * m + b;
+    c7 = c7 * m + b;
+    c8 = c8 * m + b;
+    c9 = c9 * m + b;
+    c10 = c10 * m + b;
+    c11 = c11 * m + b;
   }
   const Vector16 sum = c0 + c1 + c2 + c3 + c4 + c5 + c6 + c7 + c8 + c9 + c10 + c11;
   double total = 0;

@@ -52,8 +52,8 @@ int main() {
   double flops = 0;
   for (int l = 0; l < kLayers; ++l) {
     const int in = kWidths[l], out = kWidths[l + 1];
-    layers.push_back({in, out, values(kRows * in), values(out * in), values(out * in), values(kRows * out), values(kRows * out),
-                      values(out * in), values(kRows * in)});
+    layers.push_back({in, out, values(kRows * in), values(out * in), values(out * in), values(kRows * out),
+                      values(kRows * out), values(out * in), values(kRows * in)});
     flops += 6.0 * kRows * in * out;
   }
 
@@ -63,7 +63,8 @@ int main() {
     forward.emplace_back(L.out, kRows, L.in, L.out, L.in, L.out, false);
     weight_gradient.emplace_back(L.in, L.out, kRows, L.in, L.out, L.in, true);
     input_gradient.emplace_back(L.in, kRows, L.out, L.in, L.out, L.in, false);
-    accelerated = accelerated && forward.back().accelerated() && weight_gradient.back().accelerated() && input_gradient.back().accelerated();
+    accelerated = accelerated && forward.back().accelerated() && weight_gradient.back().accelerated() &&
+                  input_gradient.back().accelerated();
   }
   time_it(accelerated ? "libxsmm (+ weight transpose)" : "SmallGemm without libxsmm", flops, [&] {
     for (int l = 0; l < kLayers; ++l) {
@@ -88,8 +89,8 @@ int main() {
   using Map = Eigen::Map<RowMajor>;
   time_it("Eigen", flops, [&] {
     for (Layer& L : layers) {
-      Map x(L.x.data(), kRows, L.in), w(L.w.data(), L.out, L.in), z(L.z.data(), kRows, L.out), dz(L.dz.data(), kRows, L.out),
-          dw(L.dw.data(), L.out, L.in), dx(L.dx.data(), kRows, L.in);
+      Map x(L.x.data(), kRows, L.in), w(L.w.data(), L.out, L.in), z(L.z.data(), kRows, L.out),
+          dz(L.dz.data(), kRows, L.out), dw(L.dw.data(), L.out, L.in), dx(L.dx.data(), kRows, L.in);
       z.noalias() = x * w.transpose();
       dw.noalias() = dz.transpose() * x;
       dx.noalias() = dz * w;
@@ -100,9 +101,12 @@ int main() {
   openblas_set_num_threads(1);
   time_it("OpenBLAS", flops, [&] {
     for (Layer& L : layers) {
-      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, kRows, L.out, L.in, 1, L.x.data(), L.in, L.w.data(), L.in, 0, L.z.data(), L.out);
-      cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, L.out, L.in, kRows, 1, L.dz.data(), L.out, L.x.data(), L.in, 0, L.dw.data(), L.in);
-      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, kRows, L.in, L.out, 1, L.dz.data(), L.out, L.w.data(), L.in, 0, L.dx.data(), L.in);
+      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, kRows, L.out, L.in, 1, L.x.data(), L.in, L.w.data(), L.in, 0,
+                  L.z.data(), L.out);
+      cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, L.out, L.in, kRows, 1, L.dz.data(), L.out, L.x.data(), L.in,
+                  0, L.dw.data(), L.in);
+      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, kRows, L.in, L.out, 1, L.dz.data(), L.out, L.w.data(),
+                  L.in, 0, L.dx.data(), L.in);
     }
   });
 #endif

@@ -35,12 +35,15 @@ std::vector<BackendCase> backends() {
 // Float32 primitives against double math: a few ulps per operation, sums over <= 64 terms.
 constexpr double kAbsolute = 1e-5, kRelative = 1e-4;
 
-::testing::AssertionResult close_to(const std::vector<float>& actual, const std::vector<double>& expected, const char* what) {
+::testing::AssertionResult close_to(const std::vector<float>& actual, const std::vector<double>& expected,
+                                    const char* what) {
   if (actual.size() != expected.size()) return ::testing::AssertionFailure() << what << ": size mismatch";
   for (std::size_t i = 0; i < actual.size(); ++i) {
-    if (std::isnan(actual[i])) return ::testing::AssertionFailure() << what << ": element " << i << " was not written (NaN)";
+    if (std::isnan(actual[i]))
+      return ::testing::AssertionFailure() << what << ": element " << i << " was not written (NaN)";
     if (!(std::fabs(actual[i] - expected[i]) <= kAbsolute + kRelative * std::fabs(expected[i]))) {
-      return ::testing::AssertionFailure() << what << ": element " << i << " is " << actual[i] << ", expected " << expected[i];
+      return ::testing::AssertionFailure()
+             << what << ": element " << i << " is " << actual[i] << ", expected " << expected[i];
     }
   }
   return ::testing::AssertionSuccess();
@@ -94,7 +97,9 @@ class BackendOps : public ::testing::TestWithParam<BackendCase> {
     backend_->read_layer(*ws_, layer, b, rows_, v.data());
     return v;
   }
-  void write(int layer, LayerBuffer b, const std::vector<float>& v) { backend_->write_layer(*ws_, layer, b, rows_, v.data()); }
+  void write(int layer, LayerBuffer b, const std::vector<float>& v) {
+    backend_->write_layer(*ws_, layer, b, rows_, v.data());
+  }
   const float* param(int m) const { return params_.data() + m * spec_.layout.size; }
   StepInfo info(Mode mode) const { return StepInfo{7, rows_, mode, nullptr}; }
 
@@ -133,8 +138,9 @@ TEST_P(BackendOps, LinearForwardEveryLayer) {
 }
 
 // Expected activation output of one hidden layer for network m, from Z already holding the bias.
-std::vector<double> expected_activation(Activation a, const std::vector<float>& z, int rows, int width, float prelu_slope,
-                                        std::uint64_t seed, int layer, std::uint64_t step, Mode mode) {
+std::vector<double> expected_activation(Activation a, const std::vector<float>& z, int rows, int width,
+                                        float prelu_slope, std::uint64_t seed, int layer, std::uint64_t step,
+                                        Mode mode) {
   std::vector<double> y(z.size());
   if (is_row_activation(a)) {
     for (int r = 0; r < rows; ++r) {
@@ -146,34 +152,19 @@ std::vector<double> expected_activation(Activation a, const std::vector<float>& 
   }
   for (std::size_t e = 0; e < z.size(); ++e) {
     float slope = a == Activation::PReLU ? prelu_slope : kRreluEvalSlope;
-    if (a == Activation::RReLU && mode == Mode::Training) slope = rrelu_training_slope(seed, layer, step, static_cast<std::uint32_t>(e));
+    if (a == Activation::RReLU && mode == Mode::Training)
+      slope = rrelu_training_slope(seed, layer, step, static_cast<std::uint32_t>(e));
     // activate<> is the shared math itself; what is under test is the backend's indexing,
     // dispatch on per-network codes and random streams.
-    switch (a) {
-#define HF_CASE(name) \
-  case Activation::name: y[e] = activate<Activation::name>(z[e], slope); break;
-      HF_CASE(ELU) HF_CASE(Hardshrink) HF_CASE(Hardsigmoid) HF_CASE(Hardtanh) HF_CASE(Hardswish) HF_CASE(LeakyReLU)
-      HF_CASE(LogSigmoid) HF_CASE(PReLU) HF_CASE(ReLU) HF_CASE(ReLU6) HF_CASE(RReLU) HF_CASE(SELU) HF_CASE(CELU)
-      HF_CASE(GELU) HF_CASE(Sigmoid) HF_CASE(SiLU) HF_CASE(Mish) HF_CASE(Softplus) HF_CASE(Softshrink)
-      HF_CASE(Softsign) HF_CASE(Tanh) HF_CASE(Tanhshrink)
-#undef HF_CASE
-      default: break;
-    }
+    with_elementwise_activation(a, [&](auto tag) { y[e] = activate<decltype(tag)::value>(z[e], slope); });
   }
   return y;
 }
 
 double expected_derivative(Activation a, float z, float y, float slope) {
-  switch (a) {
-#define HF_CASE(name) \
-  case Activation::name: return activation_derivative<Activation::name>(z, y, slope);
-    HF_CASE(ELU) HF_CASE(Hardshrink) HF_CASE(Hardsigmoid) HF_CASE(Hardtanh) HF_CASE(Hardswish) HF_CASE(LeakyReLU)
-    HF_CASE(LogSigmoid) HF_CASE(PReLU) HF_CASE(ReLU) HF_CASE(ReLU6) HF_CASE(RReLU) HF_CASE(SELU) HF_CASE(CELU)
-    HF_CASE(GELU) HF_CASE(Sigmoid) HF_CASE(SiLU) HF_CASE(Mish) HF_CASE(Softplus) HF_CASE(Softshrink)
-    HF_CASE(Softsign) HF_CASE(Tanh) HF_CASE(Tanhshrink)
-#undef HF_CASE
-    default: return 0.0;
-  }
+  double d = 0.0;
+  with_elementwise_activation(a, [&](auto tag) { d = activation_derivative<decltype(tag)::value>(z, y, slope); });
+  return d;
 }
 
 struct ActivationCase {
@@ -205,16 +196,21 @@ TEST_P(BackendOps, BiasActivationDropoutEveryActivation) {
             biased[r * width + k] = z[m * block(layer) + r * width + k] + param(m)[spec_.layout.bias_offset[layer] + k];
             expected_z[r * width + k] = biased[r * width + k];
           }
-        const std::vector<double> expected_y = expected_activation(member.activation, biased, rows, width, 0.3f, member.seed, layer, 7, c.mode);
+        const std::vector<double> expected_y =
+            expected_activation(member.activation, biased, rows, width, 0.3f, member.seed, layer, 7, c.mode);
         std::vector<double> expected_out = expected_y;
         if (c.mode == Mode::Training && member.dropout > 0) {
           const float keep = 1.0f / static_cast<float>(1.0 - member.dropout);
           for (std::size_t e = 0; e < expected_out.size(); ++e)
-            expected_out[e] *= dropout_multiplier(member.seed, layer, 7, static_cast<std::uint32_t>(e), static_cast<float>(member.dropout), keep);
+            expected_out[e] *= dropout_multiplier(member.seed, layer, 7, static_cast<std::uint32_t>(e),
+                                                  static_cast<float>(member.dropout), keep);
         }
-        const auto slice = [&](const std::vector<float>& v) { return std::vector<float>(v.begin() + m * block(layer), v.begin() + (m + 1) * block(layer)); };
-        const std::string what = std::string(kActivationNames[a]) + " network " + std::to_string(m) + (c.mode == Mode::Training ? " training" : " eval") +
-                                 " dropout " + std::to_string(member.dropout);
+        const auto slice = [&](const std::vector<float>& v) {
+          return std::vector<float>(v.begin() + m * block(layer), v.begin() + (m + 1) * block(layer));
+        };
+        const std::string what = std::string(kActivationNames[a]) + " network " + std::to_string(m) +
+                                 (c.mode == Mode::Training ? " training" : " eval") + " dropout " +
+                                 std::to_string(member.dropout);
         EXPECT_TRUE(close_to(slice(z_after), expected_z, "Z + b")) << what;
         EXPECT_TRUE(close_to(slice(y), expected_y, "activation")) << what;
         if (c.mode == Mode::Training) {
@@ -265,7 +261,9 @@ TEST_P(BackendOps, OutputLayerSigmoidLossAndGradientEveryLoss) {
           expected_loss += loss_value(l, pf, y_[r]) / rows;
           expected_g[r] = output_gradient(l, pf, y_[r], 1.0f / static_cast<float>(rows));
         }
-        const auto slice = [&](const std::vector<float>& v) { return std::vector<float>(v.begin() + m * rows, v.begin() + (m + 1) * rows); };
+        const auto slice = [&](const std::vector<float>& v) {
+          return std::vector<float>(v.begin() + m * rows, v.begin() + (m + 1) * rows);
+        };
         EXPECT_TRUE(close_to(slice(p), expected_p, "sigmoid")) << kLossNames[static_cast<int>(l)];
         EXPECT_TRUE(close_to(slice(g), expected_g, "dLoss/dz")) << kLossNames[static_cast<int>(l)];
         EXPECT_TRUE(close_to({losses[m]}, {expected_loss}, "loss")) << kLossNames[static_cast<int>(l)];
@@ -291,20 +289,26 @@ TEST_P(BackendOps, LinearBackwardEveryLayer) {
       for (int m = 0; m < spec_.models(); ++m) {
         const float* xin = l == 0 ? x_.data() : input.data() + m * block(l - 1);
         const float* gm = g.data() + m * block(l);
-        std::vector<double> dw(static_cast<std::size_t>(out) * in, 0.0), db(out, 0.0), expected_dx(static_cast<std::size_t>(rows) * in, 0.0);
+        std::vector<double> dw(static_cast<std::size_t>(out) * in, 0.0), db(out, 0.0),
+            expected_dx(static_cast<std::size_t>(rows) * in, 0.0);
         for (int r = 0; r < rows; ++r)
           for (int o = 0; o < out; ++o) {
             db[o] += gm[r * out + o];
             for (int i = 0; i < in; ++i) {
               dw[o * in + i] += static_cast<double>(gm[r * out + o]) * xin[r * in + i];
-              expected_dx[r * in + i] += static_cast<double>(gm[r * out + o]) * param(m)[L.weight_offset[l] + o * in + i];
+              expected_dx[r * in + i] +=
+                  static_cast<double>(gm[r * out + o]) * param(m)[L.weight_offset[l] + o * in + i];
             }
           }
         const float* gw = grads.data() + m * L.size;
-        EXPECT_TRUE(close_to(std::vector<float>(gw + L.weight_offset[l], gw + L.weight_offset[l] + dw.size()), dw, "dW")) << "layer " << l;
-        EXPECT_TRUE(close_to(std::vector<float>(gw + L.bias_offset[l], gw + L.bias_offset[l] + out), db, "db")) << "layer " << l;
+        EXPECT_TRUE(
+            close_to(std::vector<float>(gw + L.weight_offset[l], gw + L.weight_offset[l] + dw.size()), dw, "dW"))
+            << "layer " << l;
+        EXPECT_TRUE(close_to(std::vector<float>(gw + L.bias_offset[l], gw + L.bias_offset[l] + out), db, "db"))
+            << "layer " << l;
         if (l > 0) {
-          EXPECT_TRUE(close_to(std::vector<float>(dx.begin() + m * block(l - 1), dx.begin() + (m + 1) * block(l - 1)), expected_dx, "dX"))
+          EXPECT_TRUE(close_to(std::vector<float>(dx.begin() + m * block(l - 1), dx.begin() + (m + 1) * block(l - 1)),
+                               expected_dx, "dX"))
               << "layer " << l << " rows " << rows;
         }
       }
@@ -338,28 +342,37 @@ TEST_P(BackendOps, ActivationBackwardEveryActivation) {
         for (std::size_t e = 0; e < block(layer); ++e) {
           float multiplier = 1.0f;
           if (member.dropout > 0) {
-            multiplier = dropout_multiplier(member.seed, layer, 7, static_cast<std::uint32_t>(e), static_cast<float>(member.dropout),
-                                            1.0f / static_cast<float>(1.0 - member.dropout));
+            multiplier =
+                dropout_multiplier(member.seed, layer, 7, static_cast<std::uint32_t>(e),
+                                   static_cast<float>(member.dropout), 1.0f / static_cast<float>(1.0 - member.dropout));
           }
           g_out[e] = g[m * block(layer) + e] * multiplier;
           slope_gradient += prelu_slope_gradient(z[m * block(layer) + e], g_out[e]);
         }
         if (is_row_activation(member.activation)) {
           for (int r = 0; r < rows; ++r) {
-            row_activation_backward(member.activation, y.data() + m * block(layer) + r * width, g_out.data() + r * width, width);
+            row_activation_backward(member.activation, y.data() + m * block(layer) + r * width,
+                                    g_out.data() + r * width, width);
           }
           for (std::size_t e = 0; e < block(layer); ++e) expected[e] = g_out[e];
         } else {
           for (std::size_t e = 0; e < block(layer); ++e) {
             float slope = member.activation == Activation::PReLU ? 0.3f : kRreluEvalSlope;
-            if (member.activation == Activation::RReLU) slope = rrelu_training_slope(member.seed, layer, 7, static_cast<std::uint32_t>(e));
-            expected[e] = g_out[e] * expected_derivative(member.activation, z[m * block(layer) + e], y[m * block(layer) + e], slope);
+            if (member.activation == Activation::RReLU)
+              slope = rrelu_training_slope(member.seed, layer, 7, static_cast<std::uint32_t>(e));
+            expected[e] = g_out[e] * expected_derivative(member.activation, z[m * block(layer) + e],
+                                                         y[m * block(layer) + e], slope);
           }
         }
-        const std::string what = std::string(kActivationNames[a]) + " network " + std::to_string(m) + " dropout " + std::to_string(member.dropout);
-        EXPECT_TRUE(close_to(std::vector<float>(dz.begin() + m * block(layer), dz.begin() + (m + 1) * block(layer)), expected, "dZ")) << what;
+        const std::string what = std::string(kActivationNames[a]) + " network " + std::to_string(m) + " dropout " +
+                                 std::to_string(member.dropout);
+        EXPECT_TRUE(close_to(std::vector<float>(dz.begin() + m * block(layer), dz.begin() + (m + 1) * block(layer)),
+                             expected, "dZ"))
+            << what;
         if (member.activation == Activation::PReLU) {
-          EXPECT_TRUE(close_to({grads[m * spec_.layout.size + spec_.layout.prelu_offset]}, {slope_gradient}, "PReLU slope gradient")) << what;
+          EXPECT_TRUE(close_to({grads[m * spec_.layout.size + spec_.layout.prelu_offset]}, {slope_gradient},
+                               "PReLU slope gradient"))
+              << what;
         }
       }
     }
@@ -384,7 +397,8 @@ TEST_P(BackendOps, L1PenaltyAddsSignAndMagnitude) {
     magnitude += std::fabs(param(0)[i]);
     expected[i] = 0.01 * (param(0)[i] > 0 ? 1.0 : (param(0)[i] < 0 ? -1.0 : 0.0));
   }
-  EXPECT_TRUE(close_to(std::vector<float>(grads.begin(), grads.begin() + static_cast<long>(spec_.layout.used)), expected, "L1 gradient"));
+  EXPECT_TRUE(close_to(std::vector<float>(grads.begin(), grads.begin() + static_cast<long>(spec_.layout.used)),
+                       expected, "L1 gradient"));
   EXPECT_TRUE(close_to({after[0]}, {before[0] + 0.01 * magnitude}, "loss with L1 term"));
   EXPECT_EQ(after[1], before[1]);  // networks without L1 are untouched
   for (std::size_t i = 0; i < spec_.layout.used; ++i) EXPECT_EQ(grads[spec_.layout.size + i], 0.0f);
@@ -407,23 +421,22 @@ TEST_P(BackendOps, OptimizerStepEveryOptimizerForThreeSteps) {
       backend_->write_gradients(*ws_, g.data());
       std::vector<OptimizerStep> scalars;
       for (const PackMember& member : spec_.members) {
-        scalars.push_back(optimizer_step_scalars(member.optimizer, member.learning_rate, member.l2, static_cast<long long>(step) + 1));
+        scalars.push_back(optimizer_step_scalars(member.optimizer, member.learning_rate, member.l2,
+                                                 static_cast<long long>(step) + 1));
       }
       backend_->optimizer_step(*ws_, StepInfo{step, 5, Mode::Training, nullptr}, scalars);
       for (int m = 0; m < spec_.models(); ++m) {
         for (std::size_t i = 0; i < spec_.layout.size; ++i) {
           const std::size_t k = m * spec_.layout.size + i;
-          switch (spec_.members[m].optimizer) {
-#define HF_CASE(name) \
-  case Optimizer::name: optimizer_update<Optimizer::name>(pf[k], g[k], s1f[k], s2f[k], scalars[m]); break;
-            HF_CASE(SGD) HF_CASE(Adam) HF_CASE(AdamW) HF_CASE(RMSprop) HF_CASE(Adagrad) HF_CASE(Adamax) HF_CASE(Adadelta)
-#undef HF_CASE
-          }
+          with_optimizer(spec_.members[m].optimizer, [&](auto tag) {
+            optimizer_update<decltype(tag)::value>(pf[k], g[k], s1f[k], s2f[k], scalars[m]);
+          });
         }
       }
       std::vector<float> actual(params_.size());
       backend_->read_parameters(*ws_, actual.data());
-      EXPECT_TRUE(close_to(actual, std::vector<double>(pf.begin(), pf.end()), "parameters")) << "optimizer " << kOptimizerNames[o] << " step " << step;
+      EXPECT_TRUE(close_to(actual, std::vector<double>(pf.begin(), pf.end()), "parameters"))
+          << "optimizer " << kOptimizerNames[o] << " step " << step;
     }
   }
 }
@@ -481,14 +494,16 @@ TEST_P(BackendOps, InactiveNetworksAreLeftAlone) {
   EXPECT_TRUE(std::isnan(z[block(0)]));  // network 1 still holds the poison
   std::vector<float> g(params_.size(), 1.0f);
   backend_->write_gradients(*ws_, g.data());
-  backend_->optimizer_step(*ws_, step, std::vector<OptimizerStep>(3, optimizer_step_scalars(Optimizer::SGD, 0.1, 0.0, 1)));
+  backend_->optimizer_step(*ws_, step,
+                           std::vector<OptimizerStep>(3, optimizer_step_scalars(Optimizer::SGD, 0.1, 0.0, 1)));
   std::vector<float> after(params_.size());
   backend_->read_parameters(*ws_, after.data());
   EXPECT_EQ(after[spec_.layout.size], params_[spec_.layout.size]);
   EXPECT_NE(after[0], params_[0]);
 }
 
-INSTANTIATE_TEST_SUITE_P(Every, BackendOps, ::testing::ValuesIn(backends()), [](const auto& test) { return test.param.name; });
+INSTANTIATE_TEST_SUITE_P(Every, BackendOps, ::testing::ValuesIn(backends()),
+                         [](const auto& test) { return test.param.name; });
 
 }  // namespace
 }  // namespace hf

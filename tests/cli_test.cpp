@@ -24,9 +24,11 @@ using testing::write_text;
 
 // The hyperparameter keys in the order a config leaves them out (kHyperparameterKeys).
 const std::vector<std::string> kCanonicalKeys = {
-    "learning_rate", "max_epochs", "batch_size", "hidden_layers", "loss_function", "activation_function",
-    "optimizer", "dropout", "l1_regularization", "l2_regularization", "weight_initialization"};
-const std::vector<std::string> kScoreColumns = {"p_value", "execution_time", "log10_p_value", "precision", "tp", "fp", "fn", "tn"};
+    "learning_rate",        "max_epochs", "batch_size", "hidden_layers",     "loss_function",
+    "activation_function",  "optimizer",  "dropout",    "l1_regularization", "l2_regularization",
+    "weight_initialization"};
+const std::vector<std::string> kScoreColumns = {
+    "p_value", "execution_time", "log10_p_value", "precision", "tp", "fp", "fn", "tn"};
 
 std::string read_text(const fs::path& path) {
   std::ifstream in(path, std::ios::binary);
@@ -96,7 +98,8 @@ class Cli : public ::testing::Test {
   Outcome hyperfuse(const std::vector<std::string>& args) const {
     std::string command = "cd " + shell_quoted(work_.string()) + " && " + shell_quoted(hyperfuse_binary().string());
     for (const std::string& a : args) command += " " + shell_quoted(a);
-    command += " </dev/null >" + shell_quoted((captured_ / "stdout").string()) + " 2>" + shell_quoted((captured_ / "stderr").string());
+    command += " </dev/null >" + shell_quoted((captured_ / "stdout").string()) + " 2>" +
+               shell_quoted((captured_ / "stderr").string());
     const int status = std::system(command.c_str());
     Outcome o;
     o.exit_code = status != -1 && WIFEXITED(status) ? WEXITSTATUS(status) : -1;
@@ -116,7 +119,8 @@ class Cli : public ::testing::Test {
 
   // 200 training and 100 test rows of 30 features from `make-data`, in work/data.
   void make_tiny_data() const {
-    const Outcome o = hyperfuse({"make-data", "--out-dir", (work_ / "data").string(), "--train-rows", "200", "--test-rows", "100", "--seed", "7"});
+    const Outcome o = hyperfuse({"make-data", "--out-dir", (work_ / "data").string(), "--train-rows", "200",
+                                 "--test-rows", "100", "--seed", "7"});
     ASSERT_EQ(o.exit_code, 0) << o;
   }
 
@@ -125,9 +129,10 @@ class Cli : public ::testing::Test {
                         const std::string& train = "data/train.csv", const std::string& test = "data/test.csv",
                         const std::string& output = "out") const {
     const fs::path path = work_ / "search.toml";
-    write_text(path, "[data]\ntrain = \"" + train + "\"\ntest = \"" + test + "\"\n\n[search]\nrerun_count = " + std::to_string(rerun_count) +
-                         "\nseed = 5\n\n[execution]\ndevice = \"" + device + "\"\ncpu_count = 2\n\n[output]\ndir = \"" + output +
-                         "\"\n\n[hyperparameters]\n" + hyperparameters);
+    write_text(path, "[data]\ntrain = \"" + train + "\"\ntest = \"" + test +
+                         "\"\n\n[search]\nrerun_count = " + std::to_string(rerun_count) +
+                         "\nseed = 5\n\n[execution]\ndevice = \"" + device + "\"\ncpu_count = 2\n\n[output]\ndir = \"" +
+                         output + "\"\n\n[hyperparameters]\n" + hyperparameters);
     return path;
   }
 
@@ -135,7 +140,8 @@ class Cli : public ::testing::Test {
   fs::path captured_;
 };
 
-#define EXPECT_CONTAINS(haystack, needle) EXPECT_NE((haystack).find(needle), std::string::npos) << "expected '" << (needle) << "' in:\n" << (haystack)
+#define EXPECT_CONTAINS(haystack, needle) \
+  EXPECT_NE((haystack).find(needle), std::string::npos) << "expected '" << (needle) << "' in:\n" << (haystack)
 
 TEST_F(Cli, HelpPrintsUsageAndExitsZero) {
   for (const std::vector<std::string>& args : std::vector<std::vector<std::string>>{{"--help"}, {"-h"}, {"help"}, {}}) {
@@ -152,8 +158,8 @@ TEST_F(Cli, HelpPrintsUsageAndExitsZero) {
 
 // Regression: --help after a command used to be rejected as an unknown option (exit 2).
 TEST_F(Cli, HelpAfterACommandPrintsUsage) {
-  for (const std::vector<std::string>& args :
-       std::vector<std::vector<std::string>>{{"run", "--help"}, {"run", "configs/x.toml", "-h"}, {"make-data", "-h"}, {"make-data", "--help"}}) {
+  for (const std::vector<std::string>& args : std::vector<std::vector<std::string>>{
+           {"run", "--help"}, {"run", "configs/x.toml", "-h"}, {"make-data", "-h"}, {"make-data", "--help"}}) {
     SCOPED_TRACE(joined(args));
     const Outcome o = hyperfuse(args);
     EXPECT_EQ(o.exit_code, 0) << o;
@@ -201,9 +207,19 @@ TEST_F(Cli, UnknownOptionSuggestsTheClosest) {
 
 TEST_F(Cli, BadNumbersExitTwoNamingTheOption) {
   const std::vector<std::vector<std::string>> cases = {
-      {"-j", "x"},       {"-j", "-1"},     {"-j", "4097"},   {"--cpu-count", "1.5"}, {"-j", ""},
-      {"--seed", "abc"}, {"--seed", "-1"}, {"--seed", "1e3"}, {"--seed", "99999999999999999999"},
-      {"--reruns", "0"}, {"--reruns", "1001"}, {"--reruns", "two"}, {"--reruns", " 2"},
+      {"-j", "x"},
+      {"-j", "-1"},
+      {"-j", "4097"},
+      {"--cpu-count", "1.5"},
+      {"-j", ""},
+      {"--seed", "abc"},
+      {"--seed", "-1"},
+      {"--seed", "1e3"},
+      {"--seed", "99999999999999999999"},
+      {"--reruns", "0"},
+      {"--reruns", "1001"},
+      {"--reruns", "two"},
+      {"--reruns", " 2"},
   };
   for (const std::vector<std::string>& c : cases) {
     SCOPED_TRACE(joined(c));
@@ -256,7 +272,8 @@ TEST_F(Cli, DataErrorNamesFileAndLineAndLeavesResultsUntouched) {
   EXPECT_CONTAINS(o.err, "'oops' is not a number");
   EXPECT_EQ(read_text(work_ / "out" / "hyperparameter_results.csv"), sentinel);
   EXPECT_FALSE(fs::exists(work_ / "out" / "errors.csv"));
-  EXPECT_EQ(std::distance(fs::directory_iterator(work_ / "out"), fs::directory_iterator{}), 1) << "only the sentinel is in out/";
+  EXPECT_EQ(std::distance(fs::directory_iterator(work_ / "out"), fs::directory_iterator{}), 1)
+      << "only the sentinel is in out/";
 }
 
 TEST_F(Cli, TestFileErrorNamesFileLineAndColumn) {
@@ -325,7 +342,8 @@ TEST_F(Cli, ConfigErrorNamesTheConfigLine) {
 
 TEST_F(Cli, MakeDataIntoAFileExitsTwo) {
   write_text(work_ / "taken", "x\n");
-  const Outcome o = expect_input_error({"make-data", "--out-dir", (work_ / "taken").string(), "--train-rows", "5", "--test-rows", "5"});
+  const Outcome o = expect_input_error(
+      {"make-data", "--out-dir", (work_ / "taken").string(), "--train-rows", "5", "--test-rows", "5"});
   EXPECT_CONTAINS(o.err, (work_ / "taken").string());
   EXPECT_EQ(read_text(work_ / "taken"), "x\n");
 }
@@ -350,9 +368,15 @@ TEST_F(Cli, MakeDataWritesBothFiles) {
 }
 
 TEST_F(Cli, MakeDataIsDeterministicInItsSeed) {
-  ASSERT_EQ(hyperfuse({"make-data", "--out-dir", "a", "--train-rows", "40", "--test-rows", "10", "--seed", "5"}).exit_code, 0);
-  ASSERT_EQ(hyperfuse({"make-data", "--out-dir", "b", "--train-rows", "40", "--test-rows", "10", "--seed", "5"}).exit_code, 0);
-  ASSERT_EQ(hyperfuse({"make-data", "--out-dir", "c", "--train-rows", "40", "--test-rows", "10", "--seed", "6"}).exit_code, 0);
+  ASSERT_EQ(
+      hyperfuse({"make-data", "--out-dir", "a", "--train-rows", "40", "--test-rows", "10", "--seed", "5"}).exit_code,
+      0);
+  ASSERT_EQ(
+      hyperfuse({"make-data", "--out-dir", "b", "--train-rows", "40", "--test-rows", "10", "--seed", "5"}).exit_code,
+      0);
+  ASSERT_EQ(
+      hyperfuse({"make-data", "--out-dir", "c", "--train-rows", "40", "--test-rows", "10", "--seed", "6"}).exit_code,
+      0);
   const std::string a = read_text(work_ / "a" / "train.csv");
   EXPECT_FALSE(a.empty());
   EXPECT_TRUE(a == read_text(work_ / "b" / "train.csv"));
@@ -363,11 +387,14 @@ TEST_F(Cli, TinyRunWritesResultsAndErrors) {
   make_tiny_data();
   // Every key, in an order unlike the canonical one, so the header must follow the config.
   const std::vector<std::string> config_order = {
-      "optimizer", "max_epochs", "learning_rate", "dropout", "hidden_layers", "batch_size",
-      "weight_initialization", "loss_function", "activation_function", "l2_regularization", "l1_regularization"};
+      "optimizer",           "max_epochs",        "learning_rate",         "dropout",
+      "hidden_layers",       "batch_size",        "weight_initialization", "loss_function",
+      "activation_function", "l2_regularization", "l1_regularization"};
   const fs::path config = write_config(
-      "optimizer = [\"Adam\"]\nmax_epochs = [1]\nlearning_rate = [0.001, 0.01]\ndropout = [0.0]\nhidden_layers = [[1, 0.5]]\n"
-      "batch_size = [64]\nweight_initialization = [\"xavier_uniform\"]\nloss_function = [\"BCE\"]\nactivation_function = [\"ReLU\"]\n"
+      "optimizer = [\"Adam\"]\nmax_epochs = [1]\nlearning_rate = [0.001, 0.01]\ndropout = [0.0]\nhidden_layers = [[1, "
+      "0.5]]\n"
+      "batch_size = [64]\nweight_initialization = [\"xavier_uniform\"]\nloss_function = [\"BCE\"]\nactivation_function "
+      "= [\"ReLU\"]\n"
       "l2_regularization = [0.0]\nl1_regularization = [0.0]\n");
   const Outcome o = hyperfuse({"run", config.string(), "--quiet"});
   ASSERT_EQ(o.exit_code, 0) << o;
@@ -437,9 +464,11 @@ TEST_F(Cli, WithoutQuietThePlanIsReportedOnStderr) {
 
 TEST_F(Cli, OverridesWinOverTheConfig) {
   make_tiny_data();
-  const fs::path config = write_config("max_epochs = [1]\nlearning_rate = [0.001, 0.01]\n", 1, "cpu", "data/train.csv", "data/test.csv", "config_out");
+  const fs::path config = write_config("max_epochs = [1]\nlearning_rate = [0.001, 0.01]\n", 1, "cpu", "data/train.csv",
+                                       "data/test.csv", "config_out");
   const fs::path other = work_ / "elsewhere";
-  const Outcome o = hyperfuse({"run", config.string(), "--output-dir", other.string(), "--reruns", "2", "--seed", "9", "-j", "1", "--quiet"});
+  const Outcome o = hyperfuse(
+      {"run", config.string(), "--output-dir", other.string(), "--reruns", "2", "--seed", "9", "-j", "1", "--quiet"});
   ASSERT_EQ(o.exit_code, 0) << o;
   EXPECT_FALSE(fs::exists(work_ / "config_out")) << "--output-dir replaces [output] dir";
   EXPECT_CONTAINS(o.out, (other / "hyperparameter_results.csv").string());
@@ -469,8 +498,9 @@ TEST_F(Cli, SeedChangesNothingStructurally) {
     std::set<std::string> keys;
     for (std::size_t i = 1; i < lines.size(); ++i) {
       const std::vector<std::string> cells = csv_cells(lines[i]);
-      keys.insert(joined(std::vector<std::string>(cells.begin(), cells.begin() + static_cast<long>(kCanonicalKeys.size()))) + " | " +
-                  std::to_string(cells.size()));
+      keys.insert(
+          joined(std::vector<std::string>(cells.begin(), cells.begin() + static_cast<long>(kCanonicalKeys.size()))) +
+          " | " + std::to_string(cells.size()));
     }
     return keys;
   };

@@ -35,9 +35,13 @@ std::vector<std::vector<std::string>> read_csv(const std::filesystem::path& path
     std::string cell;
     bool quoted = false;
     for (char c : line) {
-      if (c == '"') quoted = !quoted;
-      else if (c == ',' && !quoted) { cells.push_back(cell); cell.clear(); }
-      else cell += c;
+      if (c == '"')
+        quoted = !quoted;
+      else if (c == ',' && !quoted) {
+        cells.push_back(cell);
+        cell.clear();
+      } else
+        cell += c;
     }
     cells.push_back(cell);
     rows.push_back(cells);
@@ -82,7 +86,8 @@ dropout = [0.1]
 // Every column but execution_time, which measures the machine, not the result.
 std::vector<std::vector<std::string>> without_timing(std::vector<std::vector<std::string>> rows) {
   const auto& header = rows.at(0);
-  const std::size_t column = static_cast<std::size_t>(std::find(header.begin(), header.end(), "execution_time") - header.begin());
+  const std::size_t column =
+      static_cast<std::size_t>(std::find(header.begin(), header.end(), "execution_time") - header.begin());
   for (auto& row : rows) row.erase(row.begin() + static_cast<long>(column));
   return rows;
 }
@@ -96,10 +101,28 @@ TEST(EndToEnd, SearchWritesRankedResultsAndErrorFiles) {
   const auto rows = read_csv(dir / "results" / "hyperparameter_results.csv");
   ASSERT_EQ(rows.size(), 9u);  // header + 8 combinations
   const std::vector<std::string> header = rows[0];
-  const std::vector<std::string> expected_header = {
-      "activation_function", "learning_rate", "max_epochs", "batch_size", "hidden_layers", "loss_function", "optimizer",
-      "dropout", "l1_regularization", "l2_regularization", "weight_initialization", "p_value", "execution_time",
-      "log10_p_value", "precision", "tp", "fp", "fn", "tn", "p_value_rerun_1", "p_value_rerun_2", "p_value_rerun_3"};
+  const std::vector<std::string> expected_header = {"activation_function",
+                                                    "learning_rate",
+                                                    "max_epochs",
+                                                    "batch_size",
+                                                    "hidden_layers",
+                                                    "loss_function",
+                                                    "optimizer",
+                                                    "dropout",
+                                                    "l1_regularization",
+                                                    "l2_regularization",
+                                                    "weight_initialization",
+                                                    "p_value",
+                                                    "execution_time",
+                                                    "log10_p_value",
+                                                    "precision",
+                                                    "tp",
+                                                    "fp",
+                                                    "fn",
+                                                    "tn",
+                                                    "p_value_rerun_1",
+                                                    "p_value_rerun_2",
+                                                    "p_value_rerun_3"};
   EXPECT_EQ(header, expected_header);
   double previous = -1e300;
   for (std::size_t r = 1; r < rows.size(); ++r) {
@@ -135,7 +158,8 @@ TEST(EndToEnd, IdenticalResultsWithOneAndTwoThreads) {
 }
 
 TEST(EndToEnd, ShuffledBatchesAreReproducibleAndChangeResults) {
-  const std::filesystem::path first = testing::scratch_dir("first"), second = testing::scratch_dir("second"), plain = testing::scratch_dir("plain");
+  const std::filesystem::path first = testing::scratch_dir("first"), second = testing::scratch_dir("second"),
+                              plain = testing::scratch_dir("plain");
   SearchConfig a = small_search(first, 2), b = small_search(second, 1), c = small_search(plain, 2);
   a.shuffle = b.shuffle = true;
   run_search(a, nullptr, nullptr);
@@ -214,7 +238,7 @@ TEST(PackTraining, DivergedNetworksAreReportedWithEpochAndStepWhileTheOtherFinis
   const Dataset data = StandardScaler::fit(table).transform(table);
   std::vector<PackMember> members(3);
   for (PackMember& m : members) m.max_epochs = 3;
-  members[1].activation = Activation::ReLU;  // NaN passes through ReLU as in PyTorch
+  members[1].activation = Activation::ReLU;                       // NaN passes through ReLU as in PyTorch
   const PackSpec pack{ParameterLayout({30, 8, 1}), 16, members};  // 4 steps per epoch
   // Network 1 breaks after the 6th step, so its 7th step's loss is NaN; network 2 after the
   // last step of epoch 1, where only the check of the weights at the end of the epoch sees it.
@@ -223,9 +247,11 @@ TEST(PackTraining, DivergedNetworksAreReportedWithEpochAndStepWhileTheOtherFinis
   EXPECT_FALSE(outcomes[0].failed);
   EXPECT_EQ(outcomes[0].counts.total(), 64);
   ASSERT_TRUE(outcomes[1].failed);
-  EXPECT_NE(outcomes[1].error.find("loss became NaN or infinite at epoch 2, step 3 of 4"), std::string::npos) << outcomes[1].error;
+  EXPECT_NE(outcomes[1].error.find("loss became NaN or infinite at epoch 2, step 3 of 4"), std::string::npos)
+      << outcomes[1].error;
   ASSERT_TRUE(outcomes[2].failed);
-  EXPECT_NE(outcomes[2].error.find("weights became NaN or infinite during epoch 1"), std::string::npos) << outcomes[2].error;
+  EXPECT_NE(outcomes[2].error.find("weights became NaN or infinite during epoch 1"), std::string::npos)
+      << outcomes[2].error;
 }
 
 TEST(Results, FailedCombinationsGoToErrorsCsvNotTheRanking) {
@@ -238,12 +264,15 @@ TEST(Results, FailedCombinationsGoToErrorsCsvNotTheRanking) {
     results[t].score = precision_p_value(results[t].outcome.counts);
   }
   results[4].outcome.failed = true;
-  results[4].outcome.error = "training diverged: the loss became NaN or infinite at epoch 1, step 3 of 22; try a lower learning rate";
+  results[4].outcome.error =
+      "training diverged: the loss became NaN or infinite at epoch 1, step 3 of 22; try a lower learning rate";
   const SearchResults ranked = rank_combinations(plan, results);
   EXPECT_EQ(ranked.ranked.size(), plan.combinations.size() - 1);
   ASSERT_EQ(ranked.failures.size(), 1u);
   const std::string errors = errors_csv(config, plan, ranked);
-  EXPECT_NE(errors.find(",2," + std::to_string(plan.trainings[4].seed) + ",\"training diverged: the loss became NaN"), std::string::npos) << errors;
+  EXPECT_NE(errors.find(",2," + std::to_string(plan.trainings[4].seed) + ",\"training diverged: the loss became NaN"),
+            std::string::npos)
+      << errors;
   EXPECT_EQ(std::count(errors.begin(), errors.end(), '\n'), 2);
 }
 
@@ -256,7 +285,8 @@ TEST(Results, CsvCellsAreQuotedWhenNeeded) {
 // The real D.AT stock data (../shared/example_data/dat/test.csv), split 80/20 in row order as
 // its README suggests. Skipped where the shared folder is absent, as in a user's clone.
 TEST(EndToEnd, RealStockDataWhenAvailable) {
-  const std::filesystem::path source = testing::source_dir().parent_path() / "shared" / "example_data" / "dat" / "test.csv";
+  const std::filesystem::path source =
+      testing::source_dir().parent_path() / "shared" / "example_data" / "dat" / "test.csv";
   if (!std::filesystem::exists(source)) GTEST_SKIP() << source << " is absent";
   const std::filesystem::path dir = testing::scratch_dir("dat");
   std::istringstream lines(read_text(source));

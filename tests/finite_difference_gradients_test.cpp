@@ -20,10 +20,16 @@ using testing::SingleNetwork;
 std::vector<float> kinks(Activation a) {
   using A = Activation;
   switch (a) {
-    case A::ReLU: case A::LeakyReLU: case A::PReLU: case A::RReLU: case A::SELU: return {0.0f};
-    case A::Hardshrink: case A::Softshrink: return {-0.5f, 0.5f};
+    case A::ReLU:
+    case A::LeakyReLU:
+    case A::PReLU:
+    case A::RReLU:
+    case A::SELU: return {0.0f};
+    case A::Hardshrink:
+    case A::Softshrink: return {-0.5f, 0.5f};
     case A::Hardtanh: return {-1.0f, 1.0f};
-    case A::Hardsigmoid: case A::Hardswish: return {-3.0f, 3.0f};
+    case A::Hardsigmoid:
+    case A::Hardswish: return {-3.0f, 3.0f};
     case A::ReLU6: return {0.0f, 6.0f};
     case A::Softplus: return {20.0f};
     default: return {};
@@ -86,7 +92,8 @@ TEST_P(FiniteDifferenceGradients, MatchBackwardPass) {
     plus[i] += kH;
     minus[i] -= kH;
     // Exact perturbation sizes after rounding to float.
-    const double step = static_cast<double>(static_cast<float>(plus[i])) - static_cast<double>(static_cast<float>(minus[i]));
+    const double step =
+        static_cast<double>(static_cast<float>(plus[i])) - static_cast<double>(static_cast<float>(minus[i]));
     net.set_parameters(plus);
     const double loss_plus = net.loss_and_gradients(x, y, Mode::Training, kStep);
     const std::vector<std::vector<double>> z_plus = net.pre_activations(hidden_layers);

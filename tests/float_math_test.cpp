@@ -15,7 +15,8 @@ namespace {
 double ulps(float actual, double exact) {
   const float rounded = static_cast<float>(exact);
   if (rounded == 0.0f) return actual == 0.0f ? 0.0 : std::fabs(actual) / std::numeric_limits<float>::denorm_min();
-  const double spacing = std::nextafter(std::fabs(rounded), std::numeric_limits<float>::infinity()) - std::fabs(rounded);
+  const double spacing =
+      std::nextafter(std::fabs(rounded), std::numeric_limits<float>::infinity()) - std::fabs(rounded);
   return std::fabs(static_cast<double>(actual) - exact) / spacing;
 }
 

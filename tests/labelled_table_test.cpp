@@ -51,7 +51,8 @@ LoadFailure error_for_text(const std::string& text) {
 void expect_located(const LoadFailure& failure, int line, int column) {
   std::string where = failure.path + ":" + std::to_string(line) + ":";
   if (column > 0) where += std::to_string(column) + ":";
-  EXPECT_EQ(failure.message.rfind(where, 0), 0u) << "expected the message to start with '" << where << "': " << failure.message;
+  EXPECT_EQ(failure.message.rfind(where, 0), 0u)
+      << "expected the message to start with '" << where << "': " << failure.message;
 }
 
 TEST(LabelledTable, ReadsValuesRowsFeaturesAndLabels) {
@@ -87,7 +88,9 @@ TEST(LabelledTable, ToleratesCrlfLineEndings) {
 }
 
 TEST(LabelledTable, ToleratesAUtf8ByteOrderMark) {
-  const LabelledTable t = load_text("\xEF\xBB\xBF" "1.25,2,1\n3,4,0\n");
+  const LabelledTable t = load_text(
+      "\xEF\xBB\xBF"
+      "1.25,2,1\n3,4,0\n");
   EXPECT_EQ(t.rows, 2);
   EXPECT_EQ(t.values, (std::vector<double>{1.25, 2, 3, 4}));
   EXPECT_EQ(t.labels, (std::vector<float>{1.0f, 0.0f}));
@@ -177,7 +180,9 @@ TEST(LabelledTable, RowWithFewerColumnsNamesItsLine) {
 }
 
 TEST(LabelledTable, LineNumbersCountTheByteOrderMarkLineAsLineOne) {
-  const LoadFailure failure = error_for_text("\xEF\xBB\xBF" "1,2,0\n1,2\n");
+  const LoadFailure failure = error_for_text(
+      "\xEF\xBB\xBF"
+      "1,2,0\n1,2\n");
   expect_located(failure, 2, 0);
 }
 
@@ -200,15 +205,15 @@ TEST_P(LabelledTableBadCell, NamesLineColumnCellAndFix) {
   EXPECT_NE(failure.message.find(bad.problem), std::string::npos) << failure.message;
 }
 
-INSTANTIATE_TEST_SUITE_P(
-    LabelledTableNotANumber, LabelledTableBadCell,
-    ::testing::Values(BadCell{"1,2,0\n3,abc,1\n", 2, 2, "'abc'", "is not a number; every cell must be a plain number"},
-                      BadCell{"1,2,0\n\n1.2.3,4,1\n", 3, 1, "'1.2.3'", "is not a number"},
-                      BadCell{"1,2,0\n3,,1\n", 2, 2, "''", "is not a number"},
-                      BadCell{"1,2,0\n3,4,\n", 2, 3, "''", "is not a number"},
-                      BadCell{"1,2,0\n3,4 5,1\n", 2, 2, "'4 5'", "is not a number"},
-                      BadCell{"1,2,0\n0x10,4,1\n", 2, 1, "'0x10'", "is not a number"},
-                      BadCell{"1,2,0\n3,4,yes\n", 2, 3, "'yes'", "is not a number"}));
+INSTANTIATE_TEST_SUITE_P(LabelledTableNotANumber, LabelledTableBadCell,
+                         ::testing::Values(BadCell{"1,2,0\n3,abc,1\n", 2, 2, "'abc'",
+                                                   "is not a number; every cell must be a plain number"},
+                                           BadCell{"1,2,0\n\n1.2.3,4,1\n", 3, 1, "'1.2.3'", "is not a number"},
+                                           BadCell{"1,2,0\n3,,1\n", 2, 2, "''", "is not a number"},
+                                           BadCell{"1,2,0\n3,4,\n", 2, 3, "''", "is not a number"},
+                                           BadCell{"1,2,0\n3,4 5,1\n", 2, 2, "'4 5'", "is not a number"},
+                                           BadCell{"1,2,0\n0x10,4,1\n", 2, 1, "'0x10'", "is not a number"},
+                                           BadCell{"1,2,0\n3,4,yes\n", 2, 3, "'yes'", "is not a number"}));
 
 INSTANTIATE_TEST_SUITE_P(
     LabelledTableNotFinite, LabelledTableBadCell,
@@ -221,7 +226,8 @@ INSTANTIATE_TEST_SUITE_P(
 
 INSTANTIATE_TEST_SUITE_P(
     LabelledTableLabelNotZeroOrOne, LabelledTableBadCell,
-    ::testing::Values(BadCell{"1,2,0\n3,4,2\n", 2, 3, "'2'", "(the label): '2' is not 0 or 1; the last column must hold the 0/1 label"},
+    ::testing::Values(BadCell{"1,2,0\n3,4,2\n", 2, 3, "'2'",
+                              "(the label): '2' is not 0 or 1; the last column must hold the 0/1 label"},
                       BadCell{"1,2,0.5\n", 1, 3, "'0.5'", "is not 0 or 1"},
                       BadCell{"1,2,0\n\n\n3,4,-1\n", 4, 3, "'-1'", "is not 0 or 1"},
                       BadCell{"1,2,0\n3,4,1.0001\n", 2, 3, "'1.0001'", "is not 0 or 1"}));

@@ -42,9 +42,10 @@ TEST(Philox, UniformFloatsCoverTheUnitInterval) {
 
 TEST(Philox, StreamsLayersStepsAndSeedsDiffer) {
   const Philox4 base = random_block(1, RandomStream::Dropout, 0, 0, 0);
-  for (const Philox4& other : {random_block(1, RandomStream::RReLU, 0, 0, 0), random_block(1, RandomStream::Dropout, 1, 0, 0),
-                               random_block(1, RandomStream::Dropout, 0, 1, 0), random_block(1, RandomStream::Dropout, 0, 1ull << 32, 0),
-                               random_block(2, RandomStream::Dropout, 0, 0, 0), random_block(1, RandomStream::Dropout, 0, 0, 1)}) {
+  for (const Philox4& other :
+       {random_block(1, RandomStream::RReLU, 0, 0, 0), random_block(1, RandomStream::Dropout, 1, 0, 0),
+        random_block(1, RandomStream::Dropout, 0, 1, 0), random_block(1, RandomStream::Dropout, 0, 1ull << 32, 0),
+        random_block(2, RandomStream::Dropout, 0, 0, 0), random_block(1, RandomStream::Dropout, 0, 0, 1)}) {
     EXPECT_NE(base.v[0], other.v[0]);
   }
 }

@@ -40,7 +40,8 @@ TEST(PrecisionPValue, FixtureValuesFromScipy) {
   while (in >> name >> n >> tp >> fp >> fn >> tn >> p) {
     ASSERT_EQ(name, "counts_and_p");
     expect_p_value(counts(static_cast<std::int64_t>(tp), static_cast<std::int64_t>(fp), static_cast<std::int64_t>(fn),
-                          static_cast<std::int64_t>(tn)), p);
+                          static_cast<std::int64_t>(tn)),
+                   p);
     ++checked;
   }
   EXPECT_GE(checked, 10);
@@ -72,12 +73,13 @@ TEST(PrecisionPValue, AgreesWithBoostHypergeometricTailOnRandomTables) {
   SplitMix64 random(11);
   int compared = 0;
   for (int i = 0; i < 400; ++i) {
-    const ConfusionCounts c = counts(static_cast<std::int64_t>(random.below(60)), static_cast<std::int64_t>(random.below(60)),
-                                     static_cast<std::int64_t>(random.below(200)), static_cast<std::int64_t>(random.below(400)));
+    const ConfusionCounts c =
+        counts(static_cast<std::int64_t>(random.below(60)), static_cast<std::int64_t>(random.below(60)),
+               static_cast<std::int64_t>(random.below(200)), static_cast<std::int64_t>(random.below(400)));
     const std::int64_t total = c.total(), positives = c.tp + c.fn, predicted = c.tp + c.fp;
     if (predicted == 0 || c.tp * total <= positives * predicted) continue;
-    boost::math::hypergeometric_distribution<double> h(static_cast<unsigned>(positives), static_cast<unsigned>(predicted),
-                                                       static_cast<unsigned>(total));
+    boost::math::hypergeometric_distribution<double> h(static_cast<unsigned>(positives),
+                                                       static_cast<unsigned>(predicted), static_cast<unsigned>(total));
     const double tail = boost::math::cdf(boost::math::complement(h, static_cast<unsigned>(c.tp - 1)));
     EXPECT_NEAR(precision_p_value(c).p_value, tail, 1e-9 * tail + 1e-300);
     ++compared;

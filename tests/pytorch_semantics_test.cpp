@@ -122,7 +122,8 @@ TEST_P(OptimizerAgainstPytorch, ParametersAfterEveryStep) {
       const std::vector<float> yb(y.begin() + start, y.begin() + start + n);
       const double loss = net.train_step(xb, yb, step);
       EXPECT_TRUE(all_close({loss}, {losses[step]}, 1e-6, 1e-5)) << c.name << " loss at step " << step;
-      const std::vector<double> want(expected.begin() + static_cast<long>(step * used), expected.begin() + static_cast<long>((step + 1) * used));
+      const std::vector<double> want(expected.begin() + static_cast<long>(step * used),
+                                     expected.begin() + static_cast<long>((step + 1) * used));
       ASSERT_TRUE(all_close(net.parameters(), want, 2e-6, 2e-4)) << c.name << " parameters after step " << step;
     }
   }

@@ -175,8 +175,10 @@ TEST(SearchSpaceChoose, RandomOnAHugeSpaceDoesNotMaterialiseIt) {
   EXPECT_EQ(std::set<std::uint64_t>(chosen.begin(), chosen.end()).size(), 1000u);
   for (std::uint64_t c : chosen) ASSERT_LT(c, 1'000'000'000'000'000ull);
   // Spread over the space: with 1000 uniform draws, some land in the top half and some below 10%.
-  const auto high = std::count_if(chosen.begin(), chosen.end(), [](std::uint64_t c) { return c >= 500'000'000'000'000ull; });
-  const auto low = std::count_if(chosen.begin(), chosen.end(), [](std::uint64_t c) { return c < 100'000'000'000'000ull; });
+  const auto high =
+      std::count_if(chosen.begin(), chosen.end(), [](std::uint64_t c) { return c >= 500'000'000'000'000ull; });
+  const auto low =
+      std::count_if(chosen.begin(), chosen.end(), [](std::uint64_t c) { return c < 100'000'000'000'000ull; });
   EXPECT_GT(high, 400);
   EXPECT_LT(high, 600);
   EXPECT_GT(low, 50);

@@ -37,7 +37,8 @@ class SingleNetwork {
   }
 
   // Forward pass; returns the sigmoid outputs.
-  std::vector<double> forward(const std::vector<float>& x, const std::vector<float>& y, Mode mode, std::uint64_t step = 0) {
+  std::vector<double> forward(const std::vector<float>& x, const std::vector<float>& y, Mode mode,
+                              std::uint64_t step = 0) {
     rows_ = static_cast<int>(y.size());
     x_ = x;
     y_ = y;
@@ -49,7 +50,8 @@ class SingleNetwork {
   }
 
   // Forward and backward pass; returns the loss (with the L1 term).
-  double loss_and_gradients(const std::vector<float>& x, const std::vector<float>& y, Mode mode, std::uint64_t step = 0) {
+  double loss_and_gradients(const std::vector<float>& x, const std::vector<float>& y, Mode mode,
+                            std::uint64_t step = 0) {
     forward(x, y, mode, step);
     hf::loss_and_gradients(backend_, *ws_, spec_.layout.layers(), StepInfo{step, rows_, mode, nullptr});
     return backend_.read_losses(*ws_)[0];

@@ -95,7 +95,8 @@ TEST(StandardScaler, TrainingColumnsHaveMeanZeroAndStdOne) {
   std::vector<double> values;
   std::vector<float> labels;
   for (int r = 0; r < rows; ++r) {
-    for (int c = 0; c < features; ++c) values.push_back(std::sin(r * 1.7 + c * 0.3) * (c + 1) * 10.0 + c * 100.0 + r * (c == 4 ? 3.0 : 0.0));
+    for (int c = 0; c < features; ++c)
+      values.push_back(std::sin(r * 1.7 + c * 0.3) * (c + 1) * 10.0 + c * 100.0 + r * (c == 4 ? 3.0 : 0.0));
     labels.push_back(static_cast<float>(r % 2));
   }
   const LabelledTable train = table_of(rows, features, values, labels);
@@ -113,8 +114,9 @@ TEST(StandardScaler, TrainingColumnsHaveMeanZeroAndStdOne) {
 TEST(StandardScaler, TestSetUsesTrainingStatistics) {
   const StandardScaler s = StandardScaler::fit(hand_table());
   // Its own statistics would be mean 10, 4, 4 and scale 10, 1, 1 in the first three columns.
-  const LabelledTable test = table_of(2, 4, {0, 3, 4, 0.1,  //
-                                             20, 5, 4, 0.1},
+  const LabelledTable test = table_of(2, 4,
+                                      {0, 3, 4, 0.1,  //
+                                       20, 5, 4, 0.1},
                                       {1, 0});
   const Dataset d = s.transform(test);
   ASSERT_EQ(d.rows, 2);

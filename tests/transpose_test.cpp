@@ -15,7 +15,8 @@ TEST(Transpose, EveryElementLandsInPlace) {
       for (std::size_t i = 0; i < in.size(); ++i) in[i] = static_cast<float>(i);
       transpose(in.data(), rows, cols, out.data());
       for (int r = 0; r < rows; ++r)
-        for (int c = 0; c < cols; ++c) ASSERT_EQ(out[c * rows + r], in[r * cols + c]) << rows << "x" << cols << " at " << r << "," << c;
+        for (int c = 0; c < cols; ++c)
+          ASSERT_EQ(out[c * rows + r], in[r * cols + c]) << rows << "x" << cols << " at " << r << "," << c;
     }
 }
 

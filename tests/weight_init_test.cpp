@@ -34,7 +34,10 @@ TEST(WeightInit, EachSchemeHasTorchsDistribution) {
   const int in = 200, out = 150;
   const double xavier_bound = std::sqrt(6.0 / (in + out)), xavier_std = std::sqrt(2.0 / (in + out));
   const double kaiming_std = std::sqrt(2.0 / in), kaiming_bound = std::sqrt(3.0) * kaiming_std;
-  struct Expected { WeightInit init; double mean, std_dev, low, high; };
+  struct Expected {
+    WeightInit init;
+    double mean, std_dev, low, high;
+  };
   const Expected cases[] = {
       {WeightInit::XavierUniform, 0, xavier_bound / std::sqrt(3.0), -xavier_bound, xavier_bound},
       {WeightInit::XavierNormal, 0, xavier_std, -1e9, 1e9},
@@ -67,7 +70,8 @@ TEST(WeightInit, OrthogonalRowsOrColumnsAreOrthonormal) {
     for (int a = 0; a < count; ++a)
       for (int b = 0; b < count; ++b) {
         double dot = 0;
-        for (int k = 0; k < length; ++k) dot += rows ? double(p[a * in + k]) * p[b * in + k] : double(p[k * in + a]) * p[k * in + b];
+        for (int k = 0; k < length; ++k)
+          dot += rows ? double(p[a * in + k]) * p[b * in + k] : double(p[k * in + a]) * p[k * in + b];
         EXPECT_NEAR(dot, a == b ? 1.0 : 0.0, 1e-5) << in << "x" << out << " vectors " << a << "," << b;
       }
   }

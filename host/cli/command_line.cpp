@@ -43,7 +43,8 @@ long long parse_integer(const std::string& option, const std::string& text, long
   long long value = 0;
   const auto result = std::from_chars(text.data(), text.data() + text.size(), value);
   if (result.ec != std::errc() || result.ptr != text.data() + text.size() || value < lowest || value > highest) {
-    usage_error(option + " needs a whole number from " + std::to_string(lowest) + " to " + std::to_string(highest) + ", not '" + text + "'");
+    usage_error(option + " needs a whole number from " + std::to_string(lowest) + " to " + std::to_string(highest) +
+                ", not '" + text + "'");
   }
   return value;
 }
@@ -79,10 +80,14 @@ RunArguments parse_run(const std::vector<std::string>& args) {
     const std::string arg = cursor.take();
     if (arg == "--device") {
       const std::string d = cursor.value_of(arg);
-      if (d == "auto") run.device = Device::Auto;
-      else if (d == "cpu") run.device = Device::Cpu;
-      else if (d == "cuda") run.device = Device::Cuda;
-      else usage_error("--device must be auto, cpu or cuda, not '" + d + "'");
+      if (d == "auto")
+        run.device = Device::Auto;
+      else if (d == "cpu")
+        run.device = Device::Cpu;
+      else if (d == "cuda")
+        run.device = Device::Cuda;
+      else
+        usage_error("--device must be auto, cpu or cuda, not '" + d + "'");
     } else if (arg == "-j" || arg == "--cpu-count") {
       run.cpu_count = static_cast<int>(parse_integer(arg, cursor.value_of(arg), 0, 4096));
     } else if (arg == "--output-dir") {
@@ -110,11 +115,16 @@ MakeDataArguments parse_make_data(const std::vector<std::string>& args) {
   ArgumentCursor cursor(args, 1);
   while (!cursor.done()) {
     const std::string arg = cursor.take();
-    if (arg == "--out-dir") m.out_dir = cursor.value_of(arg);
-    else if (arg == "--train-rows") m.train_rows = static_cast<int>(parse_integer(arg, cursor.value_of(arg), 1, 100000000));
-    else if (arg == "--test-rows") m.test_rows = static_cast<int>(parse_integer(arg, cursor.value_of(arg), 1, 100000000));
-    else if (arg == "--seed") m.seed = static_cast<std::uint64_t>(parse_integer(arg, cursor.value_of(arg), 0, INT64_MAX));
-    else unknown_option(arg, {"--out-dir", "--train-rows", "--test-rows", "--seed"});
+    if (arg == "--out-dir")
+      m.out_dir = cursor.value_of(arg);
+    else if (arg == "--train-rows")
+      m.train_rows = static_cast<int>(parse_integer(arg, cursor.value_of(arg), 1, 100000000));
+    else if (arg == "--test-rows")
+      m.test_rows = static_cast<int>(parse_integer(arg, cursor.value_of(arg), 1, 100000000));
+    else if (arg == "--seed")
+      m.seed = static_cast<std::uint64_t>(parse_integer(arg, cursor.value_of(arg), 0, INT64_MAX));
+    else
+      unknown_option(arg, {"--out-dir", "--train-rows", "--test-rows", "--seed"});
   }
   return m;
 }

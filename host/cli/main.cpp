@@ -37,11 +37,13 @@ void print_best(const SearchConfig& config, const SearchSummary& s) {
   std::printf("Best combination (median precision p-value %s, log10 %s):\n", python_float_repr(best.p_value).c_str(),
               python_float_repr(best.log10_p_value).c_str());
   for (std::size_t a = 0; a < config.axes.size(); ++a) {
-    std::printf("  %-22s %s\n", key_name(config.axes[a].key), config.axes[a].values[combination.values[a]].text.c_str());
+    std::printf("  %-22s %s\n", key_name(config.axes[a].key),
+                config.axes[a].values[combination.values[a]].text.c_str());
   }
   const ConfusionCounts& c = best.representative_counts;
-  std::printf("  precision %.4f (tp %lld, fp %lld, fn %lld, tn %lld) in its median rerun\n", best.representative_score.precision,
-              static_cast<long long>(c.tp), static_cast<long long>(c.fp), static_cast<long long>(c.fn), static_cast<long long>(c.tn));
+  std::printf("  precision %.4f (tp %lld, fp %lld, fn %lld, tn %lld) in its median rerun\n",
+              best.representative_score.precision, static_cast<long long>(c.tp), static_cast<long long>(c.fp),
+              static_cast<long long>(c.fn), static_cast<long long>(c.tn));
 }
 
 int run_command(const RunArguments& args) {
@@ -51,15 +53,19 @@ int run_command(const RunArguments& args) {
   ProgressLine progress(show_progress);
   const auto on_plan = [&](const SearchSummary& s) {
     if (args.quiet) return;
-    std::fprintf(stderr, "hyperfuse: %zu combinations x %d reruns = %zu trainings on %s (%d threads), %d train / %d test rows of %d features\n",
+    std::fprintf(stderr,
+                 "hyperfuse: %zu combinations x %d reruns = %zu trainings on %s (%d threads), %d train / %d test rows "
+                 "of %d features\n",
                  s.plan.combinations.size(), config.rerun_count, s.plan.trainings.size(), s.backend.c_str(), s.threads,
                  s.train_rows, s.test_rows, s.input_width);
   };
-  const SearchSummary summary = run_search(config, on_plan, [&](std::size_t done, std::size_t total) { progress.update(done, total); });
+  const SearchSummary summary =
+      run_search(config, on_plan, [&](std::size_t done, std::size_t total) { progress.update(done, total); });
   progress.finish();
   if (!args.quiet) {
-    std::fprintf(stderr, "hyperfuse: %zu trainings in %.1f s (%.1f trainings/s, %.2f GFLOP/s)\n", summary.plan.trainings.size(),
-                 summary.seconds, summary.plan.trainings.size() / summary.seconds, summary.plan.total_flops / summary.seconds / 1e9);
+    std::fprintf(stderr, "hyperfuse: %zu trainings in %.1f s (%.1f trainings/s, %.2f GFLOP/s)\n",
+                 summary.plan.trainings.size(), summary.seconds, summary.plan.trainings.size() / summary.seconds,
+                 summary.plan.total_flops / summary.seconds / 1e9);
   }
   print_best(config, summary);
   return 0;
@@ -76,9 +82,9 @@ int make_data_command(const MakeDataArguments& args) {
   if (error) throw InputError(args.out_dir.string() + ": cannot create the folder (" + error.message() + ")");
   write_file_atomically(args.out_dir / "train.csv", data.train_csv);
   write_file_atomically(args.out_dir / "test.csv", data.test_csv);
-  std::printf("Wrote %s (%d rows, %.1f%% positive) and %s (%d rows, %.1f%% positive)\n", (args.out_dir / "train.csv").string().c_str(),
-              args.train_rows, 100.0 * data.train_positive_rate, (args.out_dir / "test.csv").string().c_str(), args.test_rows,
-              100.0 * data.test_positive_rate);
+  std::printf("Wrote %s (%d rows, %.1f%% positive) and %s (%d rows, %.1f%% positive)\n",
+              (args.out_dir / "train.csv").string().c_str(), args.train_rows, 100.0 * data.train_positive_rate,
+              (args.out_dir / "test.csv").string().c_str(), args.test_rows, 100.0 * data.test_positive_rate);
   return 0;
 }
 

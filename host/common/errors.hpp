@@ -14,8 +14,7 @@ class InputError : public std::runtime_error {
 };
 
 // "file:line:column: what: how to fix it", the form compilers use, so editors can jump there.
-inline std::string located(const std::string& file, long long line, long long column,
-                           const std::string& message) {
+inline std::string located(const std::string& file, long long line, long long column, const std::string& message) {
   std::string where = file;
   if (line > 0) where += ":" + std::to_string(line);
   if (column > 0) where += ":" + std::to_string(column);

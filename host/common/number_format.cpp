@@ -1,8 +1,8 @@
 #include "host/common/number_format.hpp"
 
 #include <charconv>
-#include <cstdio>
 #include <cmath>
+#include <cstdio>
 #include <cstdlib>
 
 namespace hf {

@@ -56,8 +56,7 @@ class ConfigReader {
   }
 
   // Every key of `table` must be one of `allowed`.
-  void check_keys(const toml::table& table, const std::string& context,
-                  const std::vector<std::string>& allowed) const {
+  void check_keys(const toml::table& table, const std::string& context, const std::vector<std::string>& allowed) const {
     for (const auto& [key, node] : entries_in_file_order(table)) {
       const std::string name(key->str());
       if (std::find(allowed.begin(), allowed.end(), name) != allowed.end()) continue;
@@ -72,7 +71,8 @@ class ConfigReader {
     const toml::node* node = root.get(name);
     if (node == nullptr) return nullptr;
     if (!node->is_table()) {
-      fail(node->source(), "'" + name + "' must be a table, written [" + name + "] on a line of its own, but it is " + describe_type(*node));
+      fail(node->source(), "'" + name + "' must be a table, written [" + name + "] on a line of its own, but it is " +
+                               describe_type(*node));
     }
     return node->as_table();
   }
@@ -80,15 +80,17 @@ class ConfigReader {
   bool read_bool(const toml::table& table, const std::string& context, const char* key, bool fallback) const {
     const toml::node* node = table.get(key);
     if (node == nullptr) return fallback;
-    if (!node->is_boolean()) fail(node->source(), context + " " + key + ": must be true or false, not " + describe_type(*node));
+    if (!node->is_boolean())
+      fail(node->source(), context + " " + key + ": must be true or false, not " + describe_type(*node));
     return node->as_boolean()->get();
   }
 
-  long long read_integer(const toml::table& table, const std::string& context, const char* key,
-                         long long fallback, long long lowest, long long highest) const {
+  long long read_integer(const toml::table& table, const std::string& context, const char* key, long long fallback,
+                         long long lowest, long long highest) const {
     const toml::node* node = table.get(key);
     if (node == nullptr) return fallback;
-    if (!node->is_integer()) fail(node->source(), context + " " + key + ": must be a whole number, not " + describe_type(*node));
+    if (!node->is_integer())
+      fail(node->source(), context + " " + key + ": must be a whole number, not " + describe_type(*node));
     const long long value = node->as_integer()->get();
     if (value < lowest || value > highest) {
       fail(node->source(), context + " " + key + ": " + std::to_string(value) + " is out of range; use a value from " +
@@ -100,7 +102,8 @@ class ConfigReader {
   double read_number(const toml::table& table, const std::string& context, const char* key, double fallback) const {
     const toml::node* node = table.get(key);
     if (node == nullptr) return fallback;
-    if (!node->is_number()) fail(node->source(), context + " " + key + ": must be a number, not " + describe_type(*node));
+    if (!node->is_number())
+      fail(node->source(), context + " " + key + ": must be a number, not " + describe_type(*node));
     return node->value<double>().value();
   }
 
@@ -108,7 +111,8 @@ class ConfigReader {
                           const std::string& fallback) const {
     const toml::node* node = table.get(key);
     if (node == nullptr) return fallback;
-    if (!node->is_string()) fail(node->source(), context + " " + key + ": must be a quoted string, not " + describe_type(*node));
+    if (!node->is_string())
+      fail(node->source(), context + " " + key + ": must be a quoted string, not " + describe_type(*node));
     return node->as_string()->get();
   }
 
@@ -181,9 +185,11 @@ class ConfigReader {
   }
 
   double read_finite_number(const std::string& context, const toml::node& element) const {
-    if (!element.is_number()) fail(element.source(), context + ": each value must be a number, not " + describe_type(element));
+    if (!element.is_number())
+      fail(element.source(), context + ": each value must be a number, not " + describe_type(element));
     const double value = element.value<double>().value();
-    if (!std::isfinite(value)) fail(element.source(), context + ": " + number_text(element) + " is not a finite number");
+    if (!std::isfinite(value))
+      fail(element.source(), context + ": " + number_text(element) + " is not a finite number");
     return value;
   }
 
@@ -210,16 +216,20 @@ class ConfigReader {
         v.number = read_finite_number(context, element);
         v.text = number_text(element);
         if (v.number <= 0.0 || v.number > 10.0) {
-          fail(element.source(), context + ": " + v.text + " is out of range; a learning rate must be above 0 and at most 10 (typical: 0.0001 to 0.1)");
+          fail(element.source(),
+               context + ": " + v.text +
+                   " is out of range; a learning rate must be above 0 and at most 10 (typical: 0.0001 to 0.1)");
         }
         return v;
       case Hyperparameter::MaxEpochs:
       case Hyperparameter::BatchSize: {
-        if (!element.is_integer()) fail(element.source(), context + ": each value must be a whole number, not " + describe_type(element));
+        if (!element.is_integer())
+          fail(element.source(), context + ": each value must be a whole number, not " + describe_type(element));
         const long long n = element.as_integer()->get();
         const long long highest = key == Hyperparameter::MaxEpochs ? 100000 : 1000000;
         if (n < 1 || n > highest) {
-          fail(element.source(), context + ": " + std::to_string(n) + " is out of range; use a whole number from 1 to " + std::to_string(highest));
+          fail(element.source(), context + ": " + std::to_string(n) +
+                                     " is out of range; use a whole number from 1 to " + std::to_string(highest));
         }
         v.number = static_cast<double>(n);
         v.text = python_int_repr(n);
@@ -228,14 +238,18 @@ class ConfigReader {
       case Hyperparameter::HiddenLayers: {
         const toml::array* multiples = element.as_array();
         if (multiples == nullptr) {
-          fail(element.source(), context + ": each value is one network's list of hidden-layer widths as multiples of the input width, "
-                                           "so write a list of lists, e.g. hidden_layers = [[2, 3, 2, 1, 0.5]], not " + describe_type(element));
+          fail(element.source(),
+               context +
+                   ": each value is one network's list of hidden-layer widths as multiples of the input width, "
+                   "so write a list of lists, e.g. hidden_layers = [[2, 3, 2, 1, 0.5]], not " +
+                   describe_type(element));
         }
         v.text = "[";
         for (const toml::node& m : *multiples) {
           const double multiple = read_finite_number(context, m);
           if (multiple <= 0.0 || multiple > 1000.0) {
-            fail(m.source(), context + ": layer width multiple " + number_text(m) + " is out of range; use a number above 0 and at most 1000");
+            fail(m.source(), context + ": layer width multiple " + number_text(m) +
+                                 " is out of range; use a number above 0 and at most 1000");
           }
           v.multiples.push_back(multiple);
           v.text += (v.text.size() > 1 ? ", " : "") + number_text(m);
@@ -263,7 +277,9 @@ class ConfigReader {
         v.number = read_finite_number(context, element);
         v.text = number_text(element);
         if (v.number < 0.0 || v.number >= 1.0) {
-          fail(element.source(), context + ": " + v.text + " is out of range; dropout is a probability from 0 up to (not including) 1, e.g. 0.2");
+          fail(element.source(),
+               context + ": " + v.text +
+                   " is out of range; dropout is a probability from 0 up to (not including) 1, e.g. 0.2");
         }
         return v;
       case Hyperparameter::L1Regularization:
@@ -271,7 +287,8 @@ class ConfigReader {
         v.number = read_finite_number(context, element);
         v.text = number_text(element);
         if (v.number < 0.0 || v.number > 100.0) {
-          fail(element.source(), context + ": " + v.text + " is out of range; use 0 (off) or a small positive weight such as 0.0001");
+          fail(element.source(),
+               context + ": " + v.text + " is out of range; use 0 (off) or a small positive weight such as 0.0001");
         }
         return v;
     }
@@ -295,7 +312,9 @@ const char* device_name(Device device) {
 SearchConfig load_search_config(const std::filesystem::path& path) {
   std::ifstream file(path, std::ios::binary);
   if (!file || std::filesystem::is_directory(path)) {
-    throw InputError(path.string() + ": cannot open the config file; check the path (the default is configs/default.toml, run from the repository root)");
+    throw InputError(path.string() +
+                     ": cannot open the config file; check the path (the default is configs/default.toml, run from the "
+                     "repository root)");
   }
   std::stringstream text;
   text << file.rdbuf();
@@ -321,7 +340,9 @@ SearchConfig load_search_config(const std::filesystem::path& path) {
   const toml::table empty;
   const toml::table* search = reader.subtable(root, "search");
   const toml::table& s = search ? *search : empty;
-  reader.check_keys(s, "[search]", {"explore_all_combinations", "number_of_combinations_to_try", "rerun_count", "seed", "prediction_threshold"});
+  reader.check_keys(
+      s, "[search]",
+      {"explore_all_combinations", "number_of_combinations_to_try", "rerun_count", "seed", "prediction_threshold"});
   config.explore_all_combinations = reader.read_bool(s, "[search]", "explore_all_combinations", true);
   config.combinations_to_try = static_cast<std::uint64_t>(reader.read_integer(
       s, "[search]", "number_of_combinations_to_try", 100, 1, static_cast<long long>(kMaxCombinations)));
@@ -331,17 +352,23 @@ SearchConfig load_search_config(const std::filesystem::path& path) {
   if (!(config.prediction_threshold > 0.0 && config.prediction_threshold < 1.0)) {
     reader.fail(s.get("prediction_threshold")->source(),
                 "[search] prediction_threshold: " + python_float_repr(config.prediction_threshold) +
-                    " is out of range; the network outputs a probability, so use a value between 0 and 1 (exclusive), e.g. 0.5");
+                    " is out of range; the network outputs a probability, so use a value between 0 and 1 (exclusive), "
+                    "e.g. 0.5");
   }
 
   const toml::table* execution = reader.subtable(root, "execution");
   const toml::table& e = execution ? *execution : empty;
   reader.check_keys(e, "[execution]", {"device", "cpu_count"});
   const std::string device = reader.read_string(e, "[execution]", "device", "auto");
-  if (device == "auto") config.device = Device::Auto;
-  else if (device == "cpu") config.device = Device::Cpu;
-  else if (device == "cuda") config.device = Device::Cuda;
-  else reader.fail(e.get("device")->source(), "[execution] device: unknown device \"" + device + "\"; valid devices are: auto, cpu, cuda");
+  if (device == "auto")
+    config.device = Device::Auto;
+  else if (device == "cpu")
+    config.device = Device::Cpu;
+  else if (device == "cuda")
+    config.device = Device::Cuda;
+  else
+    reader.fail(e.get("device")->source(),
+                "[execution] device: unknown device \"" + device + "\"; valid devices are: auto, cpu, cuda");
   config.cpu_count = static_cast<int>(reader.read_integer(e, "[execution]", "cpu_count", 0, 0, 4096));
 
   const toml::table* output = reader.subtable(root, "output");
@@ -360,7 +387,8 @@ SearchConfig load_search_config(const std::filesystem::path& path) {
     }
   }
   for (int k = 0; k < kHyperparameterCount; ++k) {
-    if (!listed[k]) config.axes.push_back({static_cast<Hyperparameter>(k), {default_value(static_cast<Hyperparameter>(k))}});
+    if (!listed[k])
+      config.axes.push_back({static_cast<Hyperparameter>(k), {default_value(static_cast<Hyperparameter>(k))}});
   }
 
   const std::optional<std::uint64_t> total = combination_count(config.axes);
@@ -372,8 +400,8 @@ SearchConfig load_search_config(const std::filesystem::path& path) {
   if (config.explore_all_combinations && *total > kMaxCombinations) {
     const toml::node* where = s.get("explore_all_combinations");
     reader.fail(where ? where->source() : (hyperparameters ? hyperparameters->source() : toml::source_region{}),
-                "[search] the full grid has " + std::to_string(*total) +
-                    " combinations, more than the " + std::to_string(kMaxCombinations) +
+                "[search] the full grid has " + std::to_string(*total) + " combinations, more than the " +
+                    std::to_string(kMaxCombinations) +
                     " a grid search may run; set explore_all_combinations = false and number_of_combinations_to_try "
                     "to sample that many at random, or list fewer values");
   }

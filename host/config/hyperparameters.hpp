@@ -10,15 +10,24 @@
 namespace hf {
 
 enum class Hyperparameter {
-  LearningRate, MaxEpochs, BatchSize, HiddenLayers, LossFunction, ActivationFunction,
-  Optimizer, Dropout, L1Regularization, L2Regularization, WeightInitialization,
+  LearningRate,
+  MaxEpochs,
+  BatchSize,
+  HiddenLayers,
+  LossFunction,
+  ActivationFunction,
+  Optimizer,
+  Dropout,
+  L1Regularization,
+  L2Regularization,
+  WeightInitialization,
 };
 inline constexpr int kHyperparameterCount = 11;
 
 // The config key of each hyperparameter, in the canonical order (used for keys left out).
 inline constexpr const char* kHyperparameterKeys[kHyperparameterCount] = {
-    "learning_rate", "max_epochs", "batch_size", "hidden_layers", "loss_function",
-    "activation_function", "optimizer", "dropout", "l1_regularization", "l2_regularization",
+    "learning_rate",        "max_epochs", "batch_size", "hidden_layers",     "loss_function",
+    "activation_function",  "optimizer",  "dropout",    "l1_regularization", "l2_regularization",
     "weight_initialization"};
 
 inline const char* key_name(Hyperparameter h) { return kHyperparameterKeys[static_cast<int>(h)]; }
@@ -53,8 +62,7 @@ struct TrainingSettings {
 };
 
 // The settings for one value index per axis.
-TrainingSettings resolve_settings(const std::vector<HyperparameterAxis>& axes,
-                                  const std::vector<int>& value_index);
+TrainingSettings resolve_settings(const std::vector<HyperparameterAxis>& axes, const std::vector<int>& value_index);
 
 // The single value a hyperparameter takes when the config leaves it out.
 HyperparameterValue default_value(Hyperparameter key);

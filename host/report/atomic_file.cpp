@@ -13,7 +13,8 @@ void write_file_atomically(const std::filesystem::path& path, const std::string&
   const std::filesystem::path temporary = path.string() + ".tmp-" + std::to_string(::getpid());
   const int fd = ::open(temporary.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (fd < 0) {
-    throw std::runtime_error(temporary.string() + ": cannot create (" + std::strerror(errno) + "); check that the output folder is writable");
+    throw std::runtime_error(temporary.string() + ": cannot create (" + std::strerror(errno) +
+                             "); check that the output folder is writable");
   }
   std::size_t written = 0;
   while (written < contents.size()) {
@@ -23,14 +24,16 @@ void write_file_atomically(const std::filesystem::path& path, const std::string&
       const std::string reason = std::strerror(errno);
       ::close(fd);
       ::unlink(temporary.c_str());
-      throw std::runtime_error(temporary.string() + ": write failed (" + reason + "); " + path.string() + " was left unchanged");
+      throw std::runtime_error(temporary.string() + ": write failed (" + reason + "); " + path.string() +
+                               " was left unchanged");
     }
     written += static_cast<std::size_t>(n);
   }
   if (::fsync(fd) != 0 || ::close(fd) != 0) {
     const std::string reason = std::strerror(errno);
     ::unlink(temporary.c_str());
-    throw std::runtime_error(temporary.string() + ": could not be flushed (" + reason + "); " + path.string() + " was left unchanged");
+    throw std::runtime_error(temporary.string() + ": could not be flushed (" + reason + "); " + path.string() +
+                             " was left unchanged");
   }
   std::error_code error;
   std::filesystem::rename(temporary, path, error);

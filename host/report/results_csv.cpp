@@ -42,8 +42,8 @@ std::string results_csv(const SearchConfig& config, const SearchPlan& plan, cons
   out += "\n";
   for (const RankedCombination& c : results.ranked) {
     out += hyperparameter_cells(config, plan.combinations[c.combination]);
-    out += python_float_repr(c.p_value) + "," + seconds_text(c.seconds) + "," + python_float_repr(c.log10_p_value) + "," +
-           python_float_repr(c.representative_score.precision);
+    out += python_float_repr(c.p_value) + "," + seconds_text(c.seconds) + "," + python_float_repr(c.log10_p_value) +
+           "," + python_float_repr(c.representative_score.precision);
     const ConfusionCounts& k = c.representative_counts;
     for (std::int64_t n : {k.tp, k.fp, k.fn, k.tn}) out += "," + std::to_string(n);
     for (double p : c.rerun_p_values) out += "," + python_float_repr(p);

@@ -37,8 +37,9 @@ SearchResults rank_combinations(const SearchPlan& plan, const std::vector<Traini
     ranked.representative_counts = representative.outcome.counts;
     out.ranked.push_back(std::move(ranked));
   }
-  std::stable_sort(out.ranked.begin(), out.ranked.end(),
-                   [](const RankedCombination& a, const RankedCombination& b) { return a.log10_p_value < b.log10_p_value; });
+  std::stable_sort(out.ranked.begin(), out.ranked.end(), [](const RankedCombination& a, const RankedCombination& b) {
+    return a.log10_p_value < b.log10_p_value;
+  });
   return out;
 }
 

@@ -15,7 +15,7 @@ struct RankedCombination {
   std::size_t combination = 0;  // index into SearchPlan::combinations
   double log10_p_value = 0.0;   // median over reruns
   double p_value = 1.0;
-  double seconds = 0.0;         // all reruns together
+  double seconds = 0.0;  // all reruns together
   std::size_t representative_rerun = 0;
   PrecisionTest representative_score;
   ConfusionCounts representative_counts;

@@ -24,13 +24,15 @@ void check_output_dir(const std::filesystem::path& dir) {
   std::error_code error;
   std::filesystem::create_directories(dir, error);
   if (error) {
-    throw InputError(dir.string() + ": cannot create the output folder (" + error.message() + "); set [output] dir or --output-dir to a writable folder");
+    throw InputError(dir.string() + ": cannot create the output folder (" + error.message() +
+                     "); set [output] dir or --output-dir to a writable folder");
   }
   const std::filesystem::path probe = dir / ".hyperfuse-write-test";
   try {
     write_file_atomically(probe, "");
   } catch (const std::exception& e) {
-    throw InputError(dir.string() + ": the output folder is not writable; set [output] dir or --output-dir to a writable folder");
+    throw InputError(dir.string() +
+                     ": the output folder is not writable; set [output] dir or --output-dir to a writable folder");
   }
   std::filesystem::remove(probe, error);
 }
@@ -44,7 +46,8 @@ int worker_threads(const SearchConfig& config) {
 
 SearchSummary run_search(const SearchConfig& config, const PlanCallback& on_plan, const ProgressCallback& progress) {
   if (config.device == Device::Cuda) {
-    throw InputError(config.source.string() + ": [execution] device = \"cuda\", but this build of hyperfuse has no CUDA backend yet; "
+    throw InputError(config.source.string() +
+                     ": [execution] device = \"cuda\", but this build of hyperfuse has no CUDA backend yet; "
                      "use device = \"cpu\" or \"auto\" (or --device cpu)");
   }
   const auto started = std::chrono::steady_clock::now();
@@ -52,8 +55,9 @@ SearchSummary run_search(const SearchConfig& config, const PlanCallback& on_plan
   const LabelledTable test_table = load_labelled_csv(config.test_path);
   if (train_table.features != test_table.features) {
     throw InputError(located(config.test_path.string(), 1, 0,
-                             "has " + std::to_string(test_table.features + 1) + " columns but the training file " + config.train_path.string() +
-                                 " has " + std::to_string(train_table.features + 1) + "; both need the same feature columns and the label last"));
+                             "has " + std::to_string(test_table.features + 1) + " columns but the training file " +
+                                 config.train_path.string() + " has " + std::to_string(train_table.features + 1) +
+                                 "; both need the same feature columns and the label last"));
   }
   check_output_dir(config.output_dir);
 
@@ -72,7 +76,8 @@ SearchSummary run_search(const SearchConfig& config, const PlanCallback& on_plan
   summary.errors_path = config.output_dir / kErrorsFileName;
   if (on_plan) on_plan(summary);
 
-  const std::vector<TrainingResult> trainings = run_packs(summary.plan, train, test, summary.threads, make_cpu_backend, progress);
+  const std::vector<TrainingResult> trainings =
+      run_packs(summary.plan, train, test, summary.threads, make_cpu_backend, progress);
   summary.results = rank_combinations(summary.plan, trainings);
   write_file_atomically(summary.results_path, results_csv(config, summary.plan, summary.results));
   write_file_atomically(summary.errors_path, errors_csv(config, summary.plan, summary.results));

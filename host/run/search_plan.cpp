@@ -29,7 +29,8 @@ PackMember member_for(const TrainingSettings& s, std::uint64_t seed) {
 
 SearchPlan plan_search(const SearchConfig& config, int input_width, int train_rows, int test_rows, int max_pack_size) {
   SearchPlan plan;
-  for (std::uint64_t number : choose_combinations(config.axes, config.explore_all_combinations, config.combinations_to_try, config.seed)) {
+  for (std::uint64_t number :
+       choose_combinations(config.axes, config.explore_all_combinations, config.combinations_to_try, config.seed)) {
     PlannedCombination c;
     c.number = number;
     c.values = combination_values(config.axes, number);
@@ -50,7 +51,8 @@ SearchPlan plan_search(const SearchConfig& config, int input_width, int train_ro
   for (std::size_t t = 0; t < plan.trainings.size(); ++t) {
     const PlannedTraining& training = plan.trainings[t];
     const TrainingSettings& s = plan.combinations[training.combination].settings;
-    const std::uint64_t order = config.shuffle ? mix64(config.seed ^ mix64(static_cast<std::uint64_t>(training.rerun))) : 0;
+    const std::uint64_t order =
+        config.shuffle ? mix64(config.seed ^ mix64(static_cast<std::uint64_t>(training.rerun))) : 0;
     PackKey key{layer_widths(input_width, s.hidden_multiples), s.batch_size, order};
     auto [it, inserted] = groups.try_emplace(key);
     if (inserted) first_seen.push_back(key);
@@ -75,7 +77,8 @@ SearchPlan plan_search(const SearchConfig& config, int input_width, int train_ro
       plan.packs.push_back(std::move(pack));
     }
   }
-  std::stable_sort(plan.packs.begin(), plan.packs.end(), [](const PlannedPack& a, const PlannedPack& b) { return a.flops > b.flops; });
+  std::stable_sort(plan.packs.begin(), plan.packs.end(),
+                   [](const PlannedPack& a, const PlannedPack& b) { return a.flops > b.flops; });
   return plan;
 }
 

@@ -9,7 +9,7 @@ namespace hf {
 
 struct RerunMedian {
   double log10_p_value = 0.0;
-  double p_value = 1.0;  // as Python computes it from the p-values (0 where they underflow)
+  double p_value = 1.0;            // as Python computes it from the p-values (0 where they underflow)
   std::size_t representative = 0;  // the median rerun; for an even count the lower of the middle two
 };
 

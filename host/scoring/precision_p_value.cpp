@@ -22,7 +22,8 @@ PrecisionTest precision_p_value(const ConfusionCounts& c) {
   if (c.tp + c.fp == 0) return result;
   result.precision = tp / n;
   // Compare tp/n with K/N without rounding: tp*N <= K*n in exact integer arithmetic.
-  if (static_cast<long double>(c.tp) * c.total() <= static_cast<long double>(c.tp + c.fn) * (c.tp + c.fp)) return result;
+  if (static_cast<long double>(c.tp) * c.total() <= static_cast<long double>(c.tp + c.fn) * (c.tp + c.fp))
+    return result;
 
   // P(X >= tp) = pmf(tp) * sum_k pmf(k)/pmf(tp); successive ratios come from the pmf
   // recurrence pmf(k+1)/pmf(k) = (K-k)(n-k) / ((k+1)(N-K-n+k+1)).

@@ -11,7 +11,7 @@ namespace hf {
 struct PrecisionTest {
   double log10_p_value = 0.0;  // exact even where p_value underflows to 0
   double p_value = 1.0;
-  double precision = 0.0;      // tp / (tp + fp); 0 with no predicted positives
+  double precision = 0.0;  // tp / (tp + fp); 0 with no predicted positives
 };
 
 // 1.0 (log10 0) when there are no predicted positives or precision does not beat the base

@@ -102,50 +102,21 @@ CpuWorkspace& cpu(PackWorkspace& ws) { return static_cast<CpuWorkspace&>(ws); }
 
 bool is_active(const StepInfo& info, int m) { return info.active == nullptr || info.active[m] != 0; }
 
-// Calls f(std::integral_constant<Activation, A>) for the element-wise activation `a`.
-template <typename F>
-void with_activation(Activation a, F&& f) {
-  using A = Activation;
-#define HF_CASE(name) \
-  case A::name: f(std::integral_constant<A, A::name>{}); return;
-  switch (a) {
-    HF_CASE(ELU) HF_CASE(Hardshrink) HF_CASE(Hardsigmoid) HF_CASE(Hardtanh) HF_CASE(Hardswish)
-    HF_CASE(LeakyReLU) HF_CASE(LogSigmoid) HF_CASE(PReLU) HF_CASE(ReLU) HF_CASE(ReLU6) HF_CASE(RReLU)
-    HF_CASE(SELU) HF_CASE(CELU) HF_CASE(GELU) HF_CASE(Sigmoid) HF_CASE(SiLU) HF_CASE(Mish)
-    HF_CASE(Softplus) HF_CASE(Softshrink) HF_CASE(Softsign) HF_CASE(Tanh) HF_CASE(Tanhshrink)
-    case A::Softmin: case A::Softmax: case A::LogSoftmax: break;
-  }
-#undef HF_CASE
-  throw std::logic_error("with_activation: row activation");
-}
-
-template <typename F>
-void with_optimizer(Optimizer o, F&& f) {
-  using O = Optimizer;
-  switch (o) {
-    case O::SGD: f(std::integral_constant<O, O::SGD>{}); return;
-    case O::Adam: f(std::integral_constant<O, O::Adam>{}); return;
-    case O::AdamW: f(std::integral_constant<O, O::AdamW>{}); return;
-    case O::RMSprop: f(std::integral_constant<O, O::RMSprop>{}); return;
-    case O::Adagrad: f(std::integral_constant<O, O::Adagrad>{}); return;
-    case O::Adamax: f(std::integral_constant<O, O::Adamax>{}); return;
-    case O::Adadelta: f(std::integral_constant<O, O::Adadelta>{}); return;
-  }
-}
-
 // Fills out[0..count) with one layer's draws for a network at a step: dropout multipliers
 // (0 or keep_scale) or RReLU slopes. Same numbers as dropout.hpp's per-element functions.
 void fill_dropout_multipliers(std::uint64_t seed, int layer, std::uint64_t step, std::size_t count, float p,
                               float keep_scale, float* out) {
   for (std::size_t e = 0; e < count; e += 4) {
-    const Philox4 b = random_block(seed, RandomStream::Dropout, static_cast<std::uint32_t>(layer), step, static_cast<std::uint32_t>(e >> 2));
+    const Philox4 b = random_block(seed, RandomStream::Dropout, static_cast<std::uint32_t>(layer), step,
+                                   static_cast<std::uint32_t>(e >> 2));
     for (std::size_t j = 0; j < 4 && e + j < count; ++j) out[e + j] = uniform_float(b.v[j]) < p ? 0.0f : keep_scale;
   }
 }
 
 void fill_rrelu_slopes(std::uint64_t seed, int layer, std::uint64_t step, std::size_t count, float* out) {
   for (std::size_t e = 0; e < count; e += 4) {
-    const Philox4 b = random_block(seed, RandomStream::RReLU, static_cast<std::uint32_t>(layer), step, static_cast<std::uint32_t>(e >> 2));
+    const Philox4 b = random_block(seed, RandomStream::RReLU, static_cast<std::uint32_t>(layer), step,
+                                   static_cast<std::uint32_t>(e >> 2));
     for (std::size_t j = 0; j < 4 && e + j < count; ++j) out[e + j] = rrelu_slope(uniform_float(b.v[j]));
   }
 }
@@ -240,7 +211,8 @@ void CpuBackend::read_layer(PackWorkspace& w, int layer, LayerBuffer buffer, int
 void CpuBackend::write_layer(PackWorkspace& w, int layer, LayerBuffer buffer, int rows, const float* values) {
   CpuWorkspace& ws = cpu(w);
   const std::size_t count = static_cast<std::size_t>(rows) * ws.spec.layout.out(layer);
-  for (int m = 0; m < ws.models(); ++m) std::copy(values + m * count, values + (m + 1) * count, ws.layer_buffer(buffer, layer, m));
+  for (int m = 0; m < ws.models(); ++m)
+    std::copy(values + m * count, values + (m + 1) * count, ws.layer_buffer(buffer, layer, m));
 }
 
 void CpuBackend::poison(PackWorkspace& w) {
@@ -290,7 +262,8 @@ void CpuBackend::bias_activation_dropout(PackWorkspace& w, int layer, const Step
     }
     if (is_row_activation(member.activation)) {
       for (int r = 0; r < info.rows; ++r) {
-        row_activation_forward(member.activation, z + static_cast<std::size_t>(r) * width, y + static_cast<std::size_t>(r) * width, width);
+        row_activation_forward(member.activation, z + static_cast<std::size_t>(r) * width,
+                               y + static_cast<std::size_t>(r) * width, width);
       }
     } else if (member.activation == Activation::RReLU && info.mode == Mode::Training) {
       float* slopes = ws.scratch.data();
@@ -298,13 +271,14 @@ void CpuBackend::bias_activation_dropout(PackWorkspace& w, int layer, const Step
       for (std::size_t i = 0; i < count; ++i) y[i] = activate<Activation::RReLU>(z[i], slopes[i]);
     } else {
       const float slope = member.activation == Activation::PReLU ? ws.param(m)[L.prelu_offset] : kRreluEvalSlope;
-      with_activation(member.activation, [&](auto a) {
+      with_elementwise_activation(member.activation, [&](auto a) {
         for (std::size_t i = 0; i < count; ++i) y[i] = activate<decltype(a)::value>(z[i], slope);
       });
     }
     if (ws.drops(m, info.mode)) {
       float* multipliers = ws.scratch.data();
-      fill_dropout_multipliers(member.seed, layer, info.step, count, static_cast<float>(member.dropout), keep_scale(member.dropout), multipliers);
+      fill_dropout_multipliers(member.seed, layer, info.step, count, static_cast<float>(member.dropout),
+                               keep_scale(member.dropout), multipliers);
       float* out = ws.at(ws.dropped, layer, m);
       for (std::size_t i = 0; i < count; ++i) out[i] = y[i] * multipliers[i];
     }
@@ -366,12 +340,14 @@ void CpuBackend::activation_backward(PackWorkspace& w, int layer, const StepInfo
     float* g = ws.at(ws.g, layer, m);
     if (ws.drops(m, info.mode)) {
       float* multipliers = ws.scratch.data();
-      fill_dropout_multipliers(member.seed, layer, info.step, count, static_cast<float>(member.dropout), keep_scale(member.dropout), multipliers);
+      fill_dropout_multipliers(member.seed, layer, info.step, count, static_cast<float>(member.dropout),
+                               keep_scale(member.dropout), multipliers);
       for (std::size_t i = 0; i < count; ++i) g[i] *= multipliers[i];
     }
     if (is_row_activation(member.activation)) {
       for (int r = 0; r < info.rows; ++r) {
-        row_activation_backward(member.activation, y + static_cast<std::size_t>(r) * width, g + static_cast<std::size_t>(r) * width, width);
+        row_activation_backward(member.activation, y + static_cast<std::size_t>(r) * width,
+                                g + static_cast<std::size_t>(r) * width, width);
       }
     } else if (member.activation == Activation::RReLU && info.mode == Mode::Training) {
       float* slopes = ws.scratch.data();
@@ -384,7 +360,7 @@ void CpuBackend::activation_backward(PackWorkspace& w, int layer, const StepInfo
         ws.grad(m)[L.prelu_offset] += slope_gradient;
       }
       const float slope = member.activation == Activation::PReLU ? ws.param(m)[L.prelu_offset] : kRreluEvalSlope;
-      with_activation(member.activation, [&](auto a) {
+      with_elementwise_activation(member.activation, [&](auto a) {
         for (std::size_t i = 0; i < count; ++i) g[i] *= activation_derivative<decltype(a)::value>(z[i], y[i], slope);
       });
     }

@@ -49,7 +49,8 @@ void training_step(Backend& backend, PackWorkspace& ws, const PackSpec& spec, co
   for (int m = 0; m < spec.models(); ++m) {
     const PackMember& member = spec.members[m];
     // Every active network of a pack has taken the same number of steps.
-    scalars[m] = optimizer_step_scalars(member.optimizer, member.learning_rate, member.l2, static_cast<long long>(info.step) + 1);
+    scalars[m] = optimizer_step_scalars(member.optimizer, member.learning_rate, member.l2,
+                                        static_cast<long long>(info.step) + 1);
   }
   backend.optimizer_step(ws, info, scalars);
 }
@@ -116,7 +117,8 @@ std::vector<TrainingOutcome> train_pack(Backend& backend, const PackSpec& spec, 
         staged_y.resize(rows);
         for (int r = 0; r < rows; ++r) {
           const int source = order[start + r];
-          std::copy(train.row(source), train.row(source) + train.features, staged_x.data() + static_cast<std::size_t>(r) * train.features);
+          std::copy(train.row(source), train.row(source) + train.features,
+                    staged_x.data() + static_cast<std::size_t>(r) * train.features);
           staged_y[r] = train.y[source];
         }
         x = staged_x.data();

@@ -16,7 +16,8 @@ constexpr double kTwoPi = 6.283185307179586476925286766559;
 std::vector<double> uniform_draws(std::uint64_t seed, RandomStream stream, int layer, std::size_t count) {
   std::vector<double> u(count);
   for (std::size_t i = 0; i < count; i += 4) {
-    const Philox4 block = random_block(seed, stream, static_cast<std::uint32_t>(layer), 0, static_cast<std::uint32_t>(i / 4));
+    const Philox4 block =
+        random_block(seed, stream, static_cast<std::uint32_t>(layer), 0, static_cast<std::uint32_t>(i / 4));
     for (std::size_t j = 0; j < 4 && i + j < count; ++j) u[i + j] = uniform_float(block.v[j]);
   }
   return u;
@@ -51,7 +52,10 @@ std::vector<double> orthogonal(std::uint64_t seed, int layer, int rows, int cols
   for (int r = 0; r < rows; ++r)
     for (int c = 0; c < cols; ++c) {
       const double v = z[static_cast<std::size_t>(r) * cols + c];
-      if (wide) q[r][c] = v; else q[c][r] = v;
+      if (wide)
+        q[r][c] = v;
+      else
+        q[c][r] = v;
     }
   for (int j = 0; j < n; ++j) {
     for (int pass = 0; pass < 2; ++pass) {
@@ -81,8 +85,9 @@ std::vector<double> weight_values(WeightInit init, std::uint64_t seed, int layer
     case WeightInit::XavierUniform:
     case WeightInit::KaimingUniform:
     case WeightInit::Uniform: {
-      const double bound = init == WeightInit::XavierUniform ? std::sqrt(3.0) * xavier_std
-                           : init == WeightInit::KaimingUniform ? std::sqrt(3.0) * kaiming_std : 0.0;
+      const double bound = init == WeightInit::XavierUniform    ? std::sqrt(3.0) * xavier_std
+                           : init == WeightInit::KaimingUniform ? std::sqrt(3.0) * kaiming_std
+                                                                : 0.0;
       const double low = init == WeightInit::Uniform ? 0.0 : -bound;
       const double high = init == WeightInit::Uniform ? 1.0 : bound;
       w = uniform_draws(seed, RandomStream::WeightInit, layer, count);
@@ -92,28 +97,31 @@ std::vector<double> weight_values(WeightInit init, std::uint64_t seed, int layer
     case WeightInit::XavierNormal:
     case WeightInit::KaimingNormal:
     case WeightInit::Normal: {
-      const double std_dev = init == WeightInit::XavierNormal ? xavier_std : init == WeightInit::KaimingNormal ? kaiming_std : 1.0;
+      const double std_dev = init == WeightInit::XavierNormal    ? xavier_std
+                             : init == WeightInit::KaimingNormal ? kaiming_std
+                                                                 : 1.0;
       w = normal_draws(seed, layer, count);
       for (double& x : w) x *= std_dev;
       return w;
     }
-    case WeightInit::Orthogonal:
-      return orthogonal(seed, layer, fan_out, fan_in);
+    case WeightInit::Orthogonal: return orthogonal(seed, layer, fan_out, fan_in);
   }
   return w;
 }
 
 }  // namespace
 
-void initialize_parameters(const ParameterLayout& layout, WeightInit init, bool has_prelu,
-                           std::uint64_t seed, float* parameters) {
+void initialize_parameters(const ParameterLayout& layout, WeightInit init, bool has_prelu, std::uint64_t seed,
+                           float* parameters) {
   std::fill(parameters, parameters + layout.size, 0.0f);
   for (int l = 0; l < layout.layers(); ++l) {
     const std::vector<double> w = weight_values(init, seed, l, layout.in(l), layout.out(l));
     for (std::size_t i = 0; i < w.size(); ++i) parameters[layout.weight_offset[l] + i] = static_cast<float>(w[i]);
     const double bound = 1.0 / std::sqrt(static_cast<double>(layout.in(l)));
-    const std::vector<double> u = uniform_draws(seed, RandomStream::BiasInit, l, static_cast<std::size_t>(layout.out(l)));
-    for (int j = 0; j < layout.out(l); ++j) parameters[layout.bias_offset[l] + j] = static_cast<float>(-bound + 2.0 * bound * u[j]);
+    const std::vector<double> u =
+        uniform_draws(seed, RandomStream::BiasInit, l, static_cast<std::size_t>(layout.out(l)));
+    for (int j = 0; j < layout.out(l); ++j)
+      parameters[layout.bias_offset[l] + j] = static_cast<float>(-bound + 2.0 * bound * u[j]);
   }
   if (has_prelu) parameters[layout.prelu_offset] = kPreluInitialSlope;
 }

@@ -12,7 +12,7 @@
 namespace hf {
 
 // Writes layout.size floats to `parameters` (padding and unused slots zero).
-void initialize_parameters(const ParameterLayout& layout, WeightInit init, bool has_prelu,
-                           std::uint64_t seed, float* parameters);
+void initialize_parameters(const ParameterLayout& layout, WeightInit init, bool has_prelu, std::uint64_t seed,
+                           float* parameters);
 
 }  // namespace hf

@@ -3,6 +3,8 @@
 // loops vectorise; Softmin/Softmax/LogSoftmax act on a whole row (see row_activations.hpp).
 #pragma once
 
+#include <type_traits>
+
 #include "kernels/math/codes.hpp"
 #include "kernels/math/float_math.hpp"
 
@@ -128,14 +130,45 @@ HF_HOST_DEVICE float activation_derivative(float x, float y, float slope) {
   }
 }
 
-// Contribution of one element to dLoss/dslope of PReLU, given dLoss/dy.
-HF_HOST_DEVICE float prelu_slope_gradient(float x, float grad_output) {
-  return x > 0.0f ? 0.0f : x * grad_output;
+// Calls f(std::integral_constant<Activation, a>{}) for an element-wise activation `a`, so a
+// loop can be instantiated for it; returns false for the row activations.
+template <typename F>
+HF_HOST_DEVICE bool with_elementwise_activation(Activation a, F&& f) {
+  using A = Activation;
+  switch (a) {
+    case A::ELU: f(std::integral_constant<A, A::ELU>{}); return true;
+    case A::Hardshrink: f(std::integral_constant<A, A::Hardshrink>{}); return true;
+    case A::Hardsigmoid: f(std::integral_constant<A, A::Hardsigmoid>{}); return true;
+    case A::Hardtanh: f(std::integral_constant<A, A::Hardtanh>{}); return true;
+    case A::Hardswish: f(std::integral_constant<A, A::Hardswish>{}); return true;
+    case A::LeakyReLU: f(std::integral_constant<A, A::LeakyReLU>{}); return true;
+    case A::LogSigmoid: f(std::integral_constant<A, A::LogSigmoid>{}); return true;
+    case A::PReLU: f(std::integral_constant<A, A::PReLU>{}); return true;
+    case A::ReLU: f(std::integral_constant<A, A::ReLU>{}); return true;
+    case A::ReLU6: f(std::integral_constant<A, A::ReLU6>{}); return true;
+    case A::RReLU: f(std::integral_constant<A, A::RReLU>{}); return true;
+    case A::SELU: f(std::integral_constant<A, A::SELU>{}); return true;
+    case A::CELU: f(std::integral_constant<A, A::CELU>{}); return true;
+    case A::GELU: f(std::integral_constant<A, A::GELU>{}); return true;
+    case A::Sigmoid: f(std::integral_constant<A, A::Sigmoid>{}); return true;
+    case A::SiLU: f(std::integral_constant<A, A::SiLU>{}); return true;
+    case A::Mish: f(std::integral_constant<A, A::Mish>{}); return true;
+    case A::Softplus: f(std::integral_constant<A, A::Softplus>{}); return true;
+    case A::Softshrink: f(std::integral_constant<A, A::Softshrink>{}); return true;
+    case A::Softsign: f(std::integral_constant<A, A::Softsign>{}); return true;
+    case A::Tanh: f(std::integral_constant<A, A::Tanh>{}); return true;
+    case A::Tanhshrink: f(std::integral_constant<A, A::Tanhshrink>{}); return true;
+    case A::Softmin:
+    case A::Softmax:
+    case A::LogSoftmax: return false;
+  }
+  return false;
 }
 
+// Contribution of one element to dLoss/dslope of PReLU, given dLoss/dy.
+HF_HOST_DEVICE float prelu_slope_gradient(float x, float grad_output) { return x > 0.0f ? 0.0f : x * grad_output; }
+
 // RReLU's training-time slope for one element, from a uniform draw in [0, 1).
-HF_HOST_DEVICE float rrelu_slope(float uniform) {
-  return kRreluLower + (kRreluUpper - kRreluLower) * uniform;
-}
+HF_HOST_DEVICE float rrelu_slope(float uniform) { return kRreluLower + (kRreluUpper - kRreluLower) * uniform; }
 
 }  // namespace hf

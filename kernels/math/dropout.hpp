@@ -13,7 +13,8 @@ namespace hf {
 // 0 with probability p, else 1 / (1 - p), as torch.nn.functional.dropout scales.
 HF_HOST_DEVICE float dropout_multiplier(std::uint64_t seed, int layer, std::uint64_t step, std::uint32_t element,
                                         float p, float keep_scale) {
-  const Philox4 block = random_block(seed, RandomStream::Dropout, static_cast<std::uint32_t>(layer), step, element >> 2);
+  const Philox4 block =
+      random_block(seed, RandomStream::Dropout, static_cast<std::uint32_t>(layer), step, element >> 2);
   return uniform_float(block.v[element & 3u]) < p ? 0.0f : keep_scale;
 }
 

@@ -42,8 +42,8 @@ HF_HOST_DEVICE float round_to_integer(float x) { return (x + 12582912.0f) - 1258
 // 2^n as a float, for -126 <= n <= 127.
 HF_HOST_DEVICE float power_of_two(int n) { return float_of(static_cast<std::uint32_t>(n + 127) << 23); }
 
-inline constexpr float kLn2High = 0.693359375f;       // few bits: n * kLn2High is exact
-inline constexpr float kLn2Low = -2.121944401e-04f;   // ln 2 - kLn2High
+inline constexpr float kLn2High = 0.693359375f;      // few bits: n * kLn2High is exact
+inline constexpr float kLn2Low = -2.121944401e-04f;  // ln 2 - kLn2High
 
 HF_HOST_DEVICE float exp_f(float x) {
   // Clamp into the range where the reduction works; NaN takes the low branch and is restored

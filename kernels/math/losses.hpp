@@ -15,16 +15,12 @@ inline constexpr float kSmoothL1Beta = 1.0f;
 HF_HOST_DEVICE float loss_value(Loss loss, float p, float y) {
   const float d = p - y;
   switch (loss) {
-    case Loss::BCE:
-      return -(y * max_f(log_f(p), kBceLogFloor) + (1.0f - y) * max_f(log_f(1.0f - p), kBceLogFloor));
-    case Loss::MSE:
-      return d * d;
-    case Loss::Huber:
-      return abs_f(d) < kHuberDelta ? 0.5f * d * d : kHuberDelta * (abs_f(d) - 0.5f * kHuberDelta);
+    case Loss::BCE: return -(y * max_f(log_f(p), kBceLogFloor) + (1.0f - y) * max_f(log_f(1.0f - p), kBceLogFloor));
+    case Loss::MSE: return d * d;
+    case Loss::Huber: return abs_f(d) < kHuberDelta ? 0.5f * d * d : kHuberDelta * (abs_f(d) - 0.5f * kHuberDelta);
     case Loss::SmoothL1:
       return abs_f(d) < kSmoothL1Beta ? 0.5f * d * d / kSmoothL1Beta : abs_f(d) - 0.5f * kSmoothL1Beta;
-    case Loss::L1:
-      return abs_f(d);
+    case Loss::L1: return abs_f(d);
   }
   return 0.0f;
 }
@@ -34,16 +30,11 @@ HF_HOST_DEVICE float loss_value(Loss loss, float p, float y) {
 HF_HOST_DEVICE float loss_gradient(Loss loss, float p, float y, float norm) {
   const float d = p - y;
   switch (loss) {
-    case Loss::BCE:
-      return norm * d / max_f((1.0f - p) * p, kBceGradientEpsilon);
-    case Loss::MSE:
-      return 2.0f * d * norm;
-    case Loss::Huber:
-      return d < -kHuberDelta ? -norm * kHuberDelta : (d > kHuberDelta ? norm * kHuberDelta : norm * d);
-    case Loss::SmoothL1:
-      return d <= -kSmoothL1Beta ? -norm : (d >= kSmoothL1Beta ? norm : norm * d / kSmoothL1Beta);
-    case Loss::L1:
-      return d > 0.0f ? norm : (d < 0.0f ? -norm : 0.0f);
+    case Loss::BCE: return norm * d / max_f((1.0f - p) * p, kBceGradientEpsilon);
+    case Loss::MSE: return 2.0f * d * norm;
+    case Loss::Huber: return d < -kHuberDelta ? -norm * kHuberDelta : (d > kHuberDelta ? norm * kHuberDelta : norm * d);
+    case Loss::SmoothL1: return d <= -kSmoothL1Beta ? -norm : (d >= kSmoothL1Beta ? norm : norm * d / kSmoothL1Beta);
+    case Loss::L1: return d > 0.0f ? norm : (d < 0.0f ? -norm : 0.0f);
   }
   return 0.0f;
 }

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cmath>
+#include <type_traits>
 
 #include "kernels/math/codes.hpp"
 #include "kernels/math/float_math.hpp"
@@ -18,14 +19,14 @@ inline constexpr double kAdadeltaRho = 0.9, kAdadeltaEpsilon = 1e-6;
 // Scalars of one optimizer step of one network.
 struct OptimizerStep {
   float learning_rate = 0.0f;
-  float weight_decay = 0.0f;   // L2 regularization; coupled except for AdamW
-  float step_size = 0.0f;      // learning rate over the first-moment bias correction
+  float weight_decay = 0.0f;  // L2 regularization; coupled except for AdamW
+  float step_size = 0.0f;     // learning rate over the first-moment bias correction
   float bias_correction2_sqrt = 1.0f;
   float decoupled_decay = 1.0f;  // AdamW: parameters shrink by this factor first
 };
 
-inline OptimizerStep optimizer_step_scalars(Optimizer optimizer, double learning_rate,
-                                            double weight_decay, long long step /* 1-based */) {
+inline OptimizerStep optimizer_step_scalars(Optimizer optimizer, double learning_rate, double weight_decay,
+                                            long long step /* 1-based */) {
   OptimizerStep s;
   s.learning_rate = static_cast<float>(learning_rate);
   s.weight_decay = static_cast<float>(weight_decay);
@@ -48,8 +49,7 @@ constexpr int optimizer_state_count(Optimizer optimizer) {
 }
 
 template <Optimizer O>
-HF_HOST_DEVICE void optimizer_update(float& param, float grad, float& state1, float& state2,
-                                     const OptimizerStep& s) {
+HF_HOST_DEVICE void optimizer_update(float& param, float grad, float& state1, float& state2, const OptimizerStep& s) {
   constexpr float beta1 = static_cast<float>(kAdamBeta1), beta2 = static_cast<float>(kAdamBeta2);
   constexpr float one_minus_beta1 = static_cast<float>(1.0 - kAdamBeta1);
   constexpr float one_minus_beta2 = static_cast<float>(1.0 - kAdamBeta2);
@@ -89,6 +89,21 @@ HF_HOST_DEVICE void optimizer_update(float& param, float grad, float& state1, fl
     const float delta = sqrt_f(state2 + epsilon) / std_dev * grad;
     state2 = state2 * rho + delta * delta * one_minus_rho;
     param = param - s.learning_rate * delta;
+  }
+}
+
+// Calls f(std::integral_constant<Optimizer, o>{}), so an update loop can be instantiated for it.
+template <typename F>
+HF_HOST_DEVICE void with_optimizer(Optimizer o, F&& f) {
+  using O = Optimizer;
+  switch (o) {
+    case O::SGD: f(std::integral_constant<O, O::SGD>{}); return;
+    case O::Adam: f(std::integral_constant<O, O::Adam>{}); return;
+    case O::AdamW: f(std::integral_constant<O, O::AdamW>{}); return;
+    case O::RMSprop: f(std::integral_constant<O, O::RMSprop>{}); return;
+    case O::Adagrad: f(std::integral_constant<O, O::Adagrad>{}); return;
+    case O::Adamax: f(std::integral_constant<O, O::Adamax>{}); return;
+    case O::Adadelta: f(std::integral_constant<O, O::Adadelta>{}); return;
   }
 }
 

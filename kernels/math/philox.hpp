@@ -27,8 +27,8 @@ HF_HOST_DEVICE void philox_round(std::uint32_t c[4], const std::uint32_t k[2]) {
   c[3] = lo0;
 }
 
-HF_HOST_DEVICE Philox4 philox4x32_10(std::uint32_t c0, std::uint32_t c1, std::uint32_t c2,
-                                     std::uint32_t c3, std::uint64_t key) {
+HF_HOST_DEVICE Philox4 philox4x32_10(std::uint32_t c0, std::uint32_t c1, std::uint32_t c2, std::uint32_t c3,
+                                     std::uint64_t key) {
   std::uint32_t c[4] = {c0, c1, c2, c3};
   std::uint32_t k[2] = {static_cast<std::uint32_t>(key), static_cast<std::uint32_t>(key >> 32)};
   for (int round = 0; round < 10; ++round) {
@@ -43,17 +43,14 @@ HF_HOST_DEVICE Philox4 philox4x32_10(std::uint32_t c0, std::uint32_t c1, std::ui
 
 // Four uniform draws for elements [4*group, 4*group+4) of one stream at one step (or, for
 // initialization, of one layer: pass the layer as `step`).
-HF_HOST_DEVICE Philox4 random_block(std::uint64_t seed, RandomStream stream, std::uint32_t layer,
-                                    std::uint64_t step, std::uint32_t group) {
-  return philox4x32_10(group, (static_cast<std::uint32_t>(stream) << 16) | layer,
-                       static_cast<std::uint32_t>(step), static_cast<std::uint32_t>(step >> 32),
-                       seed);
+HF_HOST_DEVICE Philox4 random_block(std::uint64_t seed, RandomStream stream, std::uint32_t layer, std::uint64_t step,
+                                    std::uint32_t group) {
+  return philox4x32_10(group, (static_cast<std::uint32_t>(stream) << 16) | layer, static_cast<std::uint32_t>(step),
+                       static_cast<std::uint32_t>(step >> 32), seed);
 }
 
 // Uniform in [0, 1) with 24 random bits: exactly representable in float.
-HF_HOST_DEVICE float uniform_float(std::uint32_t bits) {
-  return static_cast<float>(bits >> 8) * (1.0f / 16777216.0f);
-}
+HF_HOST_DEVICE float uniform_float(std::uint32_t bits) { return static_cast<float>(bits >> 8) * (1.0f / 16777216.0f); }
 
 // Uniform in (0, 1], for logarithms.
 HF_HOST_DEVICE double uniform_open_zero(std::uint32_t bits) {
