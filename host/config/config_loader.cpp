@@ -209,6 +209,15 @@ class ConfigReader {
     fail(element.source(), message + "; valid names are: " + join_choices(choices));
   }
 
+  // A value chosen by name: its index in `names` is the code the trainer uses.
+  HyperparameterValue named(const std::string& context, const toml::node& element, const char* const* names,
+                            int count) const {
+    HyperparameterValue v;
+    v.code = read_name(context, element, names, count);
+    v.text = names[v.code];
+    return v;
+  }
+
   HyperparameterValue read_value(Hyperparameter key, const std::string& context, const toml::node& element) const {
     HyperparameterValue v;
     switch (key) {
@@ -257,22 +266,10 @@ class ConfigReader {
         v.text += "]";
         return v;
       }
-      case Hyperparameter::LossFunction:
-        v.code = read_name(context, element, kLossNames, kLossCount);
-        v.text = kLossNames[v.code];
-        return v;
-      case Hyperparameter::ActivationFunction:
-        v.code = read_name(context, element, kActivationNames, kActivationCount);
-        v.text = kActivationNames[v.code];
-        return v;
-      case Hyperparameter::Optimizer:
-        v.code = read_name(context, element, kOptimizerNames, kOptimizerCount);
-        v.text = kOptimizerNames[v.code];
-        return v;
-      case Hyperparameter::WeightInitialization:
-        v.code = read_name(context, element, kWeightInitNames, kWeightInitCount);
-        v.text = kWeightInitNames[v.code];
-        return v;
+      case Hyperparameter::LossFunction: return named(context, element, kLossNames, kLossCount);
+      case Hyperparameter::ActivationFunction: return named(context, element, kActivationNames, kActivationCount);
+      case Hyperparameter::Optimizer: return named(context, element, kOptimizerNames, kOptimizerCount);
+      case Hyperparameter::WeightInitialization: return named(context, element, kWeightInitNames, kWeightInitCount);
       case Hyperparameter::Dropout:
         v.number = read_finite_number(context, element);
         v.text = number_text(element);
