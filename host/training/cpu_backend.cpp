@@ -68,7 +68,8 @@ struct CpuWorkspace final : PackWorkspace {
     switch (buffer) {
       case LayerBuffer::PreActivation: return at(z, layer, m);
       case LayerBuffer::Activation: return at(y, layer, m);
-      case LayerBuffer::Output: return member(m).dropout > 0.0 ? at(dropped, layer, m) : at(y, layer, m);
+      case LayerBuffer::Output:  // the output layer has no dropout
+        return member(m).dropout > 0.0 && layer + 1 < spec.layout.layers() ? at(dropped, layer, m) : at(y, layer, m);
       case LayerBuffer::Gradient: return at(g, layer, m);
     }
     return nullptr;
