@@ -205,6 +205,26 @@ TEST(PackTraining, PackOfThreeEqualsThreePacksOfOne) {
   }
 }
 
+TEST(PackTraining, NetworksWithoutHiddenLayersTrainForEveryActivation) {
+  SyntheticDataOptions options;
+  options.train_rows = 50;
+  const std::filesystem::path dir = testing::scratch_dir("data");
+  testing::write_text(dir / "train.csv", make_synthetic_data(options).train_csv);
+  const LabelledTable table = load_labelled_csv(dir / "train.csv");
+  const Dataset data = StandardScaler::fit(table).transform(table);
+  std::vector<PackMember> members(3);
+  members[0].activation = Activation::PReLU;  // no hidden layer: no slope to learn
+  members[1].activation = Activation::Softmax;
+  members[2].activation = Activation::RReLU;
+  for (PackMember& m : members) m.dropout = 0.5;  // nothing to drop either
+  const PackSpec pack{ParameterLayout(layer_widths(30, {})), 8, members};
+  CpuBackend backend;
+  for (const TrainingOutcome& outcome : train_pack(backend, pack, data, data, PackOptions{})) {
+    EXPECT_FALSE(outcome.failed) << outcome.error;
+    EXPECT_EQ(outcome.counts.total(), 50);
+  }
+}
+
 // Wraps the CPU backend and sets a network's first weight to NaN after a given step.
 class FaultInjectingBackend : public CpuBackend {
  public:

@@ -21,6 +21,12 @@ std::string failure_message(const NetworkHealth& health, int epoch, int steps_pe
          "; try a lower learning rate or less extreme settings";
 }
 
+// Without hidden layers the network has no activation, so no PReLU slope (as the seed's model,
+// which adds the activation module only after hidden layers).
+bool has_prelu(const PackMember& member, const ParameterLayout& layout) {
+  return member.activation == Activation::PReLU && layout.layers() > 1;
+}
+
 }  // namespace
 
 void forward_pass(Backend& backend, PackWorkspace& ws, int layers, const StepInfo& info) {
@@ -84,7 +90,7 @@ std::vector<TrainingOutcome> train_pack(Backend& backend, const PackSpec& spec, 
   std::vector<float> parameters(static_cast<std::size_t>(models) * layout.size);
   for (int m = 0; m < models; ++m) {
     const PackMember& member = spec.members[m];
-    initialize_parameters(layout, member.weight_init, member.activation == Activation::PReLU, member.seed,
+    initialize_parameters(layout, member.weight_init, has_prelu(member, layout), member.seed,
                           parameters.data() + static_cast<std::size_t>(m) * layout.size);
   }
   backend.write_parameters(*ws, parameters.data());
