@@ -45,7 +45,7 @@ class SingleNetwork {
     backend_.load_batch(*ws_, x_.data(), y_.data(), rows_);
     forward_pass(backend_, *ws_, spec_.layout.layers(), StepInfo{step, rows_, mode, nullptr});
     std::vector<float> p(rows_);
-    backend_.read_outputs(*ws_, rows_, p.data());
+    backend_.read_layer(*ws_, spec_.layout.layers() - 1, LayerBuffer::Activation, rows_, p.data());
     return std::vector<double>(p.begin(), p.end());
   }
 

@@ -32,7 +32,6 @@ SearchResults rank_combinations(const SearchPlan& plan, const std::vector<Traini
     const TrainingResult& representative = results[reruns[c][median.representative]];
     ranked.log10_p_value = median.log10_p_value;
     ranked.p_value = median.p_value;
-    ranked.representative_rerun = median.representative;
     ranked.representative_score = representative.score;
     ranked.representative_counts = representative.outcome.counts;
     out.ranked.push_back(std::move(ranked));

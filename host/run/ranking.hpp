@@ -16,7 +16,6 @@ struct RankedCombination {
   double log10_p_value = 0.0;   // median over reruns
   double p_value = 1.0;
   double seconds = 0.0;  // all reruns together
-  std::size_t representative_rerun = 0;
   PrecisionTest representative_score;
   ConfusionCounts representative_counts;
   std::vector<double> rerun_p_values;

@@ -57,8 +57,7 @@ class Backend {
   virtual void write_parameters(PackWorkspace& ws, const float* parameters) = 0;
   virtual void read_parameters(PackWorkspace& ws, float* parameters) = 0;
   virtual void read_gradients(PackWorkspace& ws, float* gradients) = 0;
-  virtual void write_gradients(PackWorkspace& ws, const float* gradients) = 0;       // for op tests
-  virtual void read_outputs(PackWorkspace& ws, int rows, float* probabilities) = 0;  // models x rows
+  virtual void write_gradients(PackWorkspace& ws, const float* gradients) = 0;  // for op tests
   virtual std::vector<float> read_losses(PackWorkspace& ws) = 0;
   virtual std::vector<NetworkHealth> read_health(PackWorkspace& ws) = 0;
   virtual std::vector<ConfusionCounts> read_confusion(PackWorkspace& ws) = 0;

@@ -110,7 +110,8 @@ void fill_dropout_multipliers(std::uint64_t seed, int layer, std::uint64_t step,
   for (std::size_t e = 0; e < count; e += 4) {
     const Philox4 b = random_block(seed, RandomStream::Dropout, static_cast<std::uint32_t>(layer), step,
                                    static_cast<std::uint32_t>(e >> 2));
-    for (std::size_t j = 0; j < 4 && e + j < count; ++j) out[e + j] = uniform_float(b.v[j]) < p ? 0.0f : keep_scale;
+    for (std::size_t j = 0; j < 4 && e + j < count; ++j)
+      out[e + j] = dropout_multiplier_for(uniform_float(b.v[j]), p, keep_scale);
   }
 }
 
@@ -123,6 +124,27 @@ void fill_rrelu_slopes(std::uint64_t seed, int layer, std::uint64_t step, std::s
 }
 
 float keep_scale(double p) { return 1.0f / static_cast<float>(1.0 - p); }
+
+// Network m's dropout multipliers for one layer at one step, in the workspace's scratch; the
+// backward pass draws them again rather than storing them.
+const float* dropout_multipliers(CpuWorkspace& ws, int m, int layer, std::uint64_t step, std::size_t count) {
+  const PackMember& member = ws.member(m);
+  fill_dropout_multipliers(member.seed, layer, step, count, static_cast<float>(member.dropout),
+                           keep_scale(member.dropout), ws.scratch.data());
+  return ws.scratch.data();
+}
+
+// Network m's RReLU training slopes for one layer at one step, in the workspace's scratch.
+const float* rrelu_slopes(CpuWorkspace& ws, int m, int layer, std::uint64_t step, std::size_t count) {
+  fill_rrelu_slopes(ws.member(m).seed, layer, step, count, ws.scratch.data());
+  return ws.scratch.data();
+}
+
+// The negative-side slope of element-wise activations that take one: PReLU's learned slope,
+// RReLU's evaluation slope; ignored by the others.
+float negative_slope(CpuWorkspace& ws, int m) {
+  return ws.member(m).activation == Activation::PReLU ? ws.param(m)[ws.spec.layout.prelu_offset] : kRreluEvalSlope;
+}
 
 }  // namespace
 
@@ -180,15 +202,6 @@ void CpuBackend::read_gradients(PackWorkspace& w, float* gradients) {
 void CpuBackend::write_gradients(PackWorkspace& w, const float* gradients) {
   CpuWorkspace& ws = cpu(w);
   std::copy(gradients, gradients + ws.grads.size(), ws.grads.data());
-}
-
-void CpuBackend::read_outputs(PackWorkspace& w, int rows, float* probabilities) {
-  CpuWorkspace& ws = cpu(w);
-  const int last = ws.spec.layout.layers() - 1;
-  for (int m = 0; m < ws.models(); ++m) {
-    const float* p = ws.at(ws.y, last, m);
-    std::copy(p, p + rows, probabilities + static_cast<std::size_t>(m) * rows);
-  }
 }
 
 std::vector<float> CpuBackend::read_losses(PackWorkspace& w) {
@@ -267,19 +280,16 @@ void CpuBackend::bias_activation_dropout(PackWorkspace& w, int layer, const Step
                                y + static_cast<std::size_t>(r) * width, width);
       }
     } else if (member.activation == Activation::RReLU && info.mode == Mode::Training) {
-      float* slopes = ws.scratch.data();
-      fill_rrelu_slopes(member.seed, layer, info.step, count, slopes);
+      const float* slopes = rrelu_slopes(ws, m, layer, info.step, count);
       for (std::size_t i = 0; i < count; ++i) y[i] = activate<Activation::RReLU>(z[i], slopes[i]);
     } else {
-      const float slope = member.activation == Activation::PReLU ? ws.param(m)[L.prelu_offset] : kRreluEvalSlope;
+      const float slope = negative_slope(ws, m);
       with_elementwise_activation(member.activation, [&](auto a) {
         for (std::size_t i = 0; i < count; ++i) y[i] = activate<decltype(a)::value>(z[i], slope);
       });
     }
     if (ws.drops(m, info.mode)) {
-      float* multipliers = ws.scratch.data();
-      fill_dropout_multipliers(member.seed, layer, info.step, count, static_cast<float>(member.dropout),
-                               keep_scale(member.dropout), multipliers);
+      const float* multipliers = dropout_multipliers(ws, m, layer, info.step, count);
       float* out = ws.at(ws.dropped, layer, m);
       for (std::size_t i = 0; i < count; ++i) out[i] = y[i] * multipliers[i];
     }
@@ -340,9 +350,7 @@ void CpuBackend::activation_backward(PackWorkspace& w, int layer, const StepInfo
     const float* y = ws.at(ws.y, layer, m);
     float* g = ws.at(ws.g, layer, m);
     if (ws.drops(m, info.mode)) {
-      float* multipliers = ws.scratch.data();
-      fill_dropout_multipliers(member.seed, layer, info.step, count, static_cast<float>(member.dropout),
-                               keep_scale(member.dropout), multipliers);
+      const float* multipliers = dropout_multipliers(ws, m, layer, info.step, count);
       for (std::size_t i = 0; i < count; ++i) g[i] *= multipliers[i];
     }
     if (is_row_activation(member.activation)) {
@@ -351,8 +359,7 @@ void CpuBackend::activation_backward(PackWorkspace& w, int layer, const StepInfo
                                 g + static_cast<std::size_t>(r) * width, width);
       }
     } else if (member.activation == Activation::RReLU && info.mode == Mode::Training) {
-      float* slopes = ws.scratch.data();
-      fill_rrelu_slopes(member.seed, layer, info.step, count, slopes);
+      const float* slopes = rrelu_slopes(ws, m, layer, info.step, count);
       for (std::size_t i = 0; i < count; ++i) g[i] *= activation_derivative<Activation::RReLU>(z[i], y[i], slopes[i]);
     } else {
       if (member.activation == Activation::PReLU) {
@@ -360,7 +367,7 @@ void CpuBackend::activation_backward(PackWorkspace& w, int layer, const StepInfo
         for (std::size_t i = 0; i < count; ++i) slope_gradient += prelu_slope_gradient(z[i], g[i]);
         ws.grad(m)[L.prelu_offset] += slope_gradient;
       }
-      const float slope = member.activation == Activation::PReLU ? ws.param(m)[L.prelu_offset] : kRreluEvalSlope;
+      const float slope = negative_slope(ws, m);
       with_elementwise_activation(member.activation, [&](auto a) {
         for (std::size_t i = 0; i < count; ++i) g[i] *= activation_derivative<decltype(a)::value>(z[i], y[i], slope);
       });

@@ -17,7 +17,6 @@ class CpuBackend : public Backend {
   void read_parameters(PackWorkspace& ws, float* parameters) override;
   void read_gradients(PackWorkspace& ws, float* gradients) override;
   void write_gradients(PackWorkspace& ws, const float* gradients) override;
-  void read_outputs(PackWorkspace& ws, int rows, float* probabilities) override;
   std::vector<float> read_losses(PackWorkspace& ws) override;
   std::vector<NetworkHealth> read_health(PackWorkspace& ws) override;
   std::vector<ConfusionCounts> read_confusion(PackWorkspace& ws) override;

@@ -9,13 +9,18 @@
 
 namespace hf {
 
+// Dropout's multiplier for one uniform draw: 0 with probability p, else 1 / (1 - p).
+HF_HOST_DEVICE float dropout_multiplier_for(float uniform, float p, float keep_scale) {
+  return uniform < p ? 0.0f : keep_scale;
+}
+
 // The multiplier dropout applies to element `element` (row * width + column of the batch):
 // 0 with probability p, else 1 / (1 - p), as torch.nn.functional.dropout scales.
 HF_HOST_DEVICE float dropout_multiplier(std::uint64_t seed, int layer, std::uint64_t step, std::uint32_t element,
                                         float p, float keep_scale) {
   const Philox4 block =
       random_block(seed, RandomStream::Dropout, static_cast<std::uint32_t>(layer), step, element >> 2);
-  return uniform_float(block.v[element & 3u]) < p ? 0.0f : keep_scale;
+  return dropout_multiplier_for(uniform_float(block.v[element & 3u]), p, keep_scale);
 }
 
 // RReLU's training-time negative slope for one element.
