@@ -9,6 +9,7 @@
 #include "host/common/errors.hpp"
 #include "host/config/search_config.hpp"
 #include "host/run/search.hpp"
+#include "host/training/pack_trainer.hpp"
 
 int main(int argc, char** argv) {
   std::string config_path = "bench/seed_network.toml";
@@ -33,9 +34,8 @@ int main(int argc, char** argv) {
     const hf::SearchSummary s = hf::run_search(config, nullptr, nullptr);
     std::size_t steps = 0;
     for (const hf::PlannedCombination& c : s.plan.combinations) {
-      const int batch = std::min(c.settings.batch_size, s.train_rows);
-      steps +=
-          static_cast<std::size_t>(c.settings.max_epochs) * ((s.train_rows + batch - 1) / batch) * config.rerun_count;
+      steps += static_cast<std::size_t>(c.settings.max_epochs) *
+               hf::steps_per_epoch(s.train_rows, c.settings.batch_size) * config.rerun_count;
     }
     const double trainings = static_cast<double>(s.plan.trainings.size());
     const double gflops = s.plan.total_flops / s.seconds / 1e9;

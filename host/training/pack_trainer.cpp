@@ -100,7 +100,7 @@ std::vector<TrainingOutcome> train_pack(Backend& backend, const PackSpec& spec, 
   std::vector<OptimizerStep> scalars(models);
   int max_epochs = 0;
   for (const PackMember& member : spec.members) max_epochs = std::max(max_epochs, member.max_epochs);
-  const int steps_per_epoch = (train.rows + batch - 1) / batch;
+  const int steps_in_epoch = steps_per_epoch(train.rows, batch);
   std::vector<float> staged_x, staged_y;
   std::uint64_t step = 0;
 
@@ -141,7 +141,7 @@ std::vector<TrainingOutcome> train_pack(Backend& backend, const PackSpec& spec, 
       if (!active[m] || outcomes[m].failed) continue;
       if (health[m].first_nonfinite_loss_step >= 0 || health[m].nonfinite_parameters) {
         outcomes[m].failed = true;
-        outcomes[m].error = failure_message(health[m], epoch, steps_per_epoch);
+        outcomes[m].error = failure_message(health[m], epoch, steps_in_epoch);
       }
     }
   }

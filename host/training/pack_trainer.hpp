@@ -44,6 +44,12 @@ void loss_and_gradients(Backend& backend, PackWorkspace& ws, int layers, const S
 void training_step(Backend& backend, PackWorkspace& ws, const PackSpec& spec, const StepInfo& info,
                    std::vector<OptimizerStep>& scalars);
 
+// Optimizer steps in one epoch: every full batch and the last partial one.
+inline int steps_per_epoch(int train_rows, int batch_size) {
+  const int batch = batch_size < train_rows ? batch_size : train_rows;
+  return (train_rows + batch - 1) / batch;
+}
+
 // The order of the training rows in one epoch when shuffling.
 std::vector<int> shuffled_order(int rows, std::uint64_t order_seed, int epoch);
 
