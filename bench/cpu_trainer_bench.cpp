@@ -31,7 +31,9 @@ int main(int argc, char** argv) {
     hf::SearchConfig config = hf::load_search_config(config_path);
     if (threads > 0) config.cpu_count = threads;
     threads = hf::worker_threads(config);
-    const hf::SearchSummary s = hf::run_search(config, nullptr, nullptr);
+    hf::SearchOptions options;
+    options.fresh = true;  // a benchmark trains everything, never resumes
+    const hf::SearchSummary s = hf::run_search(config, options, nullptr, nullptr);
     std::size_t steps = 0;
     for (const hf::PlannedCombination& c : s.plan.combinations) {
       steps += static_cast<std::size_t>(c.settings.max_epochs) *

@@ -432,8 +432,11 @@ TEST_F(Cli, TinyRunWritesResultsAndErrors) {
   errors_header.insert(errors_header.end(), {"rerun", "seed", "error"});
   EXPECT_EQ(errors[0], joined(errors_header));
   EXPECT_EQ(errors.size(), 1u) << "no training failed";
-  // Just the two result files: no write probe or temporary file left behind.
-  EXPECT_EQ(std::distance(fs::directory_iterator(work_ / "out"), fs::directory_iterator{}), 2);
+  // Just the two result files and the study journal: no write probe, temporary file or
+  // SQLite write-ahead log left behind.
+  std::set<std::string> files;
+  for (const auto& entry : fs::directory_iterator(work_ / "out")) files.insert(entry.path().filename().string());
+  EXPECT_EQ(files, (std::set<std::string>{"hyperparameter_results.csv", "errors.csv", "study.sqlite"}));
 }
 
 TEST_F(Cli, LeftOutKeysFollowTheListedOnesInCanonicalOrder) {

@@ -95,7 +95,7 @@ std::vector<std::vector<std::string>> without_timing(std::vector<std::vector<std
 TEST(EndToEnd, SearchWritesRankedResultsAndErrorFiles) {
   const std::filesystem::path dir = testing::scratch_dir("search");
   const SearchConfig config = small_search(dir, 2);
-  const SearchSummary summary = run_search(config, nullptr, nullptr);
+  const SearchSummary summary = run_search(config, {}, nullptr, nullptr);
   EXPECT_EQ(summary.plan.trainings.size(), 24u);
 
   const auto rows = read_csv(dir / "results" / "hyperparameter_results.csv");
@@ -149,8 +149,8 @@ TEST(EndToEnd, SearchWritesRankedResultsAndErrorFiles) {
 
 TEST(EndToEnd, IdenticalResultsWithOneAndTwoThreads) {
   const std::filesystem::path one = testing::scratch_dir("one"), two = testing::scratch_dir("two");
-  run_search(small_search(one, 1), nullptr, nullptr);
-  run_search(small_search(two, 2), nullptr, nullptr);
+  run_search(small_search(one, 1), {}, nullptr, nullptr);
+  run_search(small_search(two, 2), {}, nullptr, nullptr);
   const auto a = without_timing(read_csv(one / "results" / "hyperparameter_results.csv"));
   const auto b = without_timing(read_csv(two / "results" / "hyperparameter_results.csv"));
   ASSERT_EQ(a.size(), 9u);
@@ -162,9 +162,9 @@ TEST(EndToEnd, ShuffledBatchesAreReproducibleAndChangeResults) {
                               plain = testing::scratch_dir("plain");
   SearchConfig a = small_search(first, 2), b = small_search(second, 1), c = small_search(plain, 2);
   a.shuffle = b.shuffle = true;
-  run_search(a, nullptr, nullptr);
-  run_search(b, nullptr, nullptr);
-  run_search(c, nullptr, nullptr);
+  run_search(a, {}, nullptr, nullptr);
+  run_search(b, {}, nullptr, nullptr);
+  run_search(c, {}, nullptr, nullptr);
   const auto shuffled = without_timing(read_csv(first / "results" / "hyperparameter_results.csv"));
   EXPECT_EQ(shuffled, without_timing(read_csv(second / "results" / "hyperparameter_results.csv")));
   EXPECT_NE(shuffled, without_timing(read_csv(plain / "results" / "hyperparameter_results.csv")));
@@ -280,6 +280,7 @@ TEST(Results, FailedCombinationsGoToErrorsCsvNotTheRanking) {
   const SearchPlan plan = plan_search(config, 30, 700, 300, 1);
   std::vector<TrainingResult> results(plan.trainings.size());
   for (std::size_t t = 0; t < results.size(); ++t) {
+    results[t].done = true;
     results[t].outcome.counts = {10, 5, 20, 65};
     results[t].score = precision_p_value(results[t].outcome.counts);
   }
@@ -326,7 +327,7 @@ dir = "results"
 max_epochs = [1]
 hidden_layers = [[1, 0.5]]
 )");
-  const SearchSummary summary = run_search(load_search_config(dir / "search.toml"), nullptr, nullptr);
+  const SearchSummary summary = run_search(load_search_config(dir / "search.toml"), {}, nullptr, nullptr);
   EXPECT_EQ(summary.train_rows, 10009);
   EXPECT_EQ(summary.test_rows, 2503);
   ASSERT_EQ(summary.results.ranked.size(), 1u);

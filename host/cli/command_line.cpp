@@ -21,6 +21,8 @@ Options of run (each overrides the config):
   --output-dir DIR         folder for the result files ([output] dir)
   --seed N                 search seed ([search] seed)
   --reruns N               trainings per combination ([search] rerun_count)
+  --fresh                  discard the output folder's study journal and start over
+                           (without it, running the same search again resumes it)
   -q, --quiet              no progress line
 
 Options of make-data:
@@ -29,7 +31,8 @@ Options of make-data:
   --test-rows N            test rows (default 2500)
   --seed N                 generator seed (default 2024)
 
-Exit status: 0 success, 2 bad usage, config or data, 1 runtime failure.
+Exit status: 0 success, 2 bad usage, config or data, 1 runtime failure,
+130 / 143 stopped by Ctrl-C / SIGTERM (finished trainings are kept; run again to resume).
 Every config key is documented in docs/CONFIG.md.
 )";
 
@@ -96,10 +99,12 @@ RunArguments parse_run(const std::vector<std::string>& args) {
       run.seed = static_cast<std::uint64_t>(parse_integer(arg, cursor.value_of(arg), 0, INT64_MAX));
     } else if (arg == "--reruns") {
       run.reruns = static_cast<int>(parse_integer(arg, cursor.value_of(arg), 1, kMaxRerunCount));
+    } else if (arg == "--fresh") {
+      run.fresh = true;
     } else if (arg == "-q" || arg == "--quiet") {
       run.quiet = true;
     } else if (!arg.empty() && arg[0] == '-') {
-      unknown_option(arg, {"--device", "--cpu-count", "--output-dir", "--seed", "--reruns", "--quiet"});
+      unknown_option(arg, {"--device", "--cpu-count", "--output-dir", "--seed", "--reruns", "--fresh", "--quiet"});
     } else if (config_given) {
       usage_error("run takes one config file, but got '" + run.config.string() + "' and '" + arg + "'");
     } else {

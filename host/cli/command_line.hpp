@@ -19,6 +19,7 @@ struct RunArguments {
   std::optional<std::filesystem::path> output_dir;
   std::optional<std::uint64_t> seed;
   std::optional<int> reruns;
+  bool fresh = false;  // discard the study journal instead of resuming it
   bool quiet = false;
 };
 

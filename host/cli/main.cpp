@@ -2,6 +2,7 @@
 // and an exit status (2: the user must fix usage, config or data; 1: runtime failure).
 #include <unistd.h>
 
+#include <csignal>
 #include <cstdio>
 #include <exception>
 #include <iostream>
@@ -14,6 +15,7 @@
 #include "host/common/number_format.hpp"
 #include "host/data/synthetic_data.hpp"
 #include "host/report/atomic_file.hpp"
+#include "host/run/interruption.hpp"
 #include "host/run/search.hpp"
 
 #ifndef HYPERFUSE_VERSION
@@ -24,12 +26,25 @@ namespace hf {
 namespace {
 
 void print_best(const SearchConfig& config, const SearchSummary& s) {
-  std::printf("Results: %s (%zu ranked combinations)\n", s.results_path.string().c_str(), s.results.ranked.size());
+  if (!s.wrote_results) {
+    std::printf("Stopped before any training finished; no result files were written\n");
+    return;
+  }
+  if (s.stopped) {
+    std::printf(
+        "Results (partial: %zu of %zu trainings done; run the same command again to resume): %s (%zu ranked "
+        "combinations, %zu unfinished)\n",
+        s.trainings_done, s.plan.trainings.size(), s.results_path.string().c_str(), s.results.ranked.size(),
+        s.results.unfinished_combinations);
+  } else {
+    std::printf("Results: %s (%zu ranked combinations)\n", s.results_path.string().c_str(), s.results.ranked.size());
+  }
   if (!s.results.failures.empty()) {
     std::printf("Failed trainings: %zu, listed in %s\n", s.results.failures.size(), s.errors_path.string().c_str());
   }
   if (s.results.ranked.empty()) {
-    std::printf("No combination finished all its reruns; see %s\n", s.errors_path.string().c_str());
+    std::printf("No combination finished all its reruns%s\n",
+                s.results.failures.empty() ? "" : ("; see " + s.errors_path.string()).c_str());
     return;
   }
   const RankedCombination& best = s.results.ranked.front();
@@ -58,16 +73,36 @@ int run_command(const RunArguments& args) {
                  "of %d features\n",
                  s.plan.combinations.size(), config.rerun_count, s.plan.trainings.size(), s.backend.c_str(), s.threads,
                  s.train_rows, s.test_rows, s.input_width);
+    if (s.trainings_resumed > 0) {
+      std::fprintf(stderr, "hyperfuse: resuming the study in %s: %zu of %zu trainings already done\n",
+                   s.journal_path.string().c_str(), s.trainings_resumed, s.plan.trainings.size());
+    }
   };
+  SearchOptions options;
+  options.fresh = args.fresh;
+  options.should_stop = [] { return interruption_signal() != 0; };
+  InterruptionGuard interruption;
   const SearchSummary summary =
-      run_search(config, on_plan, [&](std::size_t done, std::size_t total) { progress.update(done, total); });
+      run_search(config, options, on_plan, [&](std::size_t done, std::size_t total) { progress.update(done, total); });
   progress.finish();
-  if (!args.quiet) {
-    std::fprintf(stderr, "hyperfuse: %zu trainings in %.1f s (%.1f trainings/s, %.2f GFLOP/s)\n",
-                 summary.plan.trainings.size(), summary.seconds, summary.plan.trainings.size() / summary.seconds,
-                 summary.plan.total_flops / summary.seconds / 1e9);
+  const std::size_t trained = summary.trainings_done - summary.trainings_resumed;
+  if (!args.quiet && trained > 0) {
+    std::fprintf(stderr, "hyperfuse: %zu trainings in %.1f s (%.1f trainings/s", trained, summary.seconds,
+                 trained / summary.seconds);
+    // GFLOP/s only for a whole search: packs differ in cost, so a part's share is unknown.
+    if (trained == summary.plan.trainings.size()) {
+      std::fprintf(stderr, ", %.2f GFLOP/s", summary.plan.total_flops / summary.seconds / 1e9);
+    }
+    std::fprintf(stderr, ")\n");
   }
   print_best(config, summary);
+  if (summary.stopped) {
+    const int signal = interruption_signal();
+    std::fprintf(stderr, "hyperfuse: stopped by %s; %zu finished trainings are in %s\n",
+                 signal == SIGTERM ? "SIGTERM" : "Ctrl-C", summary.trainings_done,
+                 summary.journal_path.string().c_str());
+    return interrupted_exit_status(signal == 0 ? SIGINT : signal);
+  }
   return 0;
 }
 

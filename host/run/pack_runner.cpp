@@ -9,35 +9,48 @@
 
 namespace hf {
 
-std::vector<TrainingResult> run_packs(const SearchPlan& plan, const Dataset& train, const Dataset& test, int threads,
-                                      const BackendFactory& make_backend, const ProgressCallback& progress) {
-  std::vector<TrainingResult> results(plan.trainings.size());
-  std::atomic<std::size_t> next_pack{0};
-  std::atomic<bool> stop{false};
+std::vector<TrainingResult> train_and_score_pack(Backend& backend, const PlannedPack& pack, const Dataset& train,
+                                                 const Dataset& test) {
+  std::vector<TrainingOutcome> outcomes = train_pack(backend, pack.spec, train, test, pack.options);
+  std::vector<TrainingResult> members(outcomes.size());
+  for (std::size_t m = 0; m < outcomes.size(); ++m) {
+    TrainingResult& r = members[m];
+    r.done = true;
+    r.score = outcomes[m].failed ? PrecisionTest{} : precision_p_value(outcomes[m].counts);
+    r.outcome = std::move(outcomes[m]);
+    r.device = backend.name();
+  }
+  return members;
+}
+
+void run_packs(const SearchPlan& plan, const Dataset& train, const Dataset& test, const PackRunOptions& options,
+               std::vector<TrainingResult>& results) {
+  results.resize(plan.trainings.size());
+  std::atomic<std::size_t> next{0};
+  std::atomic<bool> failed{false};
   std::mutex mutex;
   std::condition_variable changed;
-  std::size_t done = 0;
-  int running = threads;
+  std::size_t done = options.trainings_done_before;
+  int running = options.threads;
   std::exception_ptr failure;
+  const auto stopping = [&] { return failed || (options.should_stop && options.should_stop()); };
 
-  auto work = [&] {
+  auto work = [&](int worker) {
     try {
-      std::unique_ptr<Backend> backend = make_backend();
-      for (std::size_t p; !stop && (p = next_pack.fetch_add(1)) < plan.packs.size();) {
+      std::unique_ptr<Backend> backend = options.make_backend(worker);
+      for (std::size_t i; !stopping() && (i = next.fetch_add(1)) < options.packs.size();) {
+        const std::size_t p = options.packs[i];
         const PlannedPack& pack = plan.packs[p];
-        std::vector<TrainingOutcome> outcomes = train_pack(*backend, pack.spec, train, test, pack.options);
-        for (std::size_t m = 0; m < outcomes.size(); ++m) {
-          TrainingResult& r = results[pack.trainings[m]];
-          r.score = outcomes[m].failed ? PrecisionTest{} : precision_p_value(outcomes[m].counts);
-          r.outcome = std::move(outcomes[m]);
-        }
+        std::vector<TrainingResult> members = train_and_score_pack(*backend, pack, train, test);
+        for (std::size_t m = 0; m < members.size(); ++m) results[pack.trainings[m]] = members[m];
+        if (options.on_pack_done) options.on_pack_done(p, members);
         std::lock_guard<std::mutex> lock(mutex);
         done += pack.trainings.size();
       }
     } catch (...) {
       std::lock_guard<std::mutex> lock(mutex);
       if (!failure) failure = std::current_exception();
-      stop = true;
+      failed = true;
     }
     std::lock_guard<std::mutex> lock(mutex);
     --running;
@@ -45,22 +58,21 @@ std::vector<TrainingResult> run_packs(const SearchPlan& plan, const Dataset& tra
   };
 
   std::vector<std::thread> workers;
-  for (int t = 0; t < threads; ++t) workers.emplace_back(work);
+  for (int t = 0; t < options.threads; ++t) workers.emplace_back(work, t);
   {
     std::unique_lock<std::mutex> lock(mutex);
     while (running > 0) {
       changed.wait_for(lock, std::chrono::milliseconds(250));
-      if (progress) {
+      if (options.progress) {
         const std::size_t snapshot = done;
         lock.unlock();
-        progress(snapshot, plan.trainings.size());
+        options.progress(snapshot, plan.trainings.size());
         lock.lock();
       }
     }
   }
   for (std::thread& w : workers) w.join();
   if (failure) std::rethrow_exception(failure);
-  return results;
 }
 
 }  // namespace hf

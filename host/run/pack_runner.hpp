@@ -5,6 +5,7 @@
 
 #include <functional>
 #include <memory>
+#include <string>
 #include <vector>
 
 #include "host/data/standard_scaler.hpp"
@@ -15,17 +16,38 @@
 namespace hf {
 
 struct TrainingResult {
+  bool done = false;  // false: not trained (yet), e.g. the search was interrupted first
   TrainingOutcome outcome;
   PrecisionTest score;
+  std::string device;  // the backend that trained it
 };
 
 // Called from the thread that called run_packs, about four times a second and once at the end.
 using ProgressCallback = std::function<void(std::size_t trainings_done, std::size_t trainings_total)>;
 
-// One backend per worker; `make_backend` is called once per thread.
-using BackendFactory = std::function<std::unique_ptr<Backend>()>;
+// One backend per worker; `make_backend` is called once per thread with the worker's number.
+using BackendFactory = std::function<std::unique_ptr<Backend>(int worker)>;
 
-std::vector<TrainingResult> run_packs(const SearchPlan& plan, const Dataset& train, const Dataset& test, int threads,
-                                      const BackendFactory& make_backend, const ProgressCallback& progress);
+// Called on a worker thread as soon as a pack is trained and scored, with the pack's index and
+// its members' results (in the pack's member order).
+using PackDoneCallback = std::function<void(std::size_t pack, const std::vector<TrainingResult>& members)>;
+
+struct PackRunOptions {
+  int threads = 1;
+  BackendFactory make_backend;
+  std::vector<std::size_t> packs;     // the plan's packs to train, in this order
+  std::function<bool()> should_stop;  // checked before each pack; packs in flight finish
+  PackDoneCallback on_pack_done;
+  ProgressCallback progress;
+  std::size_t trainings_done_before = 0;  // counted in progress, e.g. resumed from a journal
+};
+
+// Trains one pack and scores its networks.
+std::vector<TrainingResult> train_and_score_pack(Backend& backend, const PlannedPack& pack, const Dataset& train,
+                                                 const Dataset& test);
+
+// Fills the results of the trainings in the packs it ran; the others stay not done.
+void run_packs(const SearchPlan& plan, const Dataset& train, const Dataset& test, const PackRunOptions& options,
+               std::vector<TrainingResult>& results);
 
 }  // namespace hf

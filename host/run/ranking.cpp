@@ -16,8 +16,13 @@ SearchResults rank_combinations(const SearchPlan& plan, const std::vector<Traini
     ranked.combination = c;
     std::vector<double> log10_p;
     bool failed = false;
+    bool unfinished = false;
     for (std::size_t t : reruns[c]) {
       const TrainingResult& r = results[t];
+      if (!r.done) {
+        unfinished = true;
+        continue;
+      }
       ranked.seconds += r.outcome.seconds;
       if (r.outcome.failed) {
         failed = true;
@@ -27,7 +32,8 @@ SearchResults rank_combinations(const SearchPlan& plan, const std::vector<Traini
       log10_p.push_back(r.score.log10_p_value);
       ranked.rerun_p_values.push_back(r.score.p_value);
     }
-    if (failed) continue;
+    if (unfinished) ++out.unfinished_combinations;
+    if (failed || unfinished) continue;
     const RerunMedian median = median_of_reruns(log10_p, ranked.rerun_p_values);
     const TrainingResult& representative = results[reruns[c][median.representative]];
     ranked.log10_p_value = median.log10_p_value;

@@ -1,6 +1,7 @@
 // Aggregates each combination's reruns into its median p-value and ranks the combinations,
 // best (smallest p-value) first. A combination with a failed rerun is not ranked; its failed
-// trainings are listed instead.
+// trainings are listed instead. A combination with a rerun not done (an interrupted search) is
+// not ranked either.
 #pragma once
 
 #include <string>
@@ -31,6 +32,7 @@ struct FailedTraining {
 struct SearchResults {
   std::vector<RankedCombination> ranked;
   std::vector<FailedTraining> failures;
+  std::size_t unfinished_combinations = 0;  // with a rerun not done: the search was interrupted
 };
 
 SearchResults rank_combinations(const SearchPlan& plan, const std::vector<TrainingResult>& results);

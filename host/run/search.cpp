@@ -1,11 +1,13 @@
 #include "host/run/search.hpp"
 
 #include <chrono>
+#include <map>
 #include <thread>
 
 #include "host/common/errors.hpp"
 #include "host/data/labelled_table.hpp"
 #include "host/data/standard_scaler.hpp"
+#include "host/journal/study_journal.hpp"
 #include "host/report/atomic_file.hpp"
 #include "host/report/results_csv.hpp"
 #include "host/training/cpu_backend.hpp"
@@ -17,7 +19,7 @@ namespace {
 // the worker's cache for its whole training.
 constexpr int kCpuPackSize = 1;
 
-std::unique_ptr<Backend> make_cpu_backend() { return std::make_unique<CpuBackend>(); }
+std::unique_ptr<Backend> make_cpu_backend(int /*worker*/) { return std::make_unique<CpuBackend>(); }
 
 // Fails now, not after hours of training, when results could not be written.
 void check_output_dir(const std::filesystem::path& dir) {
@@ -37,6 +39,60 @@ void check_output_dir(const std::filesystem::path& dir) {
   std::filesystem::remove(probe, error);
 }
 
+std::vector<std::string> axis_keys(const SearchConfig& config) {
+  std::vector<std::string> keys;
+  for (const HyperparameterAxis& axis : config.axes) keys.emplace_back(key_name(axis.key));
+  return keys;
+}
+
+JournalEntry journal_entry(const SearchConfig& config, const SearchPlan& plan, std::size_t training,
+                           const TrainingResult& result) {
+  const PlannedTraining& t = plan.trainings[training];
+  const PlannedCombination& c = plan.combinations[t.combination];
+  JournalEntry e;
+  e.combination = c.number;
+  e.rerun = t.rerun;
+  e.seed = t.seed;
+  for (std::size_t a = 0; a < config.axes.size(); ++a) {
+    e.values.push_back(config.axes[a].values[static_cast<std::size_t>(c.values[a])].text);
+  }
+  e.failed = result.outcome.failed;
+  e.error = result.outcome.error;
+  e.counts = result.outcome.counts;
+  e.score = result.score;
+  e.seconds = result.outcome.seconds;
+  e.device = result.device;
+  return e;
+}
+
+// The results an earlier run of this study committed. Scores are recomputed from the counts,
+// exactly as a run that never stopped computes them.
+std::vector<TrainingResult> resumed_results(const SearchPlan& plan, const StudyJournal& journal) {
+  std::map<std::pair<std::uint64_t, int>, std::size_t> training_of;
+  for (std::size_t t = 0; t < plan.trainings.size(); ++t) {
+    training_of[{plan.combinations[plan.trainings[t].combination].number, plan.trainings[t].rerun}] = t;
+  }
+  std::vector<TrainingResult> results(plan.trainings.size());
+  for (const JournalEntry& e : journal.finished()) {
+    const auto found = training_of.find({e.combination, e.rerun});
+    if (found == training_of.end() || plan.trainings[found->second].seed != e.seed) {
+      throw InputError(journal.path().string() + ": holds combination " + std::to_string(e.combination) + " rerun " +
+                       std::to_string(e.rerun + 1) +
+                       ", which this search does not plan with that seed (a journal of another hyperfuse "
+                       "version?); run with --fresh to start this study over");
+    }
+    TrainingResult& r = results[found->second];
+    r.done = true;
+    r.outcome.counts = e.counts;
+    r.outcome.failed = e.failed;
+    r.outcome.error = e.error;
+    r.outcome.seconds = e.seconds;
+    r.score = e.failed ? PrecisionTest{} : precision_p_value(e.counts);
+    r.device = e.device;
+  }
+  return results;
+}
+
 }  // namespace
 
 int worker_threads(const SearchConfig& config) {
@@ -44,7 +100,8 @@ int worker_threads(const SearchConfig& config) {
   return static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
 }
 
-SearchSummary run_search(const SearchConfig& config, const PlanCallback& on_plan, const ProgressCallback& progress) {
+SearchSummary run_search(const SearchConfig& config, const SearchOptions& options, const PlanCallback& on_plan,
+                         const ProgressCallback& progress) {
   if (config.device == Device::Cuda) {
     throw InputError(config.source.string() +
                      ": [execution] device = \"cuda\", but this build of hyperfuse has no CUDA backend yet; "
@@ -74,13 +131,53 @@ SearchSummary run_search(const SearchConfig& config, const PlanCallback& on_plan
   summary.plan = plan_search(config, train.features, train.rows, test.rows, kCpuPackSize);
   summary.results_path = config.output_dir / kResultsFileName;
   summary.errors_path = config.output_dir / kErrorsFileName;
+
+  StudyJournal journal(config.output_dir, study_identity(config), axis_keys(config), options.fresh);
+  summary.journal_path = journal.path();
+  std::vector<TrainingResult> results = resumed_results(summary.plan, journal);
+  const std::vector<TrainingResult> resumed = results;
+  PackRunOptions run;
+  for (std::size_t p = 0; p < summary.plan.packs.size(); ++p) {
+    for (std::size_t t : summary.plan.packs[p].trainings) {
+      if (!resumed[t].done) {
+        run.packs.push_back(p);
+        break;
+      }
+    }
+  }
+  for (const TrainingResult& r : resumed) summary.trainings_resumed += r.done;
   if (on_plan) on_plan(summary);
 
-  const std::vector<TrainingResult> trainings =
-      run_packs(summary.plan, train, test, summary.threads, make_cpu_backend, progress);
-  summary.results = rank_combinations(summary.plan, trainings);
-  write_file_atomically(summary.results_path, results_csv(config, summary.plan, summary.results));
-  write_file_atomically(summary.errors_path, errors_csv(config, summary.plan, summary.results));
+  run.threads = summary.threads;
+  run.make_backend = make_cpu_backend;
+  run.should_stop = options.should_stop;
+  run.progress = progress;
+  run.trainings_done_before = summary.trainings_resumed;
+  run.on_pack_done = [&](std::size_t p, const std::vector<TrainingResult>& members) {
+    std::vector<JournalEntry> entries;
+    const std::vector<std::size_t>& trainings = summary.plan.packs[p].trainings;
+    for (std::size_t m = 0; m < members.size(); ++m) {
+      if (!resumed[trainings[m]].done) entries.push_back(journal_entry(config, summary.plan, trainings[m], members[m]));
+    }
+    journal.record(std::move(entries));
+  };
+  run_packs(summary.plan, train, test, run, results);
+  journal.flush();
+  // A pack retrained after a resume keeps its members' journal results, so every training's
+  // numbers come from its one committed run.
+  for (std::size_t t = 0; t < results.size(); ++t) {
+    if (resumed[t].done) results[t] = resumed[t];
+    summary.trainings_done += results[t].done;
+  }
+  summary.stopped = summary.trainings_done < results.size();
+
+  summary.results = rank_combinations(summary.plan, results);
+  // A search stopped before anything finished leaves earlier result files as they were.
+  if (summary.trainings_done > 0) {
+    write_file_atomically(summary.results_path, results_csv(config, summary.plan, summary.results));
+    write_file_atomically(summary.errors_path, errors_csv(config, summary.plan, summary.results));
+    summary.wrote_results = true;
+  }
   summary.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   return summary;
 }

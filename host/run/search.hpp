@@ -1,8 +1,10 @@
-// One whole search: load and scale the data, plan the trainings, run them on the chosen
-// backend, rank the combinations and write the result files.
+// One whole search: load and scale the data, plan the trainings, open the study journal (and
+// resume what an earlier run of the same study finished), run the rest on the chosen backend,
+// rank the combinations and write the result files.
 #pragma once
 
 #include <filesystem>
+#include <functional>
 #include <string>
 
 #include "host/config/search_config.hpp"
@@ -11,6 +13,11 @@
 #include "host/run/search_plan.hpp"
 
 namespace hf {
+
+struct SearchOptions {
+  bool fresh = false;                 // discard the journal instead of resuming it
+  std::function<bool()> should_stop;  // checked before each pack: stop taking new work
+};
 
 struct SearchSummary {
   SearchPlan plan;
@@ -21,14 +28,20 @@ struct SearchSummary {
   int train_rows = 0;
   int test_rows = 0;
   double seconds = 0.0;
+  std::size_t trainings_resumed = 0;  // finished by earlier runs, read from the journal
+  std::size_t trainings_done = 0;     // finished now or earlier; below the plan's count when stopped
+  bool stopped = false;               // should_stop ended the search early: results are partial
+  bool wrote_results = false;         // false when stopped before any training finished
   std::filesystem::path results_path;
   std::filesystem::path errors_path;
+  std::filesystem::path journal_path;
 };
 
-// Called once the data is loaded and the plan made, before training starts.
+// Called once the data is loaded, the plan made and the journal read, before training starts.
 using PlanCallback = std::function<void(const SearchSummary& summary)>;
 
-SearchSummary run_search(const SearchConfig& config, const PlanCallback& on_plan, const ProgressCallback& progress);
+SearchSummary run_search(const SearchConfig& config, const SearchOptions& options, const PlanCallback& on_plan,
+                         const ProgressCallback& progress);
 
 // The worker thread count a config asks for (cpu_count 0 means every core).
 int worker_threads(const SearchConfig& config);

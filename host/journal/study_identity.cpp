@@ -1,0 +1,102 @@
+#include "host/journal/study_identity.hpp"
+
+#include <cstdint>
+#include <cstdio>
+#include <fstream>
+#include <map>
+#include <sstream>
+
+#include "host/common/errors.hpp"
+#include "host/common/number_format.hpp"
+
+namespace hf {
+namespace {
+
+std::string normalised_value(Hyperparameter key, const HyperparameterValue& value) {
+  switch (key) {
+    case Hyperparameter::HiddenLayers: {
+      std::string text = "[";
+      for (std::size_t i = 0; i < value.multiples.size(); ++i) {
+        text += (i ? ", " : "") + python_float_repr(value.multiples[i]);
+      }
+      return text + "]";
+    }
+    case Hyperparameter::LossFunction: return kLossNames[value.code];
+    case Hyperparameter::ActivationFunction: return kActivationNames[value.code];
+    case Hyperparameter::Optimizer: return kOptimizerNames[value.code];
+    case Hyperparameter::WeightInitialization: return kWeightInitNames[value.code];
+    default: return python_float_repr(value.number);
+  }
+}
+
+std::string file_fact(const std::filesystem::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw InputError(path.string() + ": cannot be read; check the path in [data]");
+  std::ostringstream bytes;
+  bytes << in.rdbuf();
+  const std::string contents = bytes.str();
+  return content_hash(contents) + " (" + std::to_string(contents.size()) + " bytes)";
+}
+
+}  // namespace
+
+std::string content_hash(const std::string& bytes) {
+  std::uint64_t hash = 0xcbf29ce484222325ull;
+  for (unsigned char c : bytes) {
+    hash ^= c;
+    hash *= 0x100000001b3ull;
+  }
+  char text[17];
+  std::snprintf(text, sizeof text, "%016llx", static_cast<unsigned long long>(hash));
+  return text;
+}
+
+StudyIdentity study_identity(const SearchConfig& config) {
+  StudyIdentity identity;
+  auto& facts = identity.facts;
+  facts.emplace_back("data.train", file_fact(config.train_path));
+  facts.emplace_back("data.test", file_fact(config.test_path));
+  facts.emplace_back("data.shuffle", config.shuffle ? "true" : "false");
+  facts.emplace_back("search.explore_all_combinations", config.explore_all_combinations ? "true" : "false");
+  if (!config.explore_all_combinations) {
+    facts.emplace_back("search.combinations_to_try", std::to_string(config.combinations_to_try));
+  }
+  facts.emplace_back("search.rerun_count", std::to_string(config.rerun_count));
+  facts.emplace_back("search.seed", std::to_string(config.seed));
+  facts.emplace_back("search.prediction_threshold", python_float_repr(config.prediction_threshold));
+  // Axis order matters: it numbers the grid, and so the seeds.
+  for (const HyperparameterAxis& axis : config.axes) {
+    std::string values = "[";
+    for (std::size_t v = 0; v < axis.values.size(); ++v) {
+      values += (v ? ", " : "") + normalised_value(axis.key, axis.values[v]);
+    }
+    facts.emplace_back(std::string("hyperparameters.") + key_name(axis.key), values + "]");
+  }
+  std::string all;
+  for (const StudyFact& f : facts) all += f.first + "=" + f.second + "\n";
+  identity.hash = content_hash(all);
+  return identity;
+}
+
+std::vector<std::string> identity_differences(const std::vector<StudyFact>& journal,
+                                              const std::vector<StudyFact>& current) {
+  std::map<std::string, std::string> before(journal.begin(), journal.end());
+  std::map<std::string, std::string> now(current.begin(), current.end());
+  std::vector<std::string> lines;
+  for (const auto& [key, value] : now) {
+    const auto old = before.find(key);
+    if (old == before.end()) {
+      lines.push_back(key + ": (not set) -> " + value);
+    } else if (old->second != value) {
+      lines.push_back(key + ": " + old->second + " -> " + value);
+    }
+  }
+  for (const auto& [key, value] : before) {
+    if (!now.count(key)) lines.push_back(key + ": " + value + " -> (not set)");
+  }
+  // Same facts in another order: only the hyperparameter key order can differ.
+  if (lines.empty()) lines.push_back("the order of the [hyperparameters] keys (it numbers the grid and the seeds)");
+  return lines;
+}
+
+}  // namespace hf

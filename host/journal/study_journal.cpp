@@ -1,0 +1,304 @@
+#include "host/journal/study_journal.hpp"
+
+#include <sqlite3.h>
+
+#include <ctime>
+#include <stdexcept>
+
+#include "host/common/errors.hpp"
+
+namespace hf {
+namespace {
+
+constexpr int kSchemaVersion = 1;
+
+// Owns one prepared statement.
+class Statement {
+ public:
+  Statement(sqlite3* db, const std::string& sql) : db_(db) {
+    if (sqlite3_prepare_v2(db, sql.c_str(), -1, &statement_, nullptr) != SQLITE_OK) fail("prepare");
+  }
+  ~Statement() { sqlite3_finalize(statement_); }
+  Statement(const Statement&) = delete;
+  Statement& operator=(const Statement&) = delete;
+
+  void bind(int i, const std::string& text) { sqlite3_bind_text(statement_, i, text.c_str(), -1, SQLITE_TRANSIENT); }
+  void bind(int i, double value) { sqlite3_bind_double(statement_, i, value); }
+  void bind(int i, std::int64_t value) { sqlite3_bind_int64(statement_, i, value); }
+  void bind_null(int i) { sqlite3_bind_null(statement_, i); }
+
+  // True while there is a row to read.
+  bool step() {
+    const int status = sqlite3_step(statement_);
+    if (status == SQLITE_ROW) return true;
+    if (status != SQLITE_DONE) fail("step");
+    return false;
+  }
+  void reset() {
+    sqlite3_reset(statement_);
+    sqlite3_clear_bindings(statement_);
+  }
+
+  std::string text(int i) const {
+    const unsigned char* t = sqlite3_column_text(statement_, i);
+    return t ? reinterpret_cast<const char*>(t) : "";
+  }
+  std::int64_t integer(int i) const { return sqlite3_column_int64(statement_, i); }
+  double real(int i) const { return sqlite3_column_double(statement_, i); }
+
+ private:
+  [[noreturn]] void fail(const char* what) const {
+    throw std::runtime_error(std::string("study journal: ") + what + " failed: " + sqlite3_errmsg(db_));
+  }
+  sqlite3* db_;
+  sqlite3_stmt* statement_ = nullptr;
+};
+
+std::string quoted_identifier(const std::string& name) { return "\"" + name + "\""; }
+
+std::string utc_now() {
+  const std::time_t now = std::time(nullptr);
+  std::tm utc{};
+  gmtime_r(&now, &utc);
+  char text[32];
+  std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%SZ", &utc);
+  return text;
+}
+
+void remove_journal_files(const std::filesystem::path& path) {
+  std::error_code ignored;
+  for (const char* suffix : {"", "-wal", "-shm", "-journal"}) std::filesystem::remove(path.string() + suffix, ignored);
+}
+
+}  // namespace
+
+StudyJournal::StudyJournal(const std::filesystem::path& dir, const StudyIdentity& identity,
+                           const std::vector<std::string>& axis_keys, bool fresh)
+    : path_(dir / kJournalFileName) {
+  if (fresh) remove_journal_files(path_);
+  const bool existed = std::filesystem::exists(path_);
+  if (sqlite3_open_v2(path_.c_str(), &db_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX,
+                      nullptr) != SQLITE_OK) {
+    const std::string reason = db_ ? sqlite3_errmsg(db_) : "out of memory";
+    sqlite3_close(db_);
+    throw InputError(path_.string() + ": cannot open the study journal (" + reason +
+                     "); check that the output folder is writable");
+  }
+  try {
+    // The exclusive lock keeps a second hyperfuse run from writing into the same study.
+    sqlite3_busy_timeout(db_, 2000);
+    const char* setup =
+        "PRAGMA locking_mode = EXCLUSIVE; PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; "
+        "PRAGMA foreign_keys = ON;";
+    char* message = nullptr;
+    if (sqlite3_exec(db_, setup, nullptr, nullptr, &message) != SQLITE_OK) {
+      const std::string reason = message ? message : sqlite3_errmsg(db_);
+      sqlite3_free(message);
+      if (sqlite3_errcode(db_) == SQLITE_BUSY || sqlite3_errcode(db_) == SQLITE_LOCKED) {
+        throw InputError(path_.string() + ": another hyperfuse run is using this study journal (" + reason +
+                         "); wait for it to finish, or set --output-dir to another folder");
+      }
+      throw InputError(path_.string() + ": is not a hyperfuse study journal (" + reason +
+                       "); move it away, or run with --fresh to replace it");
+    }
+    Statement has_schema(db_, "SELECT count(*) FROM sqlite_master WHERE name = 'trainings'");
+    has_schema.step();
+    if (has_schema.integer(0) == 0) {
+      if (existed && !fresh) {
+        // An empty database (a run killed while creating it) is simply created again.
+        Statement tables(db_, "SELECT count(*) FROM sqlite_master");
+        tables.step();
+        if (tables.integer(0) != 0) {
+          throw InputError(path_.string() +
+                           ": is not a hyperfuse study journal; move it away, or run with --fresh to replace it");
+        }
+      }
+      create_schema(identity, axis_keys);
+    } else {
+      check_identity(identity);
+      read_finished();
+    }
+  } catch (...) {
+    sqlite3_close(db_);
+    throw;
+  }
+
+  insert_sql_ = "INSERT INTO trainings (combination, rerun, seed";
+  std::string placeholders = "?, ?, ?";
+  for (const std::string& key : axis_keys) {
+    insert_sql_ += ", " + quoted_identifier(key);
+    placeholders += ", ?";
+  }
+  insert_sql_ += ", status, tp, fp, fn, tn, precision, p_value, log10_p_value, seconds, device, error, finished_at)";
+  insert_sql_ += " VALUES (" + placeholders + ", ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
+  writer_ = std::thread([this] { write_loop(); });
+}
+
+StudyJournal::~StudyJournal() {
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    closing_ = true;
+  }
+  changed_.notify_all();
+  writer_.join();
+  sqlite3_close(db_);
+}
+
+void StudyJournal::create_schema(const StudyIdentity& identity, const std::vector<std::string>& axis_keys) {
+  std::string sql =
+      "BEGIN;"
+      "CREATE TABLE journal_info (key TEXT PRIMARY KEY, value TEXT NOT NULL);"
+      "CREATE TABLE study_settings (position INTEGER PRIMARY KEY, fact TEXT NOT NULL UNIQUE, value TEXT NOT NULL);"
+      "CREATE TABLE trainings (combination TEXT NOT NULL, rerun INTEGER NOT NULL, seed TEXT NOT NULL";
+  for (const std::string& key : axis_keys) sql += ", " + quoted_identifier(key) + " TEXT NOT NULL";
+  sql +=
+      ", status TEXT NOT NULL CHECK (status IN ('finished', 'failed')), tp INTEGER, fp INTEGER, fn INTEGER, "
+      "tn INTEGER, precision REAL, p_value REAL, log10_p_value REAL, seconds REAL NOT NULL, device TEXT NOT NULL, "
+      "error TEXT, finished_at TEXT NOT NULL, PRIMARY KEY (combination, rerun));";
+  char* message = nullptr;
+  if (sqlite3_exec(db_, sql.c_str(), nullptr, nullptr, &message) != SQLITE_OK) {
+    const std::string reason = message ? message : sqlite3_errmsg(db_);
+    sqlite3_free(message);
+    sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
+    throw std::runtime_error(path_.string() + ": cannot create the study journal: " + reason);
+  }
+  Statement info(db_, "INSERT INTO journal_info (key, value) VALUES (?, ?)");
+  const std::pair<const char*, std::string> rows[] = {
+      {"schema_version", std::to_string(kSchemaVersion)}, {"study_hash", identity.hash}, {"created_at", utc_now()}};
+  for (const auto& [key, value] : rows) {
+    info.bind(1, std::string(key));
+    info.bind(2, value);
+    info.step();
+    info.reset();
+  }
+  Statement settings(db_, "INSERT INTO study_settings (position, fact, value) VALUES (?, ?, ?)");
+  for (std::size_t i = 0; i < identity.facts.size(); ++i) {
+    settings.bind(1, static_cast<std::int64_t>(i));
+    settings.bind(2, identity.facts[i].first);
+    settings.bind(3, identity.facts[i].second);
+    settings.step();
+    settings.reset();
+  }
+  if (sqlite3_exec(db_, "COMMIT", nullptr, nullptr, nullptr) != SQLITE_OK) {
+    throw std::runtime_error(path_.string() + ": cannot create the study journal: " + sqlite3_errmsg(db_));
+  }
+}
+
+void StudyJournal::check_identity(const StudyIdentity& identity) {
+  Statement hash(db_, "SELECT value FROM journal_info WHERE key = 'study_hash'");
+  if (hash.step() && hash.text(0) == identity.hash) return;
+  std::vector<StudyFact> facts;
+  Statement settings(db_, "SELECT fact, value FROM study_settings ORDER BY position");
+  while (settings.step()) facts.emplace_back(settings.text(0), settings.text(1));
+  std::string message =
+      path_.string() + ": the results folder holds a journal of a different study, so it cannot resume. What changed:";
+  for (const std::string& line : identity_differences(facts, identity.facts)) message += "\n  " + line;
+  message +=
+      "\nRun with --fresh to discard that journal and start this study over, or set --output-dir (or [output] dir) "
+      "to another folder to keep both";
+  throw InputError(message);
+}
+
+void StudyJournal::read_finished() {
+  Statement rows(db_,
+                 "SELECT combination, rerun, seed, status, tp, fp, fn, tn, precision, p_value, log10_p_value, seconds, "
+                 "device, error FROM trainings");
+  while (rows.step()) {
+    JournalEntry e;
+    e.combination = std::stoull(rows.text(0));
+    e.rerun = static_cast<int>(rows.integer(1)) - 1;
+    e.seed = std::stoull(rows.text(2));
+    e.failed = rows.text(3) == "failed";
+    e.counts = {rows.integer(4), rows.integer(5), rows.integer(6), rows.integer(7)};
+    e.score.precision = rows.real(8);
+    e.score.p_value = rows.real(9);
+    e.score.log10_p_value = rows.real(10);
+    e.seconds = rows.real(11);
+    e.device = rows.text(12);
+    e.error = rows.text(13);
+    finished_.push_back(std::move(e));
+  }
+}
+
+void StudyJournal::record(std::vector<JournalEntry> entries) {
+  if (entries.empty()) return;
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (failure_) std::rethrow_exception(failure_);
+  recorded_ += entries.size();
+  for (JournalEntry& e : entries) queue_.push_back(std::move(e));
+  changed_.notify_all();
+}
+
+void StudyJournal::flush() {
+  std::unique_lock<std::mutex> lock(mutex_);
+  changed_.wait(lock, [&] { return committed_ == recorded_ || failure_; });
+  if (failure_) std::rethrow_exception(failure_);
+}
+
+void StudyJournal::write_loop() {
+  std::unique_lock<std::mutex> lock(mutex_);
+  while (true) {
+    changed_.wait(lock, [&] { return !queue_.empty() || closing_; });
+    if (queue_.empty() && closing_) return;
+    std::vector<JournalEntry> batch;
+    batch.swap(queue_);
+    lock.unlock();
+    try {
+      commit(batch);
+    } catch (...) {
+      lock.lock();
+      if (!failure_) failure_ = std::current_exception();
+      committed_ = recorded_;  // nothing more will be written; flush() reports the failure
+      changed_.notify_all();
+      return;
+    }
+    lock.lock();
+    committed_ += batch.size();
+    changed_.notify_all();
+  }
+}
+
+// One transaction per batch: everything that finished since the last commit.
+void StudyJournal::commit(const std::vector<JournalEntry>& entries) {
+  if (sqlite3_exec(db_, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr) != SQLITE_OK) {
+    throw std::runtime_error(path_.string() + ": cannot write the study journal: " + sqlite3_errmsg(db_));
+  }
+  try {
+    Statement insert(db_, insert_sql_);
+    const std::string finished_at = utc_now();
+    for (const JournalEntry& e : entries) {
+      int i = 1;
+      insert.bind(i++, std::to_string(e.combination));
+      insert.bind(i++, static_cast<std::int64_t>(e.rerun + 1));
+      insert.bind(i++, std::to_string(e.seed));
+      for (const std::string& value : e.values) insert.bind(i++, value);
+      insert.bind(i++, std::string(e.failed ? "failed" : "finished"));
+      if (e.failed) {
+        for (int k = 0; k < 7; ++k) insert.bind_null(i++);
+      } else {
+        for (std::int64_t n : {e.counts.tp, e.counts.fp, e.counts.fn, e.counts.tn}) insert.bind(i++, n);
+        insert.bind(i++, e.score.precision);
+        insert.bind(i++, e.score.p_value);
+        insert.bind(i++, e.score.log10_p_value);
+      }
+      insert.bind(i++, e.seconds);
+      insert.bind(i++, e.device);
+      if (e.failed) {
+        insert.bind(i++, e.error);
+      } else {
+        insert.bind_null(i++);
+      }
+      insert.bind(i++, finished_at);
+      insert.step();
+      insert.reset();
+    }
+  } catch (...) {
+    sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
+    throw;
+  }
+  if (sqlite3_exec(db_, "COMMIT", nullptr, nullptr, nullptr) != SQLITE_OK) {
+    throw std::runtime_error(path_.string() + ": cannot commit to the study journal: " + sqlite3_errmsg(db_));
+  }
+}
+
+}  // namespace hf

@@ -1,0 +1,83 @@
+// The study journal: every finished training, committed to an SQLite database as it finishes,
+// so that no finished training is lost when a search is interrupted and a rerun of the same
+// command resumes where it stopped. One writer thread owns the database connection (no
+// "database is locked"); the schema is documented in README.md ("The study journal").
+#pragma once
+
+#include <condition_variable>
+#include <cstdint>
+#include <exception>
+#include <filesystem>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "host/journal/study_identity.hpp"
+#include "host/scoring/confusion_counts.hpp"
+#include "host/scoring/precision_p_value.hpp"
+
+struct sqlite3;
+
+namespace hf {
+
+inline constexpr const char* kJournalFileName = "study.sqlite";
+
+// One finished (or failed) training, as the journal stores it.
+struct JournalEntry {
+  std::uint64_t combination = 0;  // the combination's number in the full grid
+  int rerun = 0;                  // 0-based here; the database shows it 1-based, as the CSV
+  std::uint64_t seed = 0;
+  std::vector<std::string> values;  // the combination's value of each axis, as the config wrote it
+  bool failed = false;
+  std::string error;
+  ConfusionCounts counts;
+  PrecisionTest score;
+  double seconds = 0.0;
+  std::string device;
+};
+
+class StudyJournal {
+ public:
+  // Opens the journal in `dir`, or creates it. An existing journal of another study is refused
+  // with an InputError listing what changed, unless `fresh`, which discards it first.
+  StudyJournal(const std::filesystem::path& dir, const StudyIdentity& identity,
+               const std::vector<std::string>& axis_keys, bool fresh);
+  ~StudyJournal();  // commits everything recorded, then closes
+  StudyJournal(const StudyJournal&) = delete;
+  StudyJournal& operator=(const StudyJournal&) = delete;
+
+  const std::filesystem::path& path() const { return path_; }
+
+  // The trainings an earlier run of this study finished, read when the journal was opened.
+  const std::vector<JournalEntry>& finished() const { return finished_; }
+
+  // Queues entries for the writer thread; thread-safe. Rethrows a write failure, if any.
+  void record(std::vector<JournalEntry> entries);
+
+  // Waits until everything recorded so far is committed; rethrows a write failure.
+  void flush();
+
+ private:
+  void create_schema(const StudyIdentity& identity, const std::vector<std::string>& axis_keys);
+  void check_identity(const StudyIdentity& identity);
+  void read_finished();
+  void write_loop();
+  void commit(const std::vector<JournalEntry>& entries);
+
+  std::filesystem::path path_;
+  sqlite3* db_ = nullptr;
+  std::string insert_sql_;
+  std::vector<JournalEntry> finished_;
+
+  std::mutex mutex_;
+  std::condition_variable changed_;
+  std::vector<JournalEntry> queue_;
+  std::size_t recorded_ = 0;
+  std::size_t committed_ = 0;
+  bool closing_ = false;
+  std::exception_ptr failure_;
+  std::thread writer_;
+};
+
+}  // namespace hf
