@@ -13,41 +13,16 @@
 #include "host/run/search.hpp"
 #include "host/training/cpu_backend.hpp"
 #include "host/training/weight_init.hpp"
+#include "tests/result_files.hpp"
 #include "tests/single_network.hpp"
 #include "tests/test_paths.hpp"
 
 namespace hf {
 namespace {
 
-std::string read_text(const std::filesystem::path& path) {
-  std::ifstream in(path);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
-std::vector<std::vector<std::string>> read_csv(const std::filesystem::path& path) {
-  std::vector<std::vector<std::string>> rows;
-  std::istringstream lines(read_text(path));
-  std::string line;
-  while (std::getline(lines, line)) {
-    std::vector<std::string> cells;
-    std::string cell;
-    bool quoted = false;
-    for (char c : line) {
-      if (c == '"')
-        quoted = !quoted;
-      else if (c == ',' && !quoted) {
-        cells.push_back(cell);
-        cell.clear();
-      } else
-        cell += c;
-    }
-    cells.push_back(cell);
-    rows.push_back(cells);
-  }
-  return rows;
-}
+using testing::read_csv;
+using testing::read_text;
+using testing::without_timing;
 
 // A small search over synthetic data in `dir`: 8 combinations x 3 reruns of 2 epochs.
 SearchConfig small_search(const std::filesystem::path& dir, int threads) {
@@ -84,14 +59,6 @@ dropout = [0.1]
 }
 
 // Every column but execution_time, which measures the machine, not the result.
-std::vector<std::vector<std::string>> without_timing(std::vector<std::vector<std::string>> rows) {
-  const auto& header = rows.at(0);
-  const std::size_t column =
-      static_cast<std::size_t>(std::find(header.begin(), header.end(), "execution_time") - header.begin());
-  for (auto& row : rows) row.erase(row.begin() + static_cast<long>(column));
-  return rows;
-}
-
 TEST(EndToEnd, SearchWritesRankedResultsAndErrorFiles) {
   const std::filesystem::path dir = testing::scratch_dir("search");
   const SearchConfig config = small_search(dir, 2);
