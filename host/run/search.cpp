@@ -2,24 +2,14 @@
 
 #include <chrono>
 #include <map>
-#include <thread>
 
 #include "host/common/errors.hpp"
-#include "host/data/labelled_table.hpp"
-#include "host/data/standard_scaler.hpp"
 #include "host/journal/study_journal.hpp"
 #include "host/report/atomic_file.hpp"
 #include "host/report/results_csv.hpp"
-#include "host/training/cpu_backend.hpp"
 
 namespace hf {
 namespace {
-
-// Networks per pack on the CPU: one, so each network's weights and optimizer state stay in
-// the worker's cache for its whole training.
-constexpr int kCpuPackSize = 1;
-
-std::unique_ptr<Backend> make_cpu_backend(int /*worker*/) { return std::make_unique<CpuBackend>(); }
 
 // Fails now, not after hours of training, when results could not be written.
 void check_output_dir(const std::filesystem::path& dir) {
@@ -95,40 +85,19 @@ std::vector<TrainingResult> resumed_results(const SearchPlan& plan, const StudyJ
 
 }  // namespace
 
-int worker_threads(const SearchConfig& config) {
-  if (config.cpu_count > 0) return config.cpu_count;
-  return static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-}
-
 SearchSummary run_search(const SearchConfig& config, const SearchOptions& options, const PlanCallback& on_plan,
                          const ProgressCallback& progress) {
-  if (config.device == Device::Cuda) {
-    throw InputError(config.source.string() +
-                     ": [execution] device = \"cuda\", but this build of hyperfuse has no CUDA backend yet; "
-                     "use device = \"cpu\" or \"auto\" (or --device cpu)");
-  }
   const auto started = std::chrono::steady_clock::now();
-  const LabelledTable train_table = load_labelled_csv(config.train_path);
-  const LabelledTable test_table = load_labelled_csv(config.test_path);
-  if (train_table.features != test_table.features) {
-    throw InputError(located(config.test_path.string(), 1, 0,
-                             "has " + std::to_string(test_table.features + 1) + " columns but the training file " +
-                                 config.train_path.string() + " has " + std::to_string(train_table.features + 1) +
-                                 "; both need the same feature columns and the label last"));
-  }
+  const PreparedSearch prepared = prepare_search(config);
   check_output_dir(config.output_dir);
 
-  const StandardScaler scaler = StandardScaler::fit(train_table);
-  const Dataset train = scaler.transform(train_table);
-  const Dataset test = scaler.transform(test_table);
-
   SearchSummary summary;
-  summary.backend = "cpu";
-  summary.threads = worker_threads(config);
-  summary.input_width = train.features;
-  summary.train_rows = train.rows;
-  summary.test_rows = test.rows;
-  summary.plan = plan_search(config, train.features, train.rows, test.rows, kCpuPackSize);
+  summary.backend = options.executor_name.empty() ? prepared.backend : options.executor_name;
+  summary.threads = prepared.threads;
+  summary.input_width = prepared.train.features;
+  summary.train_rows = prepared.train.rows;
+  summary.test_rows = prepared.test.rows;
+  summary.plan = prepared.plan;
   summary.results_path = config.output_dir / kResultsFileName;
   summary.errors_path = config.output_dir / kErrorsFileName;
 
@@ -149,7 +118,7 @@ SearchSummary run_search(const SearchConfig& config, const SearchOptions& option
   if (on_plan) on_plan(summary);
 
   run.threads = summary.threads;
-  run.make_backend = make_cpu_backend;
+  run.make_backend = prepared.make_backend;
   run.should_stop = options.should_stop;
   run.progress = progress;
   run.trainings_done_before = summary.trainings_resumed;
@@ -161,7 +130,11 @@ SearchSummary run_search(const SearchConfig& config, const SearchOptions& option
     }
     journal.record(std::move(entries));
   };
-  run_packs(summary.plan, train, test, run, results);
+  if (options.execute) {
+    options.execute(prepared, run, results);
+  } else {
+    run_packs(prepared.plan, prepared.train, prepared.test, run, results);
+  }
   journal.flush();
   // A pack retrained after a resume keeps its members' journal results, so every training's
   // numbers come from its one committed run.

@@ -9,14 +9,22 @@
 
 #include "host/config/search_config.hpp"
 #include "host/run/pack_runner.hpp"
+#include "host/run/prepared_search.hpp"
 #include "host/run/ranking.hpp"
 #include "host/run/search_plan.hpp"
 
 namespace hf {
 
+// Trains the packs `run` lists and fills their results; run_packs (local worker threads) when
+// not set, the MPI coordinator when the search runs across ranks.
+using PackExecutor = std::function<void(const PreparedSearch& prepared, const PackRunOptions& run,
+                                        std::vector<TrainingResult>& results)>;
+
 struct SearchOptions {
   bool fresh = false;                 // discard the journal instead of resuming it
   std::function<bool()> should_stop;  // checked before each pack: stop taking new work
+  PackExecutor execute;
+  std::string executor_name;  // replaces the backend in the summary, e.g. "3 MPI worker ranks"
 };
 
 struct SearchSummary {
@@ -42,8 +50,5 @@ using PlanCallback = std::function<void(const SearchSummary& summary)>;
 
 SearchSummary run_search(const SearchConfig& config, const SearchOptions& options, const PlanCallback& on_plan,
                          const ProgressCallback& progress);
-
-// The worker thread count a config asks for (cpu_count 0 means every core).
-int worker_threads(const SearchConfig& config);
 
 }  // namespace hf

@@ -1,0 +1,31 @@
+// What a search trains, made the same way by every process that takes part: the scaled data
+// and the plan. Under MPI every rank prepares it from the same config and data, so a pack is
+// named by its index alone.
+#pragma once
+
+#include <string>
+
+#include "host/config/search_config.hpp"
+#include "host/data/standard_scaler.hpp"
+#include "host/run/pack_runner.hpp"
+#include "host/run/search_plan.hpp"
+
+namespace hf {
+
+struct PreparedSearch {
+  Dataset train;
+  Dataset test;
+  SearchPlan plan;
+  std::string backend;          // what trains the packs here ("cpu")
+  int threads = 0;              // worker threads here
+  BackendFactory make_backend;  // one per worker thread
+};
+
+// Loads and scales the data (the scaler is fitted on the training file) and plans the search.
+// Throws InputError for bad data or a device this build cannot use.
+PreparedSearch prepare_search(const SearchConfig& config);
+
+// The worker thread count a config asks for (cpu_count 0 means every core).
+int worker_threads(const SearchConfig& config);
+
+}  // namespace hf
