@@ -14,15 +14,26 @@
 #include "host/common/errors.hpp"
 #include "host/common/number_format.hpp"
 #include "host/data/synthetic_data.hpp"
+#include "host/distributed/launch_environment.hpp"
+#include "host/journal/study_identity.hpp"
 #include "host/report/atomic_file.hpp"
 #include "host/run/interruption.hpp"
 #include "host/run/search.hpp"
+
+#if HYPERFUSE_HAVE_MPI
+#include "host/distributed/mpi_session.hpp"
+#include "host/distributed/pack_coordinator.hpp"
+#include "host/distributed/pack_worker.hpp"
+#endif
 
 #ifndef HYPERFUSE_VERSION
 #define HYPERFUSE_VERSION "unknown"
 #endif
 
 namespace hf {
+
+class MpiSession;
+
 namespace {
 
 void print_best(const SearchConfig& config, const SearchSummary& s) {
@@ -61,9 +72,15 @@ void print_best(const SearchConfig& config, const SearchSummary& s) {
               static_cast<long long>(c.fn), static_cast<long long>(c.tn));
 }
 
-int run_command(const RunArguments& args) {
+SearchConfig config_of(const RunArguments& args) {
   SearchConfig config = load_search_config(args.config);
   apply_overrides(args, config);
+  return config;
+}
+
+// `mpi`: this process is rank 0 of an MPI job with worker ranks, which train the packs.
+int run_command(const RunArguments& args, MpiSession* mpi) {
+  const SearchConfig config = config_of(args);
   const bool show_progress = !args.quiet && ::isatty(STDERR_FILENO);
   ProgressLine progress(show_progress);
   const auto on_plan = [&](const SearchSummary& s) {
@@ -81,6 +98,19 @@ int run_command(const RunArguments& args) {
   SearchOptions options;
   options.fresh = args.fresh;
   options.should_stop = [] { return interruption_signal() != 0; };
+#if HYPERFUSE_HAVE_MPI
+  if (mpi) {
+    CoordinatorOptions coordinator;
+    coordinator.study_hash = study_identity(config).hash;
+    coordinator.worker_timeout = worker_timeout_from_environment();
+    coordinator.warn = [&](const std::string& text) {
+      progress.finish();
+      std::fprintf(stderr, "hyperfuse: %s\n", text.c_str());
+    };
+    options.execute = coordinate_workers(*mpi, coordinator);
+    options.executor_name = std::to_string(mpi->size() - 1) + " MPI worker ranks";
+  }
+#endif
   InterruptionGuard interruption;
   const SearchSummary summary =
       run_search(config, options, on_plan, [&](std::size_t done, std::size_t total) { progress.update(done, total); });
@@ -123,6 +153,29 @@ int make_data_command(const MakeDataArguments& args) {
   return 0;
 }
 
+// A search in this process, or this process's part of a search across MPI ranks.
+int run(const RunArguments& args, int* argc, char*** argv) {
+  const int ranks = ranks_from_launcher();
+#if HYPERFUSE_HAVE_MPI
+  if (ranks > 1) {
+    MpiSession mpi(argc, argv);
+    if (mpi.rank() != 0) {
+      InterruptionGuard interruption;  // rank 0 decides when to stop; a second Ctrl-C still exits
+      return serve_packs(mpi, [&] { return config_of(args); });
+    }
+    return run_command(args, &mpi);
+  }
+#else
+  if (ranks > 1) {
+    throw InputError("started as one of " + std::to_string(ranks) +
+                     " ranks (mpirun or srun), but this build of hyperfuse has no MPI support, so every rank would "
+                     "run the whole search; install libopenmpi-dev and rebuild (scripts/build.sh), or run hyperfuse "
+                     "without mpirun");
+  }
+#endif
+  return run_command(args, nullptr);
+}
+
 }  // namespace
 }  // namespace hf
 
@@ -132,7 +185,7 @@ int main(int argc, char** argv) {
     switch (line.command) {
       case hf::Command::Help: std::fputs(hf::kUsage, stdout); return 0;
       case hf::Command::Version: std::printf("hyperfuse %s\n", HYPERFUSE_VERSION); return 0;
-      case hf::Command::Run: return hf::run_command(line.run);
+      case hf::Command::Run: return hf::run(line.run, &argc, &argv);
       case hf::Command::MakeData: return hf::make_data_command(line.make_data);
     }
   } catch (const hf::InputError& e) {

@@ -1,0 +1,90 @@
+#include "host/distributed/mpi_session.hpp"
+
+#include <mpi.h>
+
+#include <cstdlib>
+#include <stdexcept>
+
+#include "host/distributed/protocol.hpp"
+
+namespace hf {
+namespace {
+
+void check(int status, const char* what) {
+  if (status == MPI_SUCCESS) return;
+  char text[MPI_MAX_ERROR_STRING];
+  int length = 0;
+  MPI_Error_string(status, text, &length);
+  throw std::runtime_error(std::string("MPI: ") + what + " failed: " + std::string(text, length));
+}
+
+}  // namespace
+
+MpiSession::MpiSession(int* argc, char*** argv) {
+  int provided = 0;
+  // Worker threads train while the main thread alone talks MPI.
+  check(MPI_Init_thread(argc, argv, MPI_THREAD_FUNNELED, &provided), "MPI_Init_thread");
+  // Errors come back as status codes, so a dead peer is an exception here, not an abort.
+  MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_RETURN);
+  MPI_Comm_rank(MPI_COMM_WORLD, &rank_);
+  MPI_Comm_size(MPI_COMM_WORLD, &size_);
+  gone_.assign(static_cast<std::size_t>(size_), false);
+  char name[MPI_MAX_PROCESSOR_NAME];
+  int length = 0;
+  MPI_Get_processor_name(name, &length);
+  host_.assign(name, length);
+  MPI_Comm node;
+  if (MPI_Comm_split_type(MPI_COMM_WORLD, MPI_COMM_TYPE_SHARED, rank_, MPI_INFO_NULL, &node) == MPI_SUCCESS) {
+    MPI_Comm_rank(node, &local_rank_);
+    MPI_Comm_free(&node);
+  }
+}
+
+MpiSession::~MpiSession() {
+  if (rank_ == 0) {
+    try {
+      stop_workers();
+    } catch (...) {
+      // Finalising matters more than a worker that can no longer be told.
+    }
+  }
+  MPI_Finalize();
+}
+
+void MpiSession::send(int destination, int tag, const std::vector<char>& bytes) {
+  check(MPI_Send(bytes.data(), static_cast<int>(bytes.size()), MPI_BYTE, destination, tag, MPI_COMM_WORLD), "MPI_Send");
+}
+
+std::optional<ReceivedMessage> MpiSession::poll() {
+  int waiting = 0;
+  MPI_Status status;
+  check(MPI_Iprobe(MPI_ANY_SOURCE, MPI_ANY_TAG, MPI_COMM_WORLD, &waiting, &status), "MPI_Iprobe");
+  if (!waiting) return std::nullopt;
+  int count = 0;
+  MPI_Get_count(&status, MPI_BYTE, &count);
+  ReceivedMessage message;
+  message.source = status.MPI_SOURCE;
+  message.tag = status.MPI_TAG;
+  message.bytes.resize(static_cast<std::size_t>(count));
+  check(MPI_Recv(message.bytes.data(), count, MPI_BYTE, status.MPI_SOURCE, status.MPI_TAG, MPI_COMM_WORLD,
+                 MPI_STATUS_IGNORE),
+        "MPI_Recv");
+  return message;
+}
+
+void MpiSession::stop_workers() {
+  if (rank_ != 0 || workers_stopped_) return;
+  workers_stopped_ = true;
+  for (int r = 1; r < size_; ++r) {
+    if (gone_[static_cast<std::size_t>(r)]) continue;
+    try {
+      send(r, kTagStop, {});
+    } catch (const std::exception&) {
+      // A dead rank needs no telling.
+    }
+  }
+}
+
+void MpiSession::mark_gone(int rank) { gone_.at(static_cast<std::size_t>(rank)) = true; }
+
+}  // namespace hf

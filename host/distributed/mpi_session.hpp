@@ -1,0 +1,48 @@
+// One process's part in an MPI job: initialises MPI, knows its rank, and sends and receives the
+// byte messages of the search protocol (protocol.hpp). Only the calling thread talks MPI.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace hf {
+
+struct ReceivedMessage {
+  int source = 0;
+  int tag = 0;
+  std::vector<char> bytes;
+};
+
+class MpiSession {
+ public:
+  MpiSession(int* argc, char*** argv);
+  ~MpiSession();  // rank 0 stops every worker it has not stopped yet, then MPI is finalised
+  MpiSession(const MpiSession&) = delete;
+  MpiSession& operator=(const MpiSession&) = delete;
+
+  int rank() const { return rank_; }
+  int size() const { return size_; }
+  const std::string& host() const { return host_; }
+  // The rank's number among the ranks on its node, for choosing a GPU.
+  int local_rank() const { return local_rank_; }
+
+  void send(int destination, int tag, const std::vector<char>& bytes);
+  // A waiting message, if there is one; never blocks.
+  std::optional<ReceivedMessage> poll();
+
+  // Rank 0: tells every worker rank still listening to exit; safe to call more than once.
+  void stop_workers();
+  // Rank 0: a worker that stopped answering is sent nothing more.
+  void mark_gone(int rank);
+
+ private:
+  int rank_ = 0;
+  int size_ = 1;
+  int local_rank_ = 0;
+  std::string host_;
+  bool workers_stopped_ = false;
+  std::vector<bool> gone_;
+};
+
+}  // namespace hf
