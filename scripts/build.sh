@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-packages=(g++ make cmake libtomlplusplus-dev libboost-dev libsqlite3-dev libxsmm-dev libgtest-dev)
+packages=(g++ make cmake libtomlplusplus-dev libboost-dev libsqlite3-dev libxsmm-dev libgtest-dev libopenmpi-dev openmpi-bin)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -223,7 +223,7 @@ TEST(StudyJournal, ASecondRunOnTheSameFolderIsRefusedWhileTheFirstHoldsTheJourna
   StudyJournal first(config.output_dir, identity, {"learning_rate"}, false);
   const std::string message =
       input_error_of([&] { StudyJournal second(config.output_dir, identity, {"learning_rate"}, false); });
-  EXPECT_NE(message.find("another hyperfuse run is using this study journal"), std::string::npos) << message;
+  EXPECT_NE(message.find("another hyperfuse run is using this output folder"), std::string::npos) << message;
 }
 
 }  // namespace

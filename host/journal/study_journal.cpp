@@ -1,6 +1,12 @@
 #include "host/journal/study_journal.hpp"
 
+#include <fcntl.h>
 #include <sqlite3.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
 
 #include <ctime>
 #include <stdexcept>
@@ -75,29 +81,37 @@ void remove_journal_files(const std::filesystem::path& path) {
 StudyJournal::StudyJournal(const std::filesystem::path& dir, const StudyIdentity& identity,
                            const std::vector<std::string>& axis_keys, bool fresh)
     : path_(dir / kJournalFileName) {
+  // A second run on the same folder would mix two writers' trainings: the folder is locked
+  // for the lifetime of the journal (flock, released by the kernel however the process ends).
+  folder_lock_ = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (folder_lock_ < 0 || ::flock(folder_lock_, LOCK_EX | LOCK_NB) != 0) {
+    const int error = errno;
+    const bool busy = error == EWOULDBLOCK;
+    if (folder_lock_ >= 0) ::close(folder_lock_);
+    throw InputError(dir.string() + (busy
+                                         ? ": another hyperfuse run is using this output folder and its study journal; "
+                                           "wait for it to finish, or set --output-dir to another folder"
+                                         : ": cannot lock the output folder (" + std::string(std::strerror(error)) +
+                                               "); check that it exists and is readable"));
+  }
   if (fresh) remove_journal_files(path_);
   const bool existed = std::filesystem::exists(path_);
   if (sqlite3_open_v2(path_.c_str(), &db_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX,
                       nullptr) != SQLITE_OK) {
     const std::string reason = db_ ? sqlite3_errmsg(db_) : "out of memory";
     sqlite3_close(db_);
+    ::close(folder_lock_);
     throw InputError(path_.string() + ": cannot open the study journal (" + reason +
                      "); check that the output folder is writable");
   }
   try {
-    // The exclusive lock keeps a second hyperfuse run from writing into the same study.
-    sqlite3_busy_timeout(db_, 2000);
-    const char* setup =
-        "PRAGMA locking_mode = EXCLUSIVE; PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; "
-        "PRAGMA foreign_keys = ON;";
+    sqlite3_busy_timeout(db_, 5000);
+    // WAL: readers (sqlite3, pandas) see committed trainings while the search runs.
+    const char* setup = "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL;";
     char* message = nullptr;
     if (sqlite3_exec(db_, setup, nullptr, nullptr, &message) != SQLITE_OK) {
       const std::string reason = message ? message : sqlite3_errmsg(db_);
       sqlite3_free(message);
-      if (sqlite3_errcode(db_) == SQLITE_BUSY || sqlite3_errcode(db_) == SQLITE_LOCKED) {
-        throw InputError(path_.string() + ": another hyperfuse run is using this study journal (" + reason +
-                         "); wait for it to finish, or set --output-dir to another folder");
-      }
       throw InputError(path_.string() + ": is not a hyperfuse study journal (" + reason +
                        "); move it away, or run with --fresh to replace it");
     }
@@ -120,6 +134,7 @@ StudyJournal::StudyJournal(const std::filesystem::path& dir, const StudyIdentity
     }
   } catch (...) {
     sqlite3_close(db_);
+    ::close(folder_lock_);
     throw;
   }
 
@@ -142,6 +157,7 @@ StudyJournal::~StudyJournal() {
   changed_.notify_all();
   writer_.join();
   sqlite3_close(db_);
+  ::close(folder_lock_);
 }
 
 void StudyJournal::create_schema(const StudyIdentity& identity, const std::vector<std::string>& axis_keys) {

@@ -66,6 +66,7 @@ class StudyJournal {
   void commit(const std::vector<JournalEntry>& entries);
 
   std::filesystem::path path_;
+  int folder_lock_ = -1;
   sqlite3* db_ = nullptr;
   std::string insert_sql_;
   std::vector<JournalEntry> finished_;

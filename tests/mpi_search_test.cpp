@@ -1,0 +1,239 @@
+// A search across MPI ranks: the messages round-trip, 2 and 3 ranks write the single-process
+// CSV, and a worker rank killed mid-search loses only its packs in flight. The runs need a
+// build with MPI and mpirun on PATH; without them they report as skipped.
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sqlite3.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <fstream>
+#include <thread>
+
+#include "host/distributed/protocol.hpp"
+#include "tests/result_files.hpp"
+#include "tests/test_paths.hpp"
+
+namespace hf {
+namespace {
+
+namespace fs = std::filesystem;
+using testing::read_csv;
+using testing::read_text;
+using testing::without_timing;
+
+TEST(MpiProtocol, HelloAndPackResultsRoundTrip) {
+  WorkerHello hello;
+  hello.error = "data/train.csv:3:1: not a number";
+  hello.error_exit_status = 2;
+  hello.study_hash = "0123456789abcdef";
+  hello.packs = 768;
+  hello.threads = 16;
+  hello.host = "node07";
+  hello.backend = "cpu";
+  const WorkerHello back = decode_hello(encode_hello(hello));
+  EXPECT_EQ(back.error, hello.error);
+  EXPECT_EQ(back.error_exit_status, 2);
+  EXPECT_EQ(back.study_hash, hello.study_hash);
+  EXPECT_EQ(back.packs, 768u);
+  EXPECT_EQ(back.threads, 16);
+  EXPECT_EQ(back.host, "node07");
+  EXPECT_EQ(back.backend, "cpu");
+
+  PackResults pack;
+  pack.pack = 41;
+  pack.members.resize(2);
+  pack.members[0].done = true;
+  pack.members[0].outcome.counts = {30, 12, 50, 408};
+  pack.members[0].outcome.seconds = 0.25;
+  pack.members[0].device = "cpu, rank 2 on node07";
+  pack.members[1].done = true;
+  pack.members[1].outcome.failed = true;
+  pack.members[1].outcome.error = "training diverged at epoch 3";
+  const PackResults got = decode_pack_results(encode_pack_results(pack));
+  ASSERT_EQ(got.members.size(), 2u);
+  EXPECT_EQ(got.pack, 41u);
+  EXPECT_TRUE(got.members[0].done);
+  EXPECT_EQ(got.members[0].outcome.counts, pack.members[0].outcome.counts);
+  EXPECT_EQ(got.members[0].outcome.seconds, 0.25);
+  EXPECT_EQ(got.members[0].device, "cpu, rank 2 on node07");
+  EXPECT_EQ(got.members[0].score.log10_p_value, precision_p_value({30, 12, 50, 408}).log10_p_value)
+      << "scores are recomputed from the counts";
+  EXPECT_TRUE(got.members[1].outcome.failed);
+  EXPECT_EQ(got.members[1].outcome.error, "training diverged at epoch 3");
+
+  EXPECT_EQ(decode_pack_indices(encode_pack_indices({3, 1, 4})), (std::vector<std::size_t>{3, 1, 4}));
+  std::vector<char> truncated = encode_pack_results(pack);
+  truncated.resize(truncated.size() - 3);
+  EXPECT_THROW(decode_pack_results(truncated), std::runtime_error);
+}
+
+// 32 combinations x 3 reruns over the committed example data: a few seconds on 2 cores.
+fs::path write_config(const fs::path& dir) {
+  const fs::path data = testing::source_dir() / "example_data";
+  testing::write_text(dir / "search.toml", "[data]\ntrain = \"" + (data / "train.csv").string() + "\"\ntest = \"" +
+                                               (data / "test.csv").string() + R"("
+[search]
+rerun_count = 3
+seed = 21
+[execution]
+device = "cpu"
+cpu_count = 2
+[output]
+dir = "out"
+[hyperparameters]
+learning_rate = [0.001, 0.004]
+optimizer = ["Adam", "RMSprop"]
+activation_function = ["ReLU", "Tanh"]
+dropout = [0.0, 0.2]
+batch_size = [32, 64]
+max_epochs = [6]
+hidden_layers = [[2, 1]]
+)");
+  return dir / "search.toml";
+}
+
+bool have_mpirun() { return std::system("command -v mpirun >/dev/null 2>&1") == 0; }
+
+// argv for mpirun with `ranks` ranks running `hyperfuse run CONFIG -q`.
+std::vector<std::string> mpirun_command(int ranks, const fs::path& config, bool survive_dead_ranks) {
+  std::vector<std::string> args = {"mpirun", "--oversubscribe", "-np", std::to_string(ranks)};
+  if (::getuid() == 0) args.insert(args.begin() + 1, "--allow-run-as-root");
+  if (survive_dead_ranks) {
+    args.insert(args.begin() + 1, {"--enable-recovery", "-x", "HYPERFUSE_MPI_WORKER_TIMEOUT=2"});
+  }
+  for (const std::string& a :
+       {testing::hyperfuse_binary().string(), std::string("run"), config.string(), std::string("-q")}) {
+    args.push_back(a);
+  }
+  return args;
+}
+
+pid_t start(const std::vector<std::string>& args, const fs::path& log) {
+  const pid_t pid = fork();
+  if (pid == 0) {
+    std::FILE* out = std::fopen(log.c_str(), "w");
+    if (out) {
+      dup2(fileno(out), STDOUT_FILENO);
+      dup2(fileno(out), STDERR_FILENO);
+    }
+    std::vector<char*> argv;
+    for (const std::string& a : args) argv.push_back(const_cast<char*>(a.c_str()));
+    argv.push_back(nullptr);
+    execvp(argv[0], argv.data());
+    _exit(127);
+  }
+  return pid;
+}
+
+int wait_for(pid_t pid) {
+  int status = 0;
+  waitpid(pid, &status, 0);
+  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+// The pid of the process mpirun started as `rank`, or 0.
+pid_t rank_process(pid_t mpirun, int rank) {
+  for (const auto& entry : fs::directory_iterator("/proc")) {
+    const std::string name = entry.path().filename().string();
+    if (name.find_first_not_of("0123456789") != std::string::npos) continue;
+    std::ifstream stat(entry.path() / "stat");
+    std::string pid, command, state;
+    pid_t parent = 0;
+    if (!(stat >> pid >> command >> state >> parent) || parent != mpirun) continue;
+    const std::string environment = read_text(entry.path() / "environ");
+    const std::string wanted = "OMPI_COMM_WORLD_RANK=" + std::to_string(rank);
+    if (environment.find(std::string(1, '\0') + wanted + '\0') != std::string::npos ||
+        environment.rfind(wanted + '\0', 0) == 0) {
+      return static_cast<pid_t>(std::stol(name));
+    }
+  }
+  return 0;
+}
+
+std::int64_t distinct_trainings(const fs::path& journal, std::int64_t* rows) {
+  sqlite3* db = nullptr;
+  std::int64_t distinct = -1;
+  if (sqlite3_open_v2(journal.c_str(), &db, SQLITE_OPEN_READONLY, nullptr) == SQLITE_OK) {
+    sqlite3_stmt* statement = nullptr;
+    if (sqlite3_prepare_v2(db, "SELECT count(*), count(DISTINCT combination || '/' || rerun) FROM trainings", -1,
+                           &statement, nullptr) == SQLITE_OK &&
+        sqlite3_step(statement) == SQLITE_ROW) {
+      *rows = sqlite3_column_int64(statement, 0);
+      distinct = sqlite3_column_int64(statement, 1);
+    }
+    sqlite3_finalize(statement);
+  }
+  sqlite3_close(db);
+  return distinct;
+}
+
+class MpiSearch : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (!HYPERFUSE_HAVE_MPI) GTEST_SKIP() << "built without MPI (apt-get install libopenmpi-dev openmpi-bin)";
+    if (!have_mpirun()) GTEST_SKIP() << "mpirun is not on PATH (apt-get install openmpi-bin)";
+    single_ = testing::scratch_dir("single");
+    const pid_t pid =
+        start({testing::hyperfuse_binary().string(), "run", write_config(single_).string(), "-q"}, single_ / "log");
+    ASSERT_EQ(wait_for(pid), 0) << read_text(single_ / "log");
+    expected_ = without_timing(read_csv(single_ / "out" / "hyperparameter_results.csv"));
+    ASSERT_EQ(expected_.size(), 33u);
+  }
+
+  fs::path single_;
+  std::vector<std::vector<std::string>> expected_;
+};
+
+TEST_F(MpiSearch, TwoAndThreeRanksWriteTheSingleProcessResults) {
+  for (int ranks : {2, 3}) {
+    const fs::path dir = testing::scratch_dir("ranks" + std::to_string(ranks));
+    const pid_t pid = start(mpirun_command(ranks, write_config(dir), false), dir / "log");
+    ASSERT_EQ(wait_for(pid), 0) << read_text(dir / "log");
+    EXPECT_EQ(without_timing(read_csv(dir / "out" / "hyperparameter_results.csv")), expected_) << ranks << " ranks";
+    EXPECT_EQ(read_text(dir / "out" / "errors.csv"), read_text(single_ / "out" / "errors.csv"));
+    std::int64_t rows = 0;
+    EXPECT_EQ(distinct_trainings(dir / "out" / "study.sqlite", &rows), 96);
+    EXPECT_EQ(rows, 96);
+  }
+}
+
+TEST_F(MpiSearch, AKilledWorkerRankLosesOnlyItsPacksInFlight) {
+  const fs::path dir = testing::scratch_dir("killed");
+  const pid_t mpirun = start(mpirun_command(3, write_config(dir), true), dir / "log");
+  // Kill worker rank 2 once the search is under way (the journal holds a first training).
+  pid_t victim = 0;
+  std::int64_t rows = 0;
+  for (int i = 0; i < 400 && (victim == 0 || rows == 0); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(25));
+    if (victim == 0) victim = rank_process(mpirun, 2);
+    if (fs::exists(dir / "out" / "study.sqlite")) distinct_trainings(dir / "out" / "study.sqlite", &rows);
+  }
+  ASSERT_NE(victim, 0) << "rank 2 not found; " << read_text(dir / "log");
+  ASSERT_EQ(kill(victim, SIGKILL), 0);
+  EXPECT_EQ(wait_for(mpirun), 0) << read_text(dir / "log");
+  const std::string log = read_text(dir / "log");
+  EXPECT_NE(log.find("rank 2 on "), std::string::npos) << log;
+  EXPECT_NE(log.find("stopped answering"), std::string::npos) << log;
+  EXPECT_EQ(distinct_trainings(dir / "out" / "study.sqlite", &rows), 96) << "every training exactly once";
+  EXPECT_EQ(rows, 96);
+  EXPECT_EQ(without_timing(read_csv(dir / "out" / "hyperparameter_results.csv")), expected_);
+}
+
+TEST(MpiLaunch, ABuildWithoutMpiRefusesToRunAsOneOfManyRanks) {
+  if (HYPERFUSE_HAVE_MPI) GTEST_SKIP() << "this build has MPI; the refusal is for builds without it";
+  const fs::path dir = testing::scratch_dir("launch");
+  const std::string command = "OMPI_COMM_WORLD_SIZE=3 " + testing::hyperfuse_binary().string() + " run " +
+                              write_config(dir).string() + " -q >" + (dir / "log").string() + " 2>&1";
+  const int status = std::system(command.c_str());
+  EXPECT_EQ(WEXITSTATUS(status), 2);
+  const std::string log = read_text(dir / "log");
+  EXPECT_NE(log.find("started as one of 3 ranks (mpirun or srun), but this build of hyperfuse has no MPI support"),
+            std::string::npos)
+      << log;
+  EXPECT_FALSE(fs::exists(dir / "out" / "hyperparameter_results.csv"));
+}
+
+}  // namespace
+}  // namespace hf
