@@ -7,6 +7,8 @@
 #include <mutex>
 #include <thread>
 
+#include "host/run/pack_splitting.hpp"
+
 namespace hf {
 
 std::vector<TrainingResult> run_packs(const SearchPlan& plan, const Dataset& train, const Dataset& test, int threads,
@@ -25,7 +27,7 @@ std::vector<TrainingResult> run_packs(const SearchPlan& plan, const Dataset& tra
       std::unique_ptr<Backend> backend = make_backend();
       for (std::size_t p; !stop && (p = next_pack.fetch_add(1)) < plan.packs.size();) {
         const PlannedPack& pack = plan.packs[p];
-        std::vector<TrainingOutcome> outcomes = train_pack(*backend, pack.spec, train, test, pack.options);
+        std::vector<TrainingOutcome> outcomes = train_planned_pack(*backend, pack, p, plan.packs.size(), train, test);
         for (std::size_t m = 0; m < outcomes.size(); ++m) {
           TrainingResult& r = results[pack.trainings[m]];
           r.score = outcomes[m].failed ? PrecisionTest{} : precision_p_value(outcomes[m].counts);

@@ -8,16 +8,10 @@
 #include "host/data/standard_scaler.hpp"
 #include "host/report/atomic_file.hpp"
 #include "host/report/results_csv.hpp"
-#include "host/training/cpu_backend.hpp"
+#include "host/run/device_choice.hpp"
 
 namespace hf {
 namespace {
-
-// Networks per pack on the CPU: one, so each network's weights and optimizer state stay in
-// the worker's cache for its whole training.
-constexpr int kCpuPackSize = 1;
-
-std::unique_ptr<Backend> make_cpu_backend() { return std::make_unique<CpuBackend>(); }
 
 // Fails now, not after hours of training, when results could not be written.
 void check_output_dir(const std::filesystem::path& dir) {
@@ -45,11 +39,7 @@ int worker_threads(const SearchConfig& config) {
 }
 
 SearchSummary run_search(const SearchConfig& config, const PlanCallback& on_plan, const ProgressCallback& progress) {
-  if (config.device == Device::Cuda) {
-    throw InputError(config.source.string() +
-                     ": [execution] device = \"cuda\", but this build of hyperfuse has no CUDA backend yet; "
-                     "use device = \"cpu\" or \"auto\" (or --device cpu)");
-  }
+  const DeviceChoice device = choose_device(config, worker_threads(config));
   const auto started = std::chrono::steady_clock::now();
   const LabelledTable train_table = load_labelled_csv(config.train_path);
   const LabelledTable test_table = load_labelled_csv(config.test_path);
@@ -66,18 +56,19 @@ SearchSummary run_search(const SearchConfig& config, const PlanCallback& on_plan
   const Dataset test = scaler.transform(test_table);
 
   SearchSummary summary;
-  summary.backend = "cpu";
-  summary.threads = worker_threads(config);
+  summary.backend = device.backend_name();
+  summary.threads = device.threads;
   summary.input_width = train.features;
   summary.train_rows = train.rows;
   summary.test_rows = test.rows;
-  summary.plan = plan_search(config, train.features, train.rows, test.rows, kCpuPackSize);
+  summary.plan =
+      plan_search(config, train.features, train.rows, test.rows, pack_size_rule(device, train.rows, test.rows));
   summary.results_path = config.output_dir / kResultsFileName;
   summary.errors_path = config.output_dir / kErrorsFileName;
   if (on_plan) on_plan(summary);
 
   const std::vector<TrainingResult> trainings =
-      run_packs(summary.plan, train, test, summary.threads, make_cpu_backend, progress);
+      run_packs(summary.plan, train, test, summary.threads, backend_factory(device), progress);
   summary.results = rank_combinations(summary.plan, trainings);
   write_file_atomically(summary.results_path, results_csv(config, summary.plan, summary.results));
   write_file_atomically(summary.errors_path, errors_csv(config, summary.plan, summary.results));
