@@ -17,6 +17,9 @@
 #include "kernels/math/losses.hpp"
 #include "kernels/math/optimizers.hpp"
 #include "kernels/math/row_activations.hpp"
+#if HYPERFUSE_HAVE_CUDA
+#include "kernels/cuda/cuda_backend.hpp"
+#endif
 
 namespace hf {
 namespace {
@@ -24,12 +27,26 @@ namespace {
 struct BackendCase {
   std::string name;
   std::function<std::unique_ptr<Backend>()> make;
+  bool needs_gpu = false;
 };
 
 void PrintTo(const BackendCase& c, std::ostream* os) { *os << c.name; }
 
+bool gpu_visible() {
+#if HYPERFUSE_HAVE_CUDA
+  return cuda_device_count() > 0;
+#else
+  return false;
+#endif
+}
+
+// The CUDA backend joins when this build has it; without a device its cases report as skipped.
 std::vector<BackendCase> backends() {
-  return {{"cpu", [] { return std::make_unique<CpuBackend>(); }}};
+  std::vector<BackendCase> list{{"cpu", [] { return std::make_unique<CpuBackend>(); }, false}};
+#if HYPERFUSE_HAVE_CUDA
+  list.push_back({"cuda", [] { return make_cuda_backend(0); }, true});
+#endif
+  return list;
 }
 
 // Float32 primitives against double math: a few ulps per operation, sums over <= 64 terms.
@@ -73,6 +90,11 @@ PackSpec mixed_pack(std::vector<int> widths, Activation a, double dropout) {
 
 class BackendOps : public ::testing::TestWithParam<BackendCase> {
  protected:
+  void SetUp() override {
+    if (GetParam().needs_gpu && !gpu_visible())
+      GTEST_SKIP() << "no CUDA device visible: the " << GetParam().name << " backend's op tests need a GPU";
+  }
+
   void start(const PackSpec& spec, int rows) {
     spec_ = spec;
     rows_ = rows;
@@ -112,27 +134,33 @@ class BackendOps : public ::testing::TestWithParam<BackendCase> {
 };
 
 const int kRowCounts[] = {1, 5, 13, 32};
+// Odd widths, and the widths of the seed's network (90 wide) with 64 and 90 rows.
+const std::vector<int> kForwardLayouts[] = {{11, 7, 13, 5, 1}, {30, 90, 64, 11, 1}};
+const int kWideRowCounts[] = {7, 64, 90};
 
 TEST_P(BackendOps, LinearForwardEveryLayer) {
-  for (int rows : kRowCounts) {
-    start(mixed_pack({11, 7, 13, 5, 1}, Activation::ReLU, 0.0), rows);
-    for (int l = 0; l < spec_.layout.layers(); ++l) {
-      const int in = spec_.layout.in(l), out = spec_.layout.out(l);
-      std::vector<float> input = l == 0 ? x_ : random_values(random_, spec_.models() * block(l - 1), 1.0);
-      if (l > 0) write(l - 1, LayerBuffer::Activation, input);
-      backend_->linear_forward(*ws_, l, info(Mode::Evaluation));
-      std::vector<double> expected(spec_.models() * block(l));
-      for (int m = 0; m < spec_.models(); ++m) {
-        const float* w = param(m) + spec_.layout.weight_offset[l];
-        const float* xin = l == 0 ? x_.data() : input.data() + m * block(l - 1);
-        for (int r = 0; r < rows; ++r)
-          for (int o = 0; o < out; ++o) {
-            double sum = 0.0;
-            for (int i = 0; i < in; ++i) sum += static_cast<double>(xin[r * in + i]) * w[o * in + i];
-            expected[m * block(l) + r * out + o] = sum;
-          }
+  for (const std::vector<int>& widths : kForwardLayouts) {
+    for (int rows : widths[0] == 11 ? std::vector<int>(std::begin(kRowCounts), std::end(kRowCounts))
+                                    : std::vector<int>(std::begin(kWideRowCounts), std::end(kWideRowCounts))) {
+      start(mixed_pack(widths, Activation::ReLU, 0.0), rows);
+      for (int l = 0; l < spec_.layout.layers(); ++l) {
+        const int in = spec_.layout.in(l), out = spec_.layout.out(l);
+        std::vector<float> input = l == 0 ? x_ : random_values(random_, spec_.models() * block(l - 1), 1.0);
+        if (l > 0) write(l - 1, LayerBuffer::Activation, input);
+        backend_->linear_forward(*ws_, l, info(Mode::Evaluation));
+        std::vector<double> expected(spec_.models() * block(l));
+        for (int m = 0; m < spec_.models(); ++m) {
+          const float* w = param(m) + spec_.layout.weight_offset[l];
+          const float* xin = l == 0 ? x_.data() : input.data() + m * block(l - 1);
+          for (int r = 0; r < rows; ++r)
+            for (int o = 0; o < out; ++o) {
+              double sum = 0.0;
+              for (int i = 0; i < in; ++i) sum += static_cast<double>(xin[r * in + i]) * w[o * in + i];
+              expected[m * block(l) + r * out + o] = sum;
+            }
+        }
+        EXPECT_TRUE(close_to(read(l, LayerBuffer::PreActivation), expected, "Z")) << "layer " << l << " rows " << rows;
       }
-      EXPECT_TRUE(close_to(read(l, LayerBuffer::PreActivation), expected, "Z")) << "layer " << l << " rows " << rows;
     }
   }
 }
@@ -273,43 +301,46 @@ TEST_P(BackendOps, OutputLayerSigmoidLossAndGradientEveryLoss) {
 }
 
 TEST_P(BackendOps, LinearBackwardEveryLayer) {
-  for (int rows : kRowCounts) {
-    start(mixed_pack({13, 11, 7, 5, 1}, Activation::ReLU, 0.0), rows);
-    const ParameterLayout& L = spec_.layout;
-    for (int l = L.layers() - 1; l >= 0; --l) {
-      const int in = L.in(l), out = L.out(l);
-      std::vector<float> input = l == 0 ? x_ : random_values(random_, spec_.models() * block(l - 1), 1.0);
-      if (l > 0) write(l - 1, LayerBuffer::Activation, input);
-      const std::vector<float> g = random_values(random_, spec_.models() * block(l), 1.0);
-      write(l, LayerBuffer::Gradient, g);
-      backend_->linear_backward(*ws_, l, info(Mode::Training));
-      std::vector<float> grads(params_.size());
-      backend_->read_gradients(*ws_, grads.data());
-      const std::vector<float> dx = l > 0 ? read(l - 1, LayerBuffer::Gradient) : std::vector<float>{};
-      for (int m = 0; m < spec_.models(); ++m) {
-        const float* xin = l == 0 ? x_.data() : input.data() + m * block(l - 1);
-        const float* gm = g.data() + m * block(l);
-        std::vector<double> dw(static_cast<std::size_t>(out) * in, 0.0), db(out, 0.0),
-            expected_dx(static_cast<std::size_t>(rows) * in, 0.0);
-        for (int r = 0; r < rows; ++r)
-          for (int o = 0; o < out; ++o) {
-            db[o] += gm[r * out + o];
-            for (int i = 0; i < in; ++i) {
-              dw[o * in + i] += static_cast<double>(gm[r * out + o]) * xin[r * in + i];
-              expected_dx[r * in + i] +=
-                  static_cast<double>(gm[r * out + o]) * param(m)[L.weight_offset[l] + o * in + i];
+  for (const std::vector<int>& widths : {std::vector<int>{13, 11, 7, 5, 1}, std::vector<int>{30, 90, 64, 11, 1}}) {
+    for (int rows : widths[0] == 13 ? std::vector<int>(std::begin(kRowCounts), std::end(kRowCounts))
+                                    : std::vector<int>(std::begin(kWideRowCounts), std::end(kWideRowCounts))) {
+      start(mixed_pack(widths, Activation::ReLU, 0.0), rows);
+      const ParameterLayout& L = spec_.layout;
+      for (int l = L.layers() - 1; l >= 0; --l) {
+        const int in = L.in(l), out = L.out(l);
+        std::vector<float> input = l == 0 ? x_ : random_values(random_, spec_.models() * block(l - 1), 1.0);
+        if (l > 0) write(l - 1, LayerBuffer::Activation, input);
+        const std::vector<float> g = random_values(random_, spec_.models() * block(l), 1.0);
+        write(l, LayerBuffer::Gradient, g);
+        backend_->linear_backward(*ws_, l, info(Mode::Training));
+        std::vector<float> grads(params_.size());
+        backend_->read_gradients(*ws_, grads.data());
+        const std::vector<float> dx = l > 0 ? read(l - 1, LayerBuffer::Gradient) : std::vector<float>{};
+        for (int m = 0; m < spec_.models(); ++m) {
+          const float* xin = l == 0 ? x_.data() : input.data() + m * block(l - 1);
+          const float* gm = g.data() + m * block(l);
+          std::vector<double> dw(static_cast<std::size_t>(out) * in, 0.0), db(out, 0.0),
+              expected_dx(static_cast<std::size_t>(rows) * in, 0.0);
+          for (int r = 0; r < rows; ++r)
+            for (int o = 0; o < out; ++o) {
+              db[o] += gm[r * out + o];
+              for (int i = 0; i < in; ++i) {
+                dw[o * in + i] += static_cast<double>(gm[r * out + o]) * xin[r * in + i];
+                expected_dx[r * in + i] +=
+                    static_cast<double>(gm[r * out + o]) * param(m)[L.weight_offset[l] + o * in + i];
+              }
             }
+          const float* gw = grads.data() + m * L.size;
+          EXPECT_TRUE(
+              close_to(std::vector<float>(gw + L.weight_offset[l], gw + L.weight_offset[l] + dw.size()), dw, "dW"))
+              << "layer " << l;
+          EXPECT_TRUE(close_to(std::vector<float>(gw + L.bias_offset[l], gw + L.bias_offset[l] + out), db, "db"))
+              << "layer " << l;
+          if (l > 0) {
+            EXPECT_TRUE(close_to(std::vector<float>(dx.begin() + m * block(l - 1), dx.begin() + (m + 1) * block(l - 1)),
+                                 expected_dx, "dX"))
+                << "layer " << l << " rows " << rows;
           }
-        const float* gw = grads.data() + m * L.size;
-        EXPECT_TRUE(
-            close_to(std::vector<float>(gw + L.weight_offset[l], gw + L.weight_offset[l] + dw.size()), dw, "dW"))
-            << "layer " << l;
-        EXPECT_TRUE(close_to(std::vector<float>(gw + L.bias_offset[l], gw + L.bias_offset[l] + out), db, "db"))
-            << "layer " << l;
-        if (l > 0) {
-          EXPECT_TRUE(close_to(std::vector<float>(dx.begin() + m * block(l - 1), dx.begin() + (m + 1) * block(l - 1)),
-                               expected_dx, "dX"))
-              << "layer " << l << " rows " << rows;
         }
       }
     }

@@ -302,6 +302,12 @@ dir = "../out"
   EXPECT_EQ(config.output_dir, (folder / "configs/out").lexically_normal());
 }
 
+TEST(ConfigLoad, GpusAllOrAList) {
+  EXPECT_TRUE(load_text("").gpus.empty());  // default: every visible device
+  EXPECT_TRUE(load_text("[execution]\ngpus = \"all\"\n").gpus.empty());
+  EXPECT_EQ(load_text("[execution]\ngpus = [2, 0]\n").gpus, (std::vector<int>{2, 0}));
+}
+
 TEST(ConfigLoad, EveryDeviceName) {
   EXPECT_EQ(load_text("[execution]\ndevice = \"auto\"\n").device, hf::Device::Auto);
   EXPECT_EQ(load_text("[execution]\ndevice = \"cpu\"\n").device, hf::Device::Cpu);
@@ -871,5 +877,20 @@ TEST(ConfigGridLimit, SpaceBeyond64BitsIsRefusedForGridAndRandomSearch) {
                          {"more than 2^64 combinations", "list fewer values"}));
   }
 }
+
+INSTANTIATE_TEST_SUITE_P(
+    ConfigGpus, ConfigError,
+    ::testing::Values(
+        ErrorCase{"GpusNumber", "[execution]\ngpus = 1\n", 2, {"[execution] gpus", "not the integer 1", "[0, 1]"}, {}},
+        ErrorCase{"GpusWord", "[execution]\ngpus = \"every\"\n", 2, {"gpus", "unknown value \"every\"", "\"all\""}, {}},
+        ErrorCase{"GpusEmpty", "[execution]\ngpus = []\n", 2, {"gpus", "the list is empty", "gpus = \"all\""}, {}},
+        ErrorCase{"GpusNegative", "[execution]\ngpus = [0, -1]\n", 2, {"gpus", "-1 is not a device id", "from 0"}, {}},
+        ErrorCase{"GpusText", "[execution]\ngpus = [\"0\"]\n", 2, {"gpus", "whole numbers", "the string \"0\""}, {}},
+        ErrorCase{"GpusTwice",
+                  "[execution]\ngpus = [\n  1,\n  0,\n  1,\n]\n",
+                  5,
+                  {"gpus", "device 1 is listed twice", "also at line 3", "remove one"},
+                  {}}),
+    case_name);
 
 }  // namespace

@@ -3,13 +3,24 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdlib>
 #include <filesystem>
 #include <string>
 
 namespace hf::testing {
 
-inline std::filesystem::path source_dir() { return HYPERFUSE_SOURCE_DIR; }
-inline std::filesystem::path hyperfuse_binary() { return HYPERFUSE_BINARY; }
+// The build's paths, unless the environment moves them (HYPERFUSE_TEST_SOURCE_DIR,
+// HYPERFUSE_TEST_BINARY): bench/device_check.sh runs a test binary built elsewhere.
+inline std::filesystem::path path_from_environment(const char* variable, const char* built_in) {
+  const char* value = std::getenv(variable);
+  return value != nullptr && *value != '\0' ? value : built_in;
+}
+inline std::filesystem::path source_dir() {
+  return path_from_environment("HYPERFUSE_TEST_SOURCE_DIR", HYPERFUSE_SOURCE_DIR);
+}
+inline std::filesystem::path hyperfuse_binary() {
+  return path_from_environment("HYPERFUSE_TEST_BINARY", HYPERFUSE_BINARY);
+}
 
 // A fresh, empty folder for one test, removed and recreated on each call.
 inline std::filesystem::path scratch_dir(const std::string& name) {

@@ -129,6 +129,43 @@ class ConfigReader {
     return p.lexically_normal();
   }
 
+  // [execution] gpus: "all" (an empty list) or a list of distinct CUDA device ids.
+  std::vector<int> read_gpus(const toml::table& table) const {
+    const toml::node* node = table.get("gpus");
+    if (node == nullptr) return {};
+    constexpr const char* kHow = "write gpus = \"all\" or a list of CUDA device ids, e.g. gpus = [0, 1]";
+    if (const toml::value<std::string>* text = node->as_string()) {
+      if (text->get() == "all") return {};
+      fail(node->source(), "[execution] gpus: unknown value \"" + text->get() + "\"; " + kHow);
+    }
+    const toml::array* list = node->as_array();
+    if (list == nullptr)
+      fail(node->source(), "[execution] gpus: must be \"all\" or a list, not " + describe_type(*node) + "; " + kHow);
+    if (list->empty()) fail(node->source(), std::string("[execution] gpus: the list is empty; ") + kHow);
+    std::vector<int> ids;
+    std::vector<const toml::node*> sources;
+    for (const toml::node& element : *list) {
+      if (!element.is_integer()) {
+        fail(element.source(),
+             "[execution] gpus: device ids are whole numbers, not " + describe_type(element) + "; " + kHow);
+      }
+      const long long id = element.as_integer()->get();
+      if (id < 0 || id > 1023) {
+        fail(element.source(), "[execution] gpus: " + std::to_string(id) +
+                                   " is not a device id; ids count from 0 (nvidia-smi lists them)");
+      }
+      for (std::size_t i = 0; i < ids.size(); ++i) {
+        if (ids[i] == id) {
+          fail(element.source(), "[execution] gpus: device " + std::to_string(id) + " is listed twice (also at line " +
+                                     std::to_string(sources[i]->source().begin.line) + "); remove one");
+        }
+      }
+      ids.push_back(static_cast<int>(id));
+      sources.push_back(&element);
+    }
+    return ids;
+  }
+
   HyperparameterAxis read_axis(Hyperparameter key, const toml::node& node) const {
     const std::string context = std::string("[hyperparameters] ") + key_name(key);
     const toml::array* list = node.as_array();
@@ -355,7 +392,7 @@ SearchConfig load_search_config(const std::filesystem::path& path) {
 
   const toml::table* execution = reader.subtable(root, "execution");
   const toml::table& e = execution ? *execution : empty;
-  reader.check_keys(e, "[execution]", {"device", "cpu_count"});
+  reader.check_keys(e, "[execution]", {"device", "cpu_count", "gpus"});
   const std::string device = reader.read_string(e, "[execution]", "device", "auto");
   if (device == "auto")
     config.device = Device::Auto;
@@ -367,6 +404,7 @@ SearchConfig load_search_config(const std::filesystem::path& path) {
     reader.fail(e.get("device")->source(),
                 "[execution] device: unknown device \"" + device + "\"; valid devices are: auto, cpu, cuda");
   config.cpu_count = static_cast<int>(reader.read_integer(e, "[execution]", "cpu_count", 0, 0, 4096));
+  config.gpus = reader.read_gpus(e);
 
   const toml::table* output = reader.subtable(root, "output");
   if (output) reader.check_keys(*output, "[output]", {"dir"});

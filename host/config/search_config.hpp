@@ -30,7 +30,8 @@ struct SearchConfig {
 
   // [execution]
   Device device = Device::Auto;
-  int cpu_count = 0;  // 0: every core
+  int cpu_count = 0;      // 0: every core
+  std::vector<int> gpus;  // CUDA device ids, one worker thread each; empty: every visible device
 
   // [output]
   std::filesystem::path output_dir;

@@ -48,7 +48,7 @@ MpiSession::~MpiSession() {
       // Finalising matters more than a worker that can no longer be told.
     }
   }
-  MPI_Finalize();
+  if (!lost_rank_) MPI_Finalize();
 }
 
 void MpiSession::send(int destination, int tag, const std::vector<char>& bytes) {
@@ -78,13 +78,20 @@ void MpiSession::stop_workers() {
   for (int r = 1; r < size_; ++r) {
     if (gone_[static_cast<std::size_t>(r)]) continue;
     try {
-      send(r, kTagStop, {});
+      send(r, kTagStop, {static_cast<char>(lost_rank_ ? 1 : 0)});
     } catch (const std::exception&) {
       // A dead rank needs no telling.
     }
   }
 }
 
-void MpiSession::mark_gone(int rank) { gone_.at(static_cast<std::size_t>(rank)) = true; }
+void MpiSession::mark_gone(int rank) {
+  gone_.at(static_cast<std::size_t>(rank)) = true;
+  lost_rank_ = true;
+}
+
+void MpiSession::obey_stop(const std::vector<char>& bytes) {
+  if (!bytes.empty() && bytes[0] == 1) lost_rank_ = true;
+}
 
 }  // namespace hf

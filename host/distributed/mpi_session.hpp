@@ -35,6 +35,8 @@ class MpiSession {
   void stop_workers();
   // Rank 0: a worker that stopped answering is sent nothing more.
   void mark_gone(int rank);
+  // A worker: rank 0's stop message; after a lost rank, MPI is not finalised (see below).
+  void obey_stop(const std::vector<char>& bytes);
 
  private:
   int rank_ = 0;
@@ -43,6 +45,9 @@ class MpiSession {
   std::string host_;
   bool workers_stopped_ = false;
   std::vector<bool> gone_;
+  // MPI_Finalize waits for every rank, the dead one too (Open MPI 4, even with
+  // --enable-recovery), so once a rank is lost the others exit without it.
+  bool lost_rank_ = false;
 };
 
 }  // namespace hf

@@ -62,8 +62,8 @@ class TrainingPool {
           pack = todo_.front();
           todo_.pop_front();
         }
-        PackResults results{
-            pack, train_and_score_pack(*backend, prepared_.plan.packs.at(pack), prepared_.train, prepared_.test)};
+        PackResults results{pack,
+                            train_and_score_pack(*backend, prepared_.plan, pack, prepared_.train, prepared_.test)};
         std::lock_guard<std::mutex> lock(mutex_);
         finished_.push_back(std::move(results));
         changed_.notify_all();
@@ -87,7 +87,10 @@ class TrainingPool {
 
 void wait_for_stop(MpiSession& mpi) {
   while (true) {
-    if (auto message = mpi.poll(); message && message->tag == kTagStop) return;
+    if (auto message = mpi.poll(); message && message->tag == kTagStop) {
+      mpi.obey_stop(message->bytes);
+      return;
+    }
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
   }
 }
@@ -126,7 +129,10 @@ int serve_packs(MpiSession& mpi, const std::function<SearchConfig()>& load_confi
     auto last_heartbeat = Clock::now();
     while (true) {
       while (auto message = mpi.poll()) {
-        if (message->tag == kTagStop) return 0;
+        if (message->tag == kTagStop) {
+          mpi.obey_stop(message->bytes);
+          return 0;
+        }
         if (message->tag == kTagAssign) pool.add(decode_pack_indices(message->bytes));
       }
       for (PackResults& results : pool.take_finished(std::chrono::milliseconds(2))) {

@@ -9,7 +9,8 @@
 //   worker -> 0   Heartbeat  still alive (every second, from a thread that never trains)
 //   worker -> 0   Failure    a runtime error it cannot recover from (the search stops)
 //   0 -> worker   Assign     pack indices to train
-//   0 -> worker   Stop       exit: the search is over, or has failed
+//   0 -> worker   Stop       exit: the search is over, or has failed (one byte: 1 when a rank
+//                            was lost, so MPI is not finalised)
 #pragma once
 
 #include <cstdint>

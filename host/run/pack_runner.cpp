@@ -7,11 +7,14 @@
 #include <mutex>
 #include <thread>
 
+#include "host/run/pack_splitting.hpp"
+
 namespace hf {
 
-std::vector<TrainingResult> train_and_score_pack(Backend& backend, const PlannedPack& pack, const Dataset& train,
-                                                 const Dataset& test) {
-  std::vector<TrainingOutcome> outcomes = train_pack(backend, pack.spec, train, test, pack.options);
+std::vector<TrainingResult> train_and_score_pack(Backend& backend, const SearchPlan& plan, std::size_t pack,
+                                                 const Dataset& train, const Dataset& test) {
+  std::vector<TrainingOutcome> outcomes =
+      train_planned_pack(backend, plan.packs.at(pack), pack, plan.packs.size(), train, test);
   std::vector<TrainingResult> members(outcomes.size());
   for (std::size_t m = 0; m < outcomes.size(); ++m) {
     TrainingResult& r = members[m];
@@ -41,7 +44,7 @@ void run_packs(const SearchPlan& plan, const Dataset& train, const Dataset& test
       for (std::size_t i; !stopping() && (i = next.fetch_add(1)) < options.packs.size();) {
         const std::size_t p = options.packs[i];
         const PlannedPack& pack = plan.packs[p];
-        std::vector<TrainingResult> members = train_and_score_pack(*backend, pack, train, test);
+        std::vector<TrainingResult> members = train_and_score_pack(*backend, plan, p, train, test);
         for (std::size_t m = 0; m < members.size(); ++m) results[pack.trainings[m]] = members[m];
         if (options.on_pack_done) options.on_pack_done(p, members);
         std::lock_guard<std::mutex> lock(mutex);

@@ -42,9 +42,10 @@ struct PackRunOptions {
   std::size_t trainings_done_before = 0;  // counted in progress, e.g. resumed from a journal
 };
 
-// Trains one pack and scores its networks.
-std::vector<TrainingResult> train_and_score_pack(Backend& backend, const PlannedPack& pack, const Dataset& train,
-                                                 const Dataset& test);
+// Trains the plan's pack `pack` (split in halves when a device runs out of memory) and scores
+// its networks.
+std::vector<TrainingResult> train_and_score_pack(Backend& backend, const SearchPlan& plan, std::size_t pack,
+                                                 const Dataset& train, const Dataset& test);
 
 // Fills the results of the trainings in the packs it ran; the others stay not done.
 void run_packs(const SearchPlan& plan, const Dataset& train, const Dataset& test, const PackRunOptions& options,

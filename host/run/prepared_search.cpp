@@ -5,16 +5,9 @@
 
 #include "host/common/errors.hpp"
 #include "host/data/labelled_table.hpp"
-#include "host/training/cpu_backend.hpp"
+#include "host/run/device_choice.hpp"
 
 namespace hf {
-namespace {
-
-// Networks per pack on the CPU: one, so each network's weights and optimizer state stay in
-// the worker's cache for its whole training.
-constexpr int kCpuPackSize = 1;
-
-}  // namespace
 
 int worker_threads(const SearchConfig& config) {
   if (config.cpu_count > 0) return config.cpu_count;
@@ -22,11 +15,7 @@ int worker_threads(const SearchConfig& config) {
 }
 
 PreparedSearch prepare_search(const SearchConfig& config) {
-  if (config.device == Device::Cuda) {
-    throw InputError(config.source.string() +
-                     ": [execution] device = \"cuda\", but this build of hyperfuse has no CUDA backend yet; "
-                     "use device = \"cpu\" or \"auto\" (or --device cpu)");
-  }
+  const DeviceChoice device = choose_device(config, worker_threads(config));
   const LabelledTable train_table = load_labelled_csv(config.train_path);
   const LabelledTable test_table = load_labelled_csv(config.test_path);
   if (train_table.features != test_table.features) {
@@ -39,10 +28,11 @@ PreparedSearch prepare_search(const SearchConfig& config) {
   PreparedSearch prepared;
   prepared.train = scaler.transform(train_table);
   prepared.test = scaler.transform(test_table);
-  prepared.backend = "cpu";
-  prepared.threads = worker_threads(config);
-  prepared.make_backend = [](int /*worker*/) { return std::make_unique<CpuBackend>(); };
-  prepared.plan = plan_search(config, prepared.train.features, prepared.train.rows, prepared.test.rows, kCpuPackSize);
+  prepared.backend = device.backend_name();
+  prepared.threads = device.threads;
+  prepared.make_backend = backend_factory(device);
+  prepared.plan = plan_search(config, prepared.train.features, prepared.train.rows, prepared.test.rows,
+                              pack_size_rule(device, prepared.train.rows, prepared.test.rows));
   return prepared;
 }
 

@@ -28,6 +28,12 @@ PackMember member_for(const TrainingSettings& s, std::uint64_t seed) {
 }  // namespace
 
 SearchPlan plan_search(const SearchConfig& config, int input_width, int train_rows, int test_rows, int max_pack_size) {
+  return plan_search(config, input_width, train_rows, test_rows,
+                     [max_pack_size](const ParameterLayout&, int) { return max_pack_size; });
+}
+
+SearchPlan plan_search(const SearchConfig& config, int input_width, int train_rows, int test_rows,
+                       const PackSizeRule& pack_size_rule) {
   SearchPlan plan;
   for (std::uint64_t number :
        choose_combinations(config.axes, config.explore_all_combinations, config.combinations_to_try, config.seed)) {
@@ -60,6 +66,7 @@ SearchPlan plan_search(const SearchConfig& config, int input_width, int train_ro
   }
   for (const PackKey& key : first_seen) {
     const std::vector<std::size_t>& members = groups[key];
+    const int max_pack_size = std::max(1, pack_size_rule(ParameterLayout(std::get<0>(key)), std::get<1>(key)));
     for (std::size_t begin = 0; begin < members.size(); begin += static_cast<std::size_t>(max_pack_size)) {
       PlannedPack pack{PackSpec{ParameterLayout(std::get<0>(key)), std::get<1>(key), {}}, {}, {}, 0.0};
       pack.options.prediction_threshold = static_cast<float>(config.prediction_threshold);

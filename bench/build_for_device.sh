@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Builds, on this machine, what bench/device_check.sh runs on a bare GPU machine (nvcc, CMake and
+# PyTorch there, but no tomlplusplus, Boost, libxsmm or GoogleTest): hyperfuse, hyperfuse_tests
+# and hyperfuse_bench with the CUDA backend (sm_90 + PTX) and without -march=native, staged in
+# build-device/ (binaries in bin/, the shared libraries the device lacks in lib/) so that
+# folder alone can be carried there. The object files stay in build-device-work/.
+# Usage: bench/build_for_device.sh [JOBS]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+jobs=${1:-2}
+cmake -S . -B build-device-work -G Ninja -DCMAKE_BUILD_TYPE=Release -DHYPERFUSE_CUDA=ON -DHYPERFUSE_NATIVE=OFF \
+  >/dev/null
+cmake --build build-device-work -j"$jobs" --target hyperfuse hyperfuse_tests hyperfuse_bench
+
+rm -rf build-device
+mkdir -p build-device/bin build-device/lib
+cp build-device-work/hyperfuse build-device-work/tests/hyperfuse_tests build-device-work/bench/hyperfuse_bench \
+  build-device/bin/
+strip build-device/bin/*
+# Every shared library outside the C/C++ runtime and the CUDA toolkit (which the device has)
+# travels along: tomlplusplus is the one Debian ships only as a shared library.
+for lib in $(ldd build-device/bin/* | awk '/=> \// {print $3}' | sort -u); do
+  case "$(basename "$lib")" in
+    libc.so* | libm.so* | libstdc++* | libgcc_s* | libpthread* | libdl.so* | librt.so* | ld-linux*) ;;
+    libcublas* | libcudart* | libcuda.so*) ;;
+    *) cp -L "$lib" build-device/lib/ ;;
+  esac
+done
+echo "build-device/: $(du -sh build-device | cut -f1)"
+ls -l build-device/bin build-device/lib

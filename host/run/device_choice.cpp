@@ -1,0 +1,111 @@
+#include "host/run/device_choice.hpp"
+
+#include <algorithm>
+#include <memory>
+
+#include "host/common/errors.hpp"
+#include "host/training/cpu_backend.hpp"
+#include "host/training/pack_trainer.hpp"
+#if HYPERFUSE_HAVE_CUDA
+#include "kernels/cuda/cuda_backend.hpp"
+#endif
+
+namespace hf {
+namespace {
+
+int visible_cuda_devices() {
+#if HYPERFUSE_HAVE_CUDA
+  return cuda_device_count();
+#else
+  return 0;
+#endif
+}
+
+std::string no_cuda_message(const SearchConfig& config) {
+  const std::string where = config.source.string() + ": [execution] device = \"cuda\", but ";
+  const std::string fix = "; use device = \"cpu\" or \"auto\" (or --device cpu)";
+#if HYPERFUSE_HAVE_CUDA
+  return where + "no CUDA device is visible (no GPU, no driver, or CUDA_VISIBLE_DEVICES hides them)" + fix;
+#else
+  return where +
+         "this build of hyperfuse has no CUDA backend (rebuild with -DHYPERFUSE_CUDA=ON where the CUDA toolkit is "
+         "installed)" +
+         fix;
+#endif
+}
+
+}  // namespace
+
+DeviceChoice choose_device(const SearchConfig& config, int cpu_threads) {
+  DeviceChoice choice;
+  choice.threads = cpu_threads;
+  if (config.device == Device::Cpu) return choice;
+  const int visible = visible_cuda_devices();
+  if (visible == 0) {
+    if (config.device == Device::Cuda) throw InputError(no_cuda_message(config));
+    return choice;  // auto without a GPU: the CPU
+  }
+  choice.device = Device::Cuda;
+  if (config.gpus.empty()) {
+    for (int d = 0; d < visible; ++d) choice.gpus.push_back(d);
+  } else {
+    for (int id : config.gpus) {
+      if (id >= visible) {
+        throw InputError(config.source.string() + ": [execution] gpus lists device " + std::to_string(id) +
+                         ", but only " + std::to_string(visible) + " CUDA device" + (visible == 1 ? " is" : "s are") +
+                         " visible (ids 0 to " + std::to_string(visible - 1) +
+                         "); list visible ids or write gpus = \"all\"");
+      }
+    }
+    choice.gpus = config.gpus;
+  }
+  choice.threads = static_cast<int>(choice.gpus.size());
+  return choice;
+}
+
+BackendFactory backend_factory(const DeviceChoice& choice) {
+  if (choice.device == Device::Cpu) {
+    return [](int /*worker*/) { return std::unique_ptr<Backend>(std::make_unique<CpuBackend>()); };
+  }
+#if HYPERFUSE_HAVE_CUDA
+  // One worker thread per device: worker i trains on the i-th device.
+  return [gpus = choice.gpus](int worker) {
+    return make_cuda_backend(gpus[static_cast<std::size_t>(worker) % gpus.size()]);
+  };
+#else
+  throw InputError("this build of hyperfuse has no CUDA backend");
+#endif
+}
+
+int gpu_pack_size(std::size_t budget_bytes, std::size_t bytes_per_network) {
+  const std::size_t fit = bytes_per_network == 0 ? 1 : budget_bytes / bytes_per_network;
+  int size = 1;
+  while (size * 2 <= kMaxGpuPackSize && static_cast<std::size_t>(size) * 2 <= fit) size *= 2;
+  return size;
+}
+
+PackSizeRule pack_size_rule(const DeviceChoice& choice, int train_rows, int test_rows) {
+  if (choice.device == Device::Cpu) return [](const ParameterLayout&, int) { return 1; };
+#if HYPERFUSE_HAVE_CUDA
+  std::size_t smallest_free = 0;
+  for (std::size_t i = 0; i < choice.gpus.size(); ++i) {
+    const std::size_t free_bytes = cuda_device_memory(choice.gpus[i]).free_bytes;
+    smallest_free = i == 0 ? free_bytes : std::min(smallest_free, free_bytes);
+  }
+  // Half: cuBLAS workspaces, the CUDA context and other processes need the rest; a pack that
+  // still does not fit is split in halves when it runs.
+  const std::size_t budget = smallest_free / 2;
+  return [budget, train_rows, test_rows](const ParameterLayout& layout, int batch_size) {
+    // The rows a workspace holds, as train_pack sizes it.
+    const int batch = std::min(batch_size, train_rows);
+    const int max_rows = std::max(batch, std::min(kEvaluationRows, test_rows));
+    return gpu_pack_size(budget, cuda_bytes_per_network(layout, max_rows));
+  };
+#else
+  (void)train_rows;
+  (void)test_rows;
+  return [](const ParameterLayout&, int) { return 1; };
+#endif
+}
+
+}  // namespace hf

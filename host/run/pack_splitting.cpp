@@ -1,0 +1,52 @@
+#include "host/run/pack_splitting.hpp"
+
+#include <string>
+
+#include "host/training/device_errors.hpp"
+
+namespace hf {
+namespace {
+
+std::vector<TrainingOutcome> train_halving_on_out_of_memory(Backend& backend, const PackSpec& spec,
+                                                            const Dataset& train, const Dataset& test,
+                                                            const PackOptions& options) {
+  try {
+    return train_pack(backend, spec, train, test, options);
+  } catch (const OutOfDeviceMemory&) {
+    if (spec.models() <= 1) throw;
+  }
+  // Every network trains on its own numbers, so the halves give each network what the whole
+  // pack would have (up to the GEMM library's choice of algorithm for the smaller batch).
+  const auto middle = spec.members.begin() + spec.models() / 2;
+  const PackSpec first{spec.layout, spec.batch_size, {spec.members.begin(), middle}};
+  const PackSpec second{spec.layout, spec.batch_size, {middle, spec.members.end()}};
+  std::vector<TrainingOutcome> outcomes = train_halving_on_out_of_memory(backend, first, train, test, options);
+  std::vector<TrainingOutcome> rest = train_halving_on_out_of_memory(backend, second, train, test, options);
+  outcomes.insert(outcomes.end(), rest.begin(), rest.end());
+  return outcomes;
+}
+
+std::string describe(const PlannedPack& pack, std::size_t pack_index, std::size_t pack_count) {
+  std::string widths;
+  for (int w : pack.spec.layout.widths) widths += (widths.empty() ? "" : "-") + std::to_string(w);
+  return "pack " + std::to_string(pack_index + 1) + " of " + std::to_string(pack_count) + " (" +
+         std::to_string(pack.spec.models()) + " networks of widths " + widths + ", batch size " +
+         std::to_string(pack.spec.batch_size) + ")";
+}
+
+}  // namespace
+
+std::vector<TrainingOutcome> train_planned_pack(Backend& backend, const PlannedPack& pack, std::size_t pack_index,
+                                                std::size_t pack_count, const Dataset& train, const Dataset& test) {
+  try {
+    return train_halving_on_out_of_memory(backend, pack.spec, train, test, pack.options);
+  } catch (const OutOfDeviceMemory& e) {
+    throw OutOfDeviceMemory(std::string(e.what()) + " [while training " + describe(pack, pack_index, pack_count) +
+                            " on the " + backend.name() + " backend: even one network does not fit]");
+  } catch (const DeviceError& e) {
+    throw DeviceError(std::string(e.what()) + " [while training " + describe(pack, pack_index, pack_count) +
+                      " on the " + backend.name() + " backend]");
+  }
+}
+
+}  // namespace hf

@@ -1,0 +1,19 @@
+// Trains one planned pack on a backend, splitting it in halves (and those in halves again)
+// when the device runs out of memory, so no training is lost; any other device failure is
+// reported with the pack it happened in.
+#pragma once
+
+#include <cstddef>
+#include <vector>
+
+#include "host/data/standard_scaler.hpp"
+#include "host/run/search_plan.hpp"
+#include "host/training/backend.hpp"
+
+namespace hf {
+
+// Outcomes in the pack's member order, as train_pack returns them.
+std::vector<TrainingOutcome> train_planned_pack(Backend& backend, const PlannedPack& pack, std::size_t pack_index,
+                                                std::size_t pack_count, const Dataset& train, const Dataset& test);
+
+}  // namespace hf

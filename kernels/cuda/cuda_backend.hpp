@@ -1,0 +1,31 @@
+// The CUDA backend of the pack primitives, seen from plain C++ (no CUDA headers): code built
+// with HYPERFUSE_HAVE_CUDA=1 creates it through these functions.
+#pragma once
+
+#include <cstddef>
+#include <memory>
+#include <string>
+
+#include "host/training/backend.hpp"
+
+namespace hf {
+
+// A backend whose every workspace lives on CUDA device `device`; the calling thread's current
+// device becomes `device`. Throws DeviceError when the device cannot be used.
+std::unique_ptr<Backend> make_cuda_backend(int device);
+
+// CUDA devices visible to this process; 0 when there is no driver or no device.
+int cuda_device_count();
+
+struct CudaDeviceMemory {
+  std::string name;
+  std::size_t free_bytes = 0;
+  std::size_t total_bytes = 0;
+};
+CudaDeviceMemory cuda_device_memory(int device);
+
+// Device bytes one network of a pack takes in a CUDA workspace of `max_rows` rows (parameters,
+// gradients, optimizer states and layer buffers), for sizing packs.
+std::size_t cuda_bytes_per_network(const ParameterLayout& layout, int max_rows);
+
+}  // namespace hf

@@ -1,0 +1,170 @@
+// The CUDA backend against the CPU trainer, pack level: one pack mixing every activation, loss,
+// optimizer and initialization (with dropout, L1, L2 and networks that stop after one epoch)
+// trains on both from the same seeds; final weights and test-set confusion counts must agree.
+// Skipped (reported, not absent) where this build has no CUDA backend or no device is visible.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <iostream>
+
+#include "host/common/random.hpp"
+#include "host/training/cpu_backend.hpp"
+#include "host/training/pack_trainer.hpp"
+#include "host/training/weight_init.hpp"
+#if HYPERFUSE_HAVE_CUDA
+#include "kernels/cuda/cuda_backend.hpp"
+#endif
+
+namespace hf {
+namespace {
+
+// Float32 on both sides, but the GEMMs sum in different orders (libxsmm's loops, cuBLAS's
+// tiles), so each product differs by a few ulps (~1e-7 relative) and the difference carries
+// through ~30 optimizer steps: SGD moves it linearly, while Adam-type optimizers divide by
+// sqrt(v) and dropout/kinks (ReLU at 0, shrink thresholds) can flip a derivative, so a few
+// parameters may move by a learning rate more on one side. 1e-3 relative L2 over a network's
+// parameters leaves room for that and still catches any wrong index, mask or formula (those
+// show up as O(1) errors); the share of networks allowed beyond it covers the rare flip.
+constexpr double kWeightRelativeL2 = 1e-3;
+constexpr double kNetworksThatMustAgree = 0.95;
+
+std::unique_ptr<Backend> make_gpu_backend() {
+#if HYPERFUSE_HAVE_CUDA
+  return make_cuda_backend(0);
+#else
+  return nullptr;
+#endif
+}
+
+bool gpu_visible() {
+#if HYPERFUSE_HAVE_CUDA
+  return cuda_device_count() > 0;
+#else
+  return false;
+#endif
+}
+
+// Rows of `features` standardised-looking values; the label follows a noisy linear rule.
+Dataset make_dataset(int rows, int features, std::uint64_t seed) {
+  SplitMix64 random(seed);
+  Dataset d;
+  d.rows = rows;
+  d.features = features;
+  for (int r = 0; r < rows; ++r) {
+    double score = 0.0;
+    for (int f = 0; f < features; ++f) {
+      const double v = static_cast<double>(random.below(1u << 20)) / (1u << 19) - 1.0;
+      d.x.push_back(static_cast<float>(1.5 * v));
+      score += (f % 2 == 0 ? 1.0 : -0.5) * v;
+    }
+    score += 0.3 * (static_cast<double>(random.below(1u << 20)) / (1u << 19) - 1.0);
+    d.y.push_back(score > 0.0 ? 1.0f : 0.0f);
+  }
+  return d;
+}
+
+// 50 networks: every activation twice, every loss, optimizer and initialization several
+// times, in different combinations; odd layer widths.
+PackSpec every_code_pack(int epochs_of_short_networks) {
+  PackSpec spec{ParameterLayout({7, 11, 5, 1}), 16, {}};
+  for (int i = 0; i < 2 * kActivationCount; ++i) {
+    PackMember m;
+    m.activation = static_cast<Activation>(i % kActivationCount);
+    m.loss = static_cast<Loss>(i % kLossCount);
+    m.optimizer = static_cast<Optimizer>((i / 2) % kOptimizerCount);
+    m.weight_init = static_cast<WeightInit>(i % kWeightInitCount);
+    m.learning_rate = m.optimizer == Optimizer::Adadelta ? 0.5 : (m.optimizer == Optimizer::SGD ? 0.05 : 0.005);
+    m.dropout = i % 3 == 0 ? 0.2 : 0.0;
+    m.l1 = i % 4 == 1 ? 1e-4 : 0.0;
+    m.l2 = i % 5 == 2 ? 1e-3 : 0.0;
+    m.max_epochs = i % 7 == 3 ? epochs_of_short_networks : 2;
+    m.seed = 7000 + static_cast<std::uint64_t>(i);
+    spec.members.push_back(m);
+  }
+  return spec;
+}
+
+// Two epochs of the trainer's step sequence, in file order; returns every parameter.
+std::vector<float> parameters_after_two_epochs(Backend& backend, const PackSpec& spec, const Dataset& train) {
+  const ParameterLayout& layout = spec.layout;
+  std::unique_ptr<PackWorkspace> ws = backend.create_workspace(spec, spec.batch_size);
+  std::vector<float> parameters(static_cast<std::size_t>(spec.models()) * layout.size);
+  for (int m = 0; m < spec.models(); ++m) {
+    const PackMember& member = spec.members[m];
+    initialize_parameters(layout, member.weight_init, member.activation == Activation::PReLU, member.seed,
+                          parameters.data() + static_cast<std::size_t>(m) * layout.size);
+  }
+  backend.write_parameters(*ws, parameters.data());
+  std::vector<OptimizerStep> scalars(spec.models());
+  std::vector<std::uint8_t> active(spec.models(), 1);
+  std::uint64_t step = 0;
+  for (int epoch = 0; epoch < 2; ++epoch) {
+    for (int m = 0; m < spec.models(); ++m) active[m] = epoch < spec.members[m].max_epochs;
+    for (int start = 0; start < train.rows; start += spec.batch_size) {
+      const int rows = std::min(spec.batch_size, train.rows - start);
+      backend.load_batch(*ws, train.row(start), train.y.data() + start, rows);
+      training_step(backend, *ws, spec, StepInfo{step++, rows, Mode::Training, active.data()}, scalars);
+    }
+  }
+  backend.read_parameters(*ws, parameters.data());
+  return parameters;
+}
+
+class CudaPack : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (!gpu_visible()) GTEST_SKIP() << "no CUDA device visible (or no CUDA backend in this build)";
+  }
+  const Dataset train_ = make_dataset(240, 7, 11);  // 15 batches of 16 per epoch
+  const Dataset test_ = make_dataset(300, 7, 12);   // two evaluation batches, the second partial
+};
+
+TEST_F(CudaPack, WeightsAfterTwoEpochsFollowTheCpuTrainer) {
+  const PackSpec spec = every_code_pack(1);
+  CpuBackend cpu;
+  std::unique_ptr<Backend> gpu = make_gpu_backend();
+  const std::vector<float> expected = parameters_after_two_epochs(cpu, spec, train_);
+  const std::vector<float> actual = parameters_after_two_epochs(*gpu, spec, train_);
+  ASSERT_EQ(actual.size(), expected.size());
+  int agreeing = 0;
+  for (int m = 0; m < spec.models(); ++m) {
+    double difference = 0.0, norm = 0.0;
+    for (std::size_t i = 0; i < spec.layout.size; ++i) {
+      const std::size_t k = static_cast<std::size_t>(m) * spec.layout.size + i;
+      difference += (static_cast<double>(actual[k]) - expected[k]) * (static_cast<double>(actual[k]) - expected[k]);
+      norm += static_cast<double>(expected[k]) * expected[k];
+    }
+    const double relative = std::sqrt(difference) / std::max(std::sqrt(norm), 1e-12);
+    const bool agrees = relative <= kWeightRelativeL2;  // false for NaN too
+    agreeing += agrees;
+    if (!agrees) {
+      const PackMember& member = spec.members[m];
+      std::cout << "note (tolerated up to " << (1.0 - kNetworksThatMustAgree) * 100 << "% of networks): network " << m
+                << " " << kActivationNames[static_cast<int>(member.activation)] << "/"
+                << kLossNames[static_cast<int>(member.loss)] << "/"
+                << kOptimizerNames[static_cast<int>(member.optimizer)] << " differs by " << relative << "\n";
+    }
+  }
+  EXPECT_GE(agreeing, static_cast<int>(std::ceil(kNetworksThatMustAgree * spec.models())))
+      << agreeing << " of " << spec.models() << " networks agree";
+}
+
+TEST_F(CudaPack, TrainPackGivesTheCpuTrainersConfusionCounts) {
+  const PackSpec spec = every_code_pack(1);
+  CpuBackend cpu;
+  std::unique_ptr<Backend> gpu = make_gpu_backend();
+  const PackOptions options;
+  const std::vector<TrainingOutcome> expected = train_pack(cpu, spec, train_, test_, options);
+  const std::vector<TrainingOutcome> actual = train_pack(*gpu, spec, train_, test_, options);
+  ASSERT_EQ(actual.size(), expected.size());
+  int agreeing = 0;
+  for (int m = 0; m < spec.models(); ++m) {
+    EXPECT_EQ(actual[m].counts.total(), expected[m].failed ? 0 : test_.rows) << "network " << m;
+    agreeing += actual[m].failed == expected[m].failed && actual[m].counts == expected[m].counts;
+  }
+  EXPECT_GE(agreeing, static_cast<int>(std::ceil(kNetworksThatMustAgree * spec.models())))
+      << agreeing << " of " << spec.models() << " networks have the CPU's confusion counts";
+}
+
+}  // namespace
+}  // namespace hf
