@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Builds, on this machine, what bench/device_check.sh runs on a bare GPU machine (nvcc, CMake and
-# PyTorch there, but no tomlplusplus, Boost, libxsmm or GoogleTest): hyperfuse, hyperfuse_tests
+# PyTorch there, but no tomlplusplus, Boost, libxsmm, GoogleTest or MPI): hyperfuse, hyperfuse_tests
 # and hyperfuse_bench with the CUDA backend (sm_90 + PTX) and without -march=native, staged in
 # build-device/ (binaries in bin/, the shared libraries the device lacks in lib/) so that
 # folder alone can be carried there. The object files stay in build-device-work/.
@@ -8,7 +8,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 jobs=${1:-2}
-cmake -S . -B build-device-work -G Ninja -DCMAKE_BUILD_TYPE=Release -DHYPERFUSE_CUDA=ON -DHYPERFUSE_NATIVE=OFF \
+cmake -S . -B build-device-work -G Ninja -DCMAKE_BUILD_TYPE=Release -DHYPERFUSE_CUDA=ON -DHYPERFUSE_NATIVE=OFF -DHYPERFUSE_MPI=OFF \
   >/dev/null
 cmake --build build-device-work -j"$jobs" --target hyperfuse hyperfuse_tests hyperfuse_bench
 

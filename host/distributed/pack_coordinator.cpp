@@ -81,11 +81,17 @@ PackExecutor coordinate_workers(MpiSession& mpi, const CoordinatorOptions& optio
                   if (hello.error_exit_status == 2) throw InputError(text);
                   throw std::runtime_error(text);
                 }
-                if (hello.study_hash != options.study_hash || hello.packs != prepared.plan.packs.size()) {
+                if (hello.study_hash != options.study_hash) {
                   throw InputError(worker_name(message->source, w) +
                                    " read a different config or data than rank 0 (study " + hello.study_hash +
                                    " against " + options.study_hash +
                                    "); every rank needs the same config and data files, e.g. on a shared filesystem");
+                }
+                if (hello.packs != prepared.plan.packs.size()) {
+                  throw InputError(worker_name(message->source, w) + " planned " + std::to_string(hello.packs) +
+                                   " packs against rank 0's " + std::to_string(prepared.plan.packs.size()) +
+                                   "; GPU pack sizes follow the free memory of the GPUs a rank sees, so every rank "
+                                   "(rank 0 too) needs the same GPU model with the same memory free");
                 }
                 w.ready = true;
                 break;

@@ -11,6 +11,7 @@
 #include "host/common/errors.hpp"
 #include "host/distributed/protocol.hpp"
 #include "host/journal/study_identity.hpp"
+#include "host/run/device_choice.hpp"
 #include "host/run/prepared_search.hpp"
 
 namespace hf {
@@ -102,7 +103,8 @@ int serve_packs(MpiSession& mpi, const std::function<SearchConfig()>& load_confi
   hello.host = mpi.host();
   std::optional<PreparedSearch> prepared;
   try {
-    const SearchConfig config = load_config();
+    SearchConfig config = load_config();
+    if (config.gpus.empty()) config.gpus = gpus_for_local_rank(mpi.local_rank());
     prepared = prepare_search(config);
     hello.study_hash = study_identity(config).hash;
     hello.packs = prepared->plan.packs.size();

@@ -63,6 +63,12 @@ DeviceChoice choose_device(const SearchConfig& config, int cpu_threads) {
   return choice;
 }
 
+std::vector<int> gpus_for_local_rank(int local_rank) {
+  const int visible = visible_cuda_devices();
+  if (visible == 0) return {};
+  return {local_rank % visible};
+}
+
 BackendFactory backend_factory(const DeviceChoice& choice) {
   if (choice.device == Device::Cpu) {
     return [](int /*worker*/) { return std::unique_ptr<Backend>(std::make_unique<CpuBackend>()); };

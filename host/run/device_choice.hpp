@@ -27,6 +27,10 @@ struct DeviceChoice {
 // InputError naming the config file when the config asks for what is not there.
 DeviceChoice choose_device(const SearchConfig& config, int cpu_threads);
 
+// An MPI worker rank's GPU when the config lists none: ranks on one node take the node's
+// devices in turn by their local rank (local rank mod visible devices). Empty without a device.
+std::vector<int> gpus_for_local_rank(int local_rank);
+
 // A factory giving each worker thread a backend on its own device.
 BackendFactory backend_factory(const DeviceChoice& choice);
 
