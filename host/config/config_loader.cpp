@@ -315,11 +315,14 @@ SearchConfig load_search_config(const std::filesystem::path& path) {
   }
   std::stringstream text;
   text << file.rdbuf();
+  return parse_search_config(text.str(), path);
+}
 
+SearchConfig parse_search_config(std::string_view text, const std::filesystem::path& path) {
   ConfigReader reader(path);
   toml::table root;
   try {
-    root = toml::parse(text.str(), path.string());
+    root = toml::parse(text, path.string());
   } catch (const toml::parse_error& e) {
     reader.fail(e.source(), "TOML syntax error: " + std::string(e.description()));
   }

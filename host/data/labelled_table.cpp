@@ -43,8 +43,12 @@ LabelledTable load_labelled_csv(const std::filesystem::path& path) {
                      "config file's folder)");
   std::stringstream buffer;
   buffer << in.rdbuf();
-  std::string text = buffer.str();
-  if (text.rfind("\xEF\xBB\xBF", 0) == 0) text.erase(0, 3);  // a UTF-8 byte order mark from spreadsheet exports
+  return parse_labelled_csv(buffer.str(), path);
+}
+
+LabelledTable parse_labelled_csv(std::string_view text, const std::filesystem::path& path) {
+  const std::string file = path.string();
+  if (text.substr(0, 3) == "\xEF\xBB\xBF") text.remove_prefix(3);  // a UTF-8 byte order mark from spreadsheet exports
 
   LabelledTable table;
   table.source = path;
@@ -54,7 +58,7 @@ LabelledTable load_labelled_csv(const std::filesystem::path& path) {
   while (line_start < text.size()) {
     std::size_t line_end = text.find('\n', line_start);
     if (line_end == std::string::npos) line_end = text.size();
-    const std::string_view line = trim(std::string_view(text).substr(line_start, line_end - line_start));
+    const std::string_view line = trim(text.substr(line_start, line_end - line_start));
     line_start = line_end + 1;
     ++line_number;
     if (line.empty()) continue;

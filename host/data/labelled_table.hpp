@@ -3,6 +3,7 @@
 #pragma once
 
 #include <filesystem>
+#include <string_view>
 #include <vector>
 
 namespace hf {
@@ -18,5 +19,8 @@ struct LabelledTable {
 // Reads a labelled CSV; throws InputError naming file, line and column for a missing or empty
 // file, a ragged row, a cell that is not a finite number, or a label other than 0 and 1.
 LabelledTable load_labelled_csv(const std::filesystem::path& path);
+
+// The same for a file's text; `path` names it in messages.
+LabelledTable parse_labelled_csv(std::string_view text, const std::filesystem::path& path);
 
 }  // namespace hf
