@@ -873,3 +873,21 @@ TEST(ConfigGridLimit, SpaceBeyond64BitsIsRefusedForGridAndRandomSearch) {
 }
 
 }  // namespace
+
+// ---------------------------------------------------------------------------------------------
+// Regressions found by fuzz/config_loader_fuzzer (inputs also in fuzz/corpus/config/)
+
+// An integer that a double cannot hold exactly left TOML++'s value<double>() empty, and the
+// loader threw std::bad_optional_access: exit 1 ("runtime failure") instead of a located error.
+TEST(ConfigFuzzRegression, IntegerBeyondDoublePrecisionIsRangeCheckedLikeAnyNumber) {
+  EXPECT_TRUE(
+      fails_at("[search]\nexplore_all_combinations = false\nnumber_of_combinations_to_try = 2\n\n"
+               "[hyperparameters]\nlearning_rate = [1, 8.01, 5555555555555550001]\n",
+               6, {"learning_rate", "5555555555555550001 is out of range", "at most 10"}, {}, 27));
+  EXPECT_TRUE(fails_at("[search]\nprediction_threshold = 9007199254740993\n", 2,
+                       {"prediction_threshold", "out of range", "between 0 and 1"}));
+  EXPECT_TRUE(fails_at("[hyperparameters]\nhidden_layers = [[2, 9007199254740993]]\n", 2,
+                       {"layer width multiple 9007199254740993 is out of range", "at most 1000"}));
+  EXPECT_TRUE(fails_at("[hyperparameters]\ndropout = [-9007199254740993]\n", 2,
+                       {"dropout", "-9007199254740993 is out of range"}));
+}

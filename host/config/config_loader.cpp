@@ -46,6 +46,13 @@ std::string describe_type(const toml::node& node) {
   }
 }
 
+// A number node's value. Not node.value<double>(): TOML++ refuses (returns nothing for) an
+// integer that a double cannot hold exactly, such as 5555555555555550001, where a rounded
+// value is what range checks need.
+double number_value(const toml::node& node) {
+  return node.is_integer() ? static_cast<double>(node.as_integer()->get()) : node.as_floating_point()->get();
+}
+
 class ConfigReader {
  public:
   explicit ConfigReader(std::filesystem::path path) : path_(std::move(path)) {}
@@ -104,7 +111,7 @@ class ConfigReader {
     if (node == nullptr) return fallback;
     if (!node->is_number())
       fail(node->source(), context + " " + key + ": must be a number, not " + describe_type(*node));
-    return node->value<double>().value();
+    return number_value(*node);
   }
 
   std::string read_string(const toml::table& table, const std::string& context, const char* key,
@@ -187,7 +194,7 @@ class ConfigReader {
   double read_finite_number(const std::string& context, const toml::node& element) const {
     if (!element.is_number())
       fail(element.source(), context + ": each value must be a number, not " + describe_type(element));
-    const double value = element.value<double>().value();
+    const double value = number_value(element);
     if (!std::isfinite(value))
       fail(element.source(), context + ": " + number_text(element) + " is not a finite number");
     return value;
