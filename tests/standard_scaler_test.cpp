@@ -146,8 +146,8 @@ TEST(StandardScaler, OutputIsFloat) {
 }
 
 // Values near the double range: the plain sums overflowed (1e308 + 1e308 = inf), so the mean
-// was inf and every standardised feature NaN, which trained nothing. Found by
-// fuzz/labelled_csv_fuzzer's check that an accepted table standardises to finite features.
+// was inf and every standardised feature NaN, which trained nothing. fuzz/labelled_csv_fuzzer
+// checks that every table the loader accepts standardises to finite features.
 TEST(StandardScaler, HugeFiniteValuesStandardiseToFiniteFeatures) {
   const LabelledTable t = table_of(3, 3,
                                    {1e308, 1.7e308, -1e308,  //
