@@ -59,6 +59,8 @@ SearchSummary run_search(const SearchConfig& config, const PlanCallback& on_plan
                                  config.train_path.string() + " has " + std::to_string(train_table.features + 1) +
                                  "; both need the same feature columns and the label last"));
   }
+  require_both_labels(train_table, "training");
+  require_both_labels(test_table, "test");
   check_output_dir(config.output_dir);
 
   const StandardScaler scaler = StandardScaler::fit(train_table);
