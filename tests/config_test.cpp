@@ -419,23 +419,33 @@ const char* const kHyperparameterChoices =
 INSTANTIATE_TEST_SUITE_P(
     ConfigSyntax, ConfigError,
     ::testing::Values(
-        ErrorCase{
-            "MissingValue", "[search]\nrerun_count = 2\nseed = \n", 3, {"TOML syntax error", "expected value"}, {}},
+        ErrorCase{"MissingValue",
+                  "[search]\nrerun_count = 2\nseed = \n",
+                  3,
+                  {"TOML syntax error", "expected value", "write key = value"},
+                  {}},
         ErrorCase{"UnterminatedString", "[data]\n\ntrain = \"train.csv\ntest = \"x\"\n", 3, {"TOML syntax error"}, {}},
         ErrorCase{"DuplicateKey",
                   "[search]\nseed = 1\nrerun_count = 2\nseed = 2\n",
                   4,
-                  {"TOML syntax error", "seed", "redefine"},
+                  {"TOML syntax error", "seed", "redefine", "may appear only once"},
                   {}},
         ErrorCase{"DuplicateHyperparameterKey",
                   "[hyperparameters]\nbatch_size = [32]\nlearning_rate = [0.1]\nbatch_size = [64]\n",
                   4,
-                  {"TOML syntax error", "batch_size", "redefine"},
+                  {"TOML syntax error", "batch_size", "redefine", "remove the second one"},
                   {}},
+        ErrorCase{"UnclosedList",
+                  "[hyperparameters]\nlearning_rate = [0.1\n",
+                  2,
+                  {"TOML syntax error", "end-of-file", "not closed: check the brackets"},
+                  {}},
+        ErrorCase{
+            "NotUtf8", "[data]\ntrain = \"\xff.csv\"\n", 2, {"TOML syntax error", "save the config as UTF-8"}, {}},
         ErrorCase{"DuplicateTable",
                   "[search]\nseed = 1\n\n[search]\nrerun_count = 2\n",
                   4,
-                  {"TOML syntax error", "search"},
+                  {"TOML syntax error", "search", "may appear only once"},
                   {}}),
     case_name);
 

@@ -53,6 +53,16 @@ double number_value(const toml::node& node) {
   return node.is_integer() ? static_cast<double>(node.as_integer()->get()) : node.as_floating_point()->get();
 }
 
+// What to do about a TOML++ parse error, from its description.
+std::string syntax_hint(std::string_view description) {
+  const auto says = [&](const char* text) { return description.find(text) != std::string_view::npos; };
+  if (says("redefine")) return "a key or table may appear only once in a file: remove the second one or merge the two";
+  if (says("utf-8")) return "save the config as UTF-8 text";
+  if (says("end-of-file"))
+    return "a list, string or inline table is not closed: check the brackets and quotes before this point";
+  return "write key = value, with strings in double quotes and lists in [ ] (docs/CONFIG.md has examples)";
+}
+
 class ConfigReader {
  public:
   explicit ConfigReader(std::filesystem::path path) : path_(std::move(path)) {}
@@ -331,7 +341,7 @@ SearchConfig parse_search_config(std::string_view text, const std::filesystem::p
   try {
     root = toml::parse(text, path.string());
   } catch (const toml::parse_error& e) {
-    reader.fail(e.source(), "TOML syntax error: " + std::string(e.description()));
+    reader.fail(e.source(), "TOML syntax error: " + std::string(e.description()) + "; " + syntax_hint(e.description()));
   }
 
   reader.check_keys(root, "top level", {"data", "search", "execution", "output", "hyperparameters"});
