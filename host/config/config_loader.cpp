@@ -3,6 +3,7 @@
 #include <toml++/toml.h>
 
 #include <algorithm>
+#include <charconv>
 #include <cmath>
 #include <fstream>
 #include <sstream>
@@ -63,6 +64,28 @@ std::string syntax_hint(std::string_view description) {
   return "write key = value, with strings in double quotes and lists in [ ] (docs/CONFIG.md has examples)";
 }
 
+enum class Want { Bool, Integer, Number };
+
+// "; write it without quotes" when a string holds exactly the value that was wanted ("3" for 3).
+std::string without_quotes(const toml::node& node, Want want) {
+  if (!node.is_string()) return "";
+  const std::string& text = node.as_string()->get();
+  const char* end = text.data() + text.size();
+  bool fits = false;
+  if (want == Want::Bool) {
+    fits = text == "true" || text == "false";
+  } else if (want == Want::Integer) {
+    long long integer = 0;
+    const auto parsed = std::from_chars(text.data(), end, integer);
+    fits = !text.empty() && parsed.ec == std::errc() && parsed.ptr == end;
+  } else {
+    double number = 0.0;
+    const auto parsed = std::from_chars(text.data(), end, number);
+    fits = !text.empty() && parsed.ec == std::errc() && parsed.ptr == end && std::isfinite(number);
+  }
+  return fits ? "; write it without quotes: " + text : "";
+}
+
 class ConfigReader {
  public:
   explicit ConfigReader(std::filesystem::path path) : path_(std::move(path)) {}
@@ -98,7 +121,8 @@ class ConfigReader {
     const toml::node* node = table.get(key);
     if (node == nullptr) return fallback;
     if (!node->is_boolean())
-      fail(node->source(), context + " " + key + ": must be true or false, not " + describe_type(*node));
+      fail(node->source(), context + " " + key + ": must be true or false, not " + describe_type(*node) +
+                               without_quotes(*node, Want::Bool));
     return node->as_boolean()->get();
   }
 
@@ -107,7 +131,8 @@ class ConfigReader {
     const toml::node* node = table.get(key);
     if (node == nullptr) return fallback;
     if (!node->is_integer())
-      fail(node->source(), context + " " + key + ": must be a whole number, not " + describe_type(*node));
+      fail(node->source(), context + " " + key + ": must be a whole number, not " + describe_type(*node) +
+                               without_quotes(*node, Want::Integer));
     const long long value = node->as_integer()->get();
     if (value < lowest || value > highest) {
       fail(node->source(), context + " " + key + ": " + std::to_string(value) + " is out of range; use a value from " +
@@ -120,7 +145,8 @@ class ConfigReader {
     const toml::node* node = table.get(key);
     if (node == nullptr) return fallback;
     if (!node->is_number())
-      fail(node->source(), context + " " + key + ": must be a number, not " + describe_type(*node));
+      fail(node->source(), context + " " + key + ": must be a number, not " + describe_type(*node) +
+                               without_quotes(*node, Want::Number));
     return number_value(*node);
   }
 
@@ -203,7 +229,8 @@ class ConfigReader {
 
   double read_finite_number(const std::string& context, const toml::node& element) const {
     if (!element.is_number())
-      fail(element.source(), context + ": each value must be a number, not " + describe_type(element));
+      fail(element.source(), context + ": each value must be a number, not " + describe_type(element) +
+                                 without_quotes(element, Want::Number));
     const double value = number_value(element);
     if (!std::isfinite(value))
       fail(element.source(), context + ": " + number_text(element) + " is not a finite number");
@@ -250,7 +277,8 @@ class ConfigReader {
       case Hyperparameter::MaxEpochs:
       case Hyperparameter::BatchSize: {
         if (!element.is_integer())
-          fail(element.source(), context + ": each value must be a whole number, not " + describe_type(element));
+          fail(element.source(), context + ": each value must be a whole number, not " + describe_type(element) +
+                                     without_quotes(element, Want::Integer));
         const long long n = element.as_integer()->get();
         const long long highest = key == Hyperparameter::MaxEpochs ? 100000 : 1000000;
         if (n < 1 || n > highest) {
