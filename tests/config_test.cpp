@@ -923,3 +923,16 @@ TEST(ConfigFuzzRegression, IntegerBeyondDoublePrecisionIsRangeCheckedLikeAnyNumb
   EXPECT_TRUE(fails_at("[hyperparameters]\ndropout = [-9007199254740993]\n", 2,
                        {"dropout", "-9007199254740993 is out of range"}));
 }
+
+// A long list is checked for repeats by value (a map), not by comparing every pair: 100,000
+// values load, and a repeat at the end still names the line of the first.
+TEST(ConfigLongList, HundredThousandValuesLoadAndARepeatAtTheEndIsFound) {
+  std::string values;
+  for (int i = 1; i <= 100000; ++i) values += (i > 1 ? ",\n" : "") + std::to_string(i);
+  const std::string head = "[search]\nexplore_all_combinations = false\n\n[hyperparameters]\nmax_epochs = [\n";
+  const hf::SearchConfig config = load_text(head + values + "\n]\n");
+  EXPECT_EQ(axis_of(config, hf::Hyperparameter::MaxEpochs).values.size(), 100000u);
+  EXPECT_EQ(axis_of(config, hf::Hyperparameter::MaxEpochs).values.back().text, "100000");
+  // The values start on line 6, so 7 is on line 12; its repeat is on line 100006.
+  EXPECT_TRUE(fails_at(head + values + ",\n7\n]\n", 100006, {"max_epochs", "7 is listed twice (also at line 12)"}));
+}
