@@ -425,23 +425,33 @@ const char* const kHyperparameterChoices =
 INSTANTIATE_TEST_SUITE_P(
     ConfigSyntax, ConfigError,
     ::testing::Values(
-        ErrorCase{
-            "MissingValue", "[search]\nrerun_count = 2\nseed = \n", 3, {"TOML syntax error", "expected value"}, {}},
+        ErrorCase{"MissingValue",
+                  "[search]\nrerun_count = 2\nseed = \n",
+                  3,
+                  {"TOML syntax error", "expected value", "write key = value"},
+                  {}},
         ErrorCase{"UnterminatedString", "[data]\n\ntrain = \"train.csv\ntest = \"x\"\n", 3, {"TOML syntax error"}, {}},
         ErrorCase{"DuplicateKey",
                   "[search]\nseed = 1\nrerun_count = 2\nseed = 2\n",
                   4,
-                  {"TOML syntax error", "seed", "redefine"},
+                  {"TOML syntax error", "seed", "redefine", "may appear only once"},
                   {}},
         ErrorCase{"DuplicateHyperparameterKey",
                   "[hyperparameters]\nbatch_size = [32]\nlearning_rate = [0.1]\nbatch_size = [64]\n",
                   4,
-                  {"TOML syntax error", "batch_size", "redefine"},
+                  {"TOML syntax error", "batch_size", "redefine", "remove the second one"},
                   {}},
+        ErrorCase{"UnclosedList",
+                  "[hyperparameters]\nlearning_rate = [0.1\n",
+                  2,
+                  {"TOML syntax error", "end-of-file", "not closed: check the brackets"},
+                  {}},
+        ErrorCase{
+            "NotUtf8", "[data]\ntrain = \"\xff.csv\"\n", 2, {"TOML syntax error", "save the config as UTF-8"}, {}},
         ErrorCase{"DuplicateTable",
                   "[search]\nseed = 1\n\n[search]\nrerun_count = 2\n",
                   4,
-                  {"TOML syntax error", "search"},
+                  {"TOML syntax error", "search", "may appear only once"},
                   {}}),
     case_name);
 
@@ -510,7 +520,7 @@ INSTANTIATE_TEST_SUITE_P(
         ErrorCase{"StringThreshold",
                   "[search]\nseed = 3\nprediction_threshold = \"0.5\"\n",
                   3,
-                  {"prediction_threshold", "must be a number", "the string \"0.5\""},
+                  {"prediction_threshold", "must be a number", "the string \"0.5\"", "write it without quotes: 0.5"},
                   {}},
         ErrorCase{"FloatWhereInteger",
                   "[search]\nseed = 3\nrerun_count = 2.5\n",
@@ -522,8 +532,11 @@ INSTANTIATE_TEST_SUITE_P(
                   2,
                   {"batch_size", "must be a whole number", "the number 64.0"},
                   {}},
-        ErrorCase{
-            "StringSeed", "[search]\nseed = \"42\"\n", 2, {"seed", "must be a whole number", "the string \"42\""}, {}},
+        ErrorCase{"StringSeed",
+                  "[search]\nseed = \"42\"\n",
+                  2,
+                  {"seed", "must be a whole number", "the string \"42\"", "write it without quotes: 42"},
+                  {}},
         ErrorCase{"ScalarWhereList",
                   "[hyperparameters]\nlearning_rate = [0.1]\nbatch_size = 32\n",
                   3,
@@ -541,7 +554,26 @@ INSTANTIATE_TEST_SUITE_P(
                   {}},
         ErrorCase{
             "ArrayOfTablesSearch", "[[search]]\nseed = 1\n", 1, {"'search' must be a table", "[search]", "a list"}, {}},
-        ErrorCase{"NonBooleanShuffle", "[data]\nshuffle = \"yes\"\n", 2, {"shuffle", "must be true or false"}, {}},
+        ErrorCase{"NonBooleanShuffle",
+                  "[data]\nshuffle = \"yes\"\n",
+                  2,
+                  {"shuffle", "must be true or false"},
+                  {"without quotes"}},
+        ErrorCase{"QuotedBoolean",
+                  "[data]\nshuffle = \"true\"\n",
+                  2,
+                  {"shuffle", "must be true or false", "write it without quotes: true"},
+                  {}},
+        ErrorCase{"QuotedListNumbers",
+                  "[hyperparameters]\nbatch_size = [32, \"64\"]\nlearning_rate = [\"1e-3\"]\n",
+                  2,
+                  {"batch_size", "must be a whole number", "write it without quotes: 64"},
+                  {}},
+        ErrorCase{"QuotedWordIsNotUnquoted",
+                  "[search]\nseed = \"forty\"\n",
+                  2,
+                  {"seed", "must be a whole number"},
+                  {"without quotes"}},
         ErrorCase{"NonBooleanExplore",
                   "[search]\nexplore_all_combinations = 1\n",
                   2,
@@ -894,3 +926,34 @@ INSTANTIATE_TEST_SUITE_P(
     case_name);
 
 }  // namespace
+
+// ---------------------------------------------------------------------------------------------
+// Regressions found by fuzz/config_loader_fuzzer (inputs also in fuzz/corpus/config/)
+
+// An integer that a double cannot hold exactly left TOML++'s value<double>() empty, and the
+// loader threw std::bad_optional_access: exit 1 ("runtime failure") instead of a located error.
+TEST(ConfigFuzzRegression, IntegerBeyondDoublePrecisionIsRangeCheckedLikeAnyNumber) {
+  EXPECT_TRUE(
+      fails_at("[search]\nexplore_all_combinations = false\nnumber_of_combinations_to_try = 2\n\n"
+               "[hyperparameters]\nlearning_rate = [1, 8.01, 5555555555555550001]\n",
+               6, {"learning_rate", "5555555555555550001 is out of range", "at most 10"}, {}, 27));
+  EXPECT_TRUE(fails_at("[search]\nprediction_threshold = 9007199254740993\n", 2,
+                       {"prediction_threshold", "out of range", "between 0 and 1"}));
+  EXPECT_TRUE(fails_at("[hyperparameters]\nhidden_layers = [[2, 9007199254740993]]\n", 2,
+                       {"layer width multiple 9007199254740993 is out of range", "at most 1000"}));
+  EXPECT_TRUE(fails_at("[hyperparameters]\ndropout = [-9007199254740993]\n", 2,
+                       {"dropout", "-9007199254740993 is out of range"}));
+}
+
+// A long list is checked for repeats by value (a map), not by comparing every pair: 100,000
+// values load, and a repeat at the end still names the line of the first.
+TEST(ConfigLongList, HundredThousandValuesLoadAndARepeatAtTheEndIsFound) {
+  std::string values;
+  for (int i = 1; i <= 100000; ++i) values += (i > 1 ? ",\n" : "") + std::to_string(i);
+  const std::string head = "[search]\nexplore_all_combinations = false\n\n[hyperparameters]\nmax_epochs = [\n";
+  const hf::SearchConfig config = load_text(head + values + "\n]\n");
+  EXPECT_EQ(axis_of(config, hf::Hyperparameter::MaxEpochs).values.size(), 100000u);
+  EXPECT_EQ(axis_of(config, hf::Hyperparameter::MaxEpochs).values.back().text, "100000");
+  // The values start on line 6, so 7 is on line 12; its repeat is on line 100006.
+  EXPECT_TRUE(fails_at(head + values + ",\n7\n]\n", 100006, {"max_epochs", "7 is listed twice (also at line 12)"}));
+}

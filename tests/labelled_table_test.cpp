@@ -279,5 +279,120 @@ TEST(LabelledTable, ValueTooLargeForADoubleIsRejectedWithItsLocation) {
   EXPECT_NE(failure.message.find("'1e400'"), std::string::npos) << failure.message;
 }
 
+TEST(LabelledTable, ValueTooLargeForADoubleSaysSo) {
+  const LoadFailure failure = error_for_text("1,2,0\n2,-1" + std::string(400, '0') + ",1\n");
+  expect_located(failure, 2, 2);
+  EXPECT_NE(failure.message.find("is too large for a double"), std::string::npos) << failure.message;
+  EXPECT_NE(failure.message.find("rescale this column"), std::string::npos) << "hint: " << failure.message;
+}
+
+// As Python's float(): a value too small for a double is 0, not an error.
+TEST(LabelledTable, ValueTooSmallForADoubleReadsAsZero) {
+  const LabelledTable t = load_text("1e-400,-1e-400,0\n2,3,1\n");
+  EXPECT_EQ(t.values, (std::vector<double>{0.0, -0.0, 2.0, 3.0}));
+}
+
+// Spreadsheets and pandas (quoting=QUOTE_ALL) may quote every cell; a quoted number is that number.
+TEST(LabelledTable, QuotedNumbersAreRead) {
+  const LabelledTable t = load_text("\"1.5\",\" 2 \",\"0\"\r\n\"3\",4,\"1.0\"\r\n");
+  EXPECT_EQ(t.rows, 2);
+  EXPECT_EQ(t.values, (std::vector<double>{1.5, 2, 3, 4}));
+  EXPECT_EQ(t.labels, (std::vector<float>{0.0f, 1.0f}));
+}
+
+TEST(LabelledTable, QuotedTextIsStillNotANumber) {
+  const LoadFailure failure = error_for_text("1,2,0\n3,\"abc\",1\n");
+  expect_located(failure, 2, 2);
+  EXPECT_NE(failure.message.find("'\"abc\"' is not a number"), std::string::npos) << failure.message;
+}
+
+// "1,5" (a decimal comma) splits into two cells: the hint says what a quoted cell may hold.
+TEST(LabelledTable, DecimalCommaInQuotesGetsAHint) {
+  const LoadFailure failure = error_for_text("\"1,5\",2,0\n");
+  expect_located(failure, 1, 1);
+  EXPECT_NE(failure.message.find("'\"1' is not a number"), std::string::npos) << failure.message;
+  EXPECT_NE(failure.message.find("dot as the decimal separator"), std::string::npos) << failure.message;
+}
+
+TEST(LabelledTable, TrailingCommaOnEveryRowSaysToRemoveIt) {
+  const LoadFailure failure = error_for_text("1,2,0,\n3,4,1,\n");
+  expect_located(failure, 1, 4);
+  EXPECT_NE(failure.message.find("remove the trailing comma"), std::string::npos) << failure.message;
+}
+
+TEST(LabelledTable, TrailingCommaOnOneRowSaysToRemoveIt) {
+  const LoadFailure failure = error_for_text("1,2,0\n3,4,1,\n");
+  expect_located(failure, 2, 0);
+  EXPECT_NE(failure.message.find("has 4 columns but the first row has 3"), std::string::npos) << failure.message;
+  EXPECT_NE(failure.message.find("remove the trailing comma"), std::string::npos) << failure.message;
+}
+
+TEST(LabelledTable, EmptyCellInTheMiddleIsNamed) {
+  const LoadFailure failure = error_for_text("1,2,0\n3,,1\n");
+  expect_located(failure, 2, 2);
+  EXPECT_NE(failure.message.find("the cell is empty"), std::string::npos) << failure.message;
+}
+
+// Bytes that are not UTF-8 (Latin-1, binary) are shown as \xNN, not sent raw to the terminal.
+TEST(LabelledTable, NonUtf8BytesAreShownEscaped) {
+  const LoadFailure failure = error_for_text("1,2,0\n1,\xff\xfe\x01x,0\n");
+  expect_located(failure, 2, 2);
+  EXPECT_NE(failure.message.find("'\\xff\\xfe\\x01x' is not a number"), std::string::npos) << failure.message;
+}
+
+TEST(LabelledTable, Utf8TextIsShownAsWritten) {
+  const LoadFailure failure = error_for_text("1,2,0\n1,\xc3\xa9t\xc3\xa9,0\n");
+  EXPECT_NE(failure.message.find("'\xc3\xa9t\xc3\xa9' is not a number"), std::string::npos) << failure.message;
+}
+
+TEST(LabelledTable, Utf16FileSaysToSaveAsUtf8) {
+  const LoadFailure failure =
+      error_for_text(std::string("\xff\xfe"
+                                 "1\0,\0"
+                                 "2\0,\0"
+                                 "0\0\n\0",
+                                 14));
+  EXPECT_EQ(failure.message.rfind(failure.path + ": ", 0), 0u) << failure.message;
+  EXPECT_NE(failure.message.find("UTF-16"), std::string::npos) << failure.message;
+  EXPECT_NE(failure.message.find("save it as CSV in UTF-8"), std::string::npos) << failure.message;
+}
+
+TEST(LabelledTable, FolderIsNotADataFile) {
+  const std::filesystem::path folder = scratch_dir("folder");
+  const std::string message = error_loading(folder);
+  EXPECT_NE(message.find(folder.string() + ": cannot open the data file"), std::string::npos) << message;
+}
+
+TEST(LabelledTable, BothLabelsPresentPasses) {
+  EXPECT_NO_THROW(require_both_labels(load_text("1,0\n2,1\n3,0\n"), "training"));
+}
+
+TEST(LabelledTable, TrainingLabelsOfOneClassAreAnError) {
+  const std::filesystem::path path = scratch_dir("one-class") / "train.csv";
+  write_text(path, "1,2,0\n3,4,0.0\n5,6,0\n");
+  const LabelledTable table = load_labelled_csv(path);
+  try {
+    require_both_labels(table, "training");
+    ADD_FAILURE() << "a training set of label 0 only was accepted";
+  } catch (const InputError& e) {
+    const std::string message = e.what();
+    EXPECT_EQ(message.rfind(path.string() + ": every label (the last column) is 0, in all 3 rows", 0), 0u) << message;
+    EXPECT_NE(message.find("cannot learn anything"), std::string::npos) << message;
+    EXPECT_NE(message.find("both classes"), std::string::npos) << message;
+  }
+}
+
+TEST(LabelledTable, TestLabelsOfOneClassAreAnError) {
+  try {
+    require_both_labels(load_text("1,1\n"), "test");
+    ADD_FAILURE() << "a test set of label 1 only was accepted";
+  } catch (const InputError& e) {
+    const std::string message = e.what();
+    EXPECT_NE(message.find("every label (the last column) is 1, in all 1 rows; the test data"), std::string::npos)
+        << message;
+    EXPECT_NE(message.find("p-value would be 1"), std::string::npos) << message;
+  }
+}
+
 }  // namespace
 }  // namespace hf

@@ -4,9 +4,11 @@
 
 #include <cmath>
 #include <stdexcept>
+#include <string>
 #include <type_traits>
 #include <vector>
 
+#include "host/common/errors.hpp"
 #include "host/data/standard_scaler.hpp"
 
 namespace hf {
@@ -141,6 +143,45 @@ TEST(StandardScaler, OutputIsFloat) {
   const StandardScaler s = StandardScaler::fit(t);
   const Dataset d = s.transform(table_of(1, 1, {1.0 / 3.0}, {1}));
   EXPECT_EQ(d.x[0], static_cast<float>(1.0 / 3.0));
+}
+
+// Values near the double range: the plain sums overflowed (1e308 + 1e308 = inf), so the mean
+// was inf and every standardised feature NaN, which trained nothing. fuzz/labelled_csv_fuzzer
+// checks that every table the loader accepts standardises to finite features.
+TEST(StandardScaler, HugeFiniteValuesStandardiseToFiniteFeatures) {
+  const LabelledTable t = table_of(3, 3,
+                                   {1e308, 1.7e308, -1e308,  //
+                                    -1e308, 1.7e308, 1e308,  //
+                                    1e308, 1.7e308, 1e308},
+                                   {0, 1, 1});
+  const StandardScaler s = StandardScaler::fit(t);
+  EXPECT_DOUBLE_EQ(s.mean()[0], 1e308 / 3);
+  EXPECT_DOUBLE_EQ(s.scale()[0], std::sqrt(8.0 / 9.0) * 1e308);
+  EXPECT_DOUBLE_EQ(s.mean()[1], 1.7e308);
+  const Dataset d = s.transform(t);
+  for (float x : d.x) EXPECT_TRUE(std::isfinite(x)) << x;
+  // Column 0 is {1, -1, 1} x 1e308: standardised as {1, -1, 1} would be.
+  EXPECT_FLOAT_EQ(d.row(0)[0], static_cast<float>((1 - 1.0 / 3) / std::sqrt(8.0 / 9.0)));
+  EXPECT_FLOAT_EQ(d.row(1)[0], static_cast<float>((-1 - 1.0 / 3) / std::sqrt(8.0 / 9.0)));
+  EXPECT_FLOAT_EQ(d.row(0)[1], 0.0f);  // constant: shifted, not scaled
+  EXPECT_FLOAT_EQ(d.row(0)[2], static_cast<float>((-1 - 1.0 / 3) / std::sqrt(8.0 / 9.0)));
+}
+
+// A test value so far from the training data that it standardises beyond float range is an
+// input error naming the file, row and column, not an infinite feature that fails every training.
+TEST(StandardScaler, TestValueBeyondFloatRangeAfterScalingIsAnInputError) {
+  const StandardScaler s = StandardScaler::fit(table_of(2, 2, {0, 1, 1, 2}, {0, 1}));
+  LabelledTable test = table_of(2, 2, {0.5, 1, 0.5, 1e300}, {1, 0});
+  test.source = "data/test.csv";
+  try {
+    s.transform(test);
+    ADD_FAILURE() << "transform accepted 1e300 against a training column of {1, 2}";
+  } catch (const InputError& e) {
+    const std::string message = e.what();
+    EXPECT_EQ(message.rfind("data/test.csv: row 2", 0), 0u) << message;
+    EXPECT_NE(message.find("column 2: 1e+300"), std::string::npos) << message;
+    EXPECT_NE(message.find("drop the row"), std::string::npos) << message;
+  }
 }
 
 TEST(StandardScaler, TransformRejectsAnotherWidth) {

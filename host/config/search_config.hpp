@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "host/config/hyperparameters.hpp"
@@ -47,6 +48,9 @@ inline constexpr int kMaxRerunCount = 1000;
 
 // Reads and validates a config; throws InputError naming file, line and key on any problem.
 SearchConfig load_search_config(const std::filesystem::path& path);
+
+// The same for a config's text; `path` names it in messages and anchors its relative paths.
+SearchConfig parse_search_config(std::string_view text, const std::filesystem::path& path);
 
 const char* device_name(Device device);
 

@@ -3,6 +3,8 @@
 #pragma once
 
 #include <filesystem>
+#include <string>
+#include <string_view>
 #include <vector>
 
 namespace hf {
@@ -18,5 +20,12 @@ struct LabelledTable {
 // Reads a labelled CSV; throws InputError naming file, line and column for a missing or empty
 // file, a ragged row, a cell that is not a finite number, or a label other than 0 and 1.
 LabelledTable load_labelled_csv(const std::filesystem::path& path);
+
+// The same for a file's text; `path` names it in messages.
+LabelledTable parse_labelled_csv(std::string_view text, const std::filesystem::path& path);
+
+// Throws InputError naming the file when every label is the same: `role` ("training" or
+// "test") says why that data is useless (nothing to learn; nothing to score against).
+void require_both_labels(const LabelledTable& table, const std::string& role);
 
 }  // namespace hf

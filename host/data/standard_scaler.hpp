@@ -27,6 +27,7 @@ class StandardScaler {
  private:
   std::vector<double> mean_;
   std::vector<double> scale_;
+  std::vector<double> factor_;  // per column: 1, or a power of two that keeps huge values from overflowing
 };
 
 }  // namespace hf

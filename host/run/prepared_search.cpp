@@ -24,6 +24,8 @@ PreparedSearch prepare_search(const SearchConfig& config) {
                                  config.train_path.string() + " has " + std::to_string(train_table.features + 1) +
                                  "; both need the same feature columns and the label last"));
   }
+  require_both_labels(train_table, "training");
+  require_both_labels(test_table, "test");
   const StandardScaler scaler = StandardScaler::fit(train_table);
   PreparedSearch prepared;
   prepared.train = scaler.transform(train_table);
