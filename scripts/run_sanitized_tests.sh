@@ -18,4 +18,9 @@ cmake --build build-asan -j"$(nproc)"
 # Leaks count too; halt_on_error and a failing exit code for UBSan make every report fatal.
 export ASAN_OPTIONS="detect_leaks=1:halt_on_error=1:abort_on_error=0:strict_string_checks=1${ASAN_OPTIONS:+:$ASAN_OPTIONS}"
 export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1${UBSAN_OPTIONS:+:$UBSAN_OPTIONS}"
-ctest --test-dir build-asan --output-on-failure -j"$(nproc)"
+ctest --test-dir build-asan --output-on-failure -j"$(nproc)" -E '^MpiSearch\.'
+# The MPI runs with leak detection off: Open MPI keeps allocations until exit in plugins it has
+# unloaded by then, so LeakSanitizer cannot even name them (let alone suppress them by
+# library). Address and undefined-behaviour checks stay on in every rank.
+ASAN_OPTIONS="${ASAN_OPTIONS/detect_leaks=1/detect_leaks=0}" \
+  ctest --test-dir build-asan --output-on-failure -j"$(nproc)" -R '^MpiSearch\.'
