@@ -12,7 +12,9 @@
 #include <cublas_v2.h>
 #include <cuda_runtime.h>
 
+#include <exception>
 #include <stdexcept>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -165,16 +167,18 @@ DeviceBuffer<T> per_network(const PackSpec& spec, cudaStream_t stream, F&& value
 class CudaBackend final : public Backend {
  public:
   explicit CudaBackend(int device) : device_(device) {
-    HF_CUDA_CHECK(cudaSetDevice(device_));
-    HF_CUDA_CHECK(cudaStreamCreateWithFlags(&stream_, cudaStreamNonBlocking));
-    HF_CUBLAS_CHECK(cublasCreate(&cublas_));
-    HF_CUBLAS_CHECK(cublasSetStream(cublas_, stream_));
-    HF_CUBLAS_CHECK(cublasSetMathMode(cublas_, CUBLAS_DEFAULT_MATH));  // FP32, no TF32
+    try {
+      HF_CUDA_CHECK(cudaSetDevice(device_));
+      HF_CUDA_CHECK(cudaStreamCreateWithFlags(&stream_, cudaStreamNonBlocking));
+      HF_CUBLAS_CHECK(cublasCreate(&cublas_));
+      HF_CUBLAS_CHECK(cublasSetStream(cublas_, stream_));
+      HF_CUBLAS_CHECK(cublasSetMathMode(cublas_, CUBLAS_DEFAULT_MATH));  // FP32, no TF32
+    } catch (...) {
+      release();  // a constructor that throws runs no destructor: free the stream and handle here
+      throw;
+    }
   }
-  ~CudaBackend() override {
-    if (cublas_ != nullptr) cublasDestroy(cublas_);
-    if (stream_ != nullptr) cudaStreamDestroy(stream_);
-  }
+  ~CudaBackend() override { release(); }
   CudaBackend(const CudaBackend&) = delete;
   CudaBackend& operator=(const CudaBackend&) = delete;
 
@@ -434,6 +438,13 @@ class CudaBackend final : public Backend {
   }
 
  private:
+  void release() noexcept {
+    if (cublas_ != nullptr) cublasDestroy(cublas_);
+    if (stream_ != nullptr) cudaStreamDestroy(stream_);
+    cublas_ = nullptr;
+    stream_ = nullptr;
+  }
+
   // Calls copy(row bytes of one network, device pitch between networks) for `rows` rows.
   template <typename F>
   static void copy_layer(CudaWorkspace& ws, int rows, int layer, F&& copy) {
@@ -462,15 +473,25 @@ int cuda_device_count() {
 }
 
 CudaDeviceMemory cuda_device_memory(int device) {
+  // Queried on a thread of its own: the current device is per thread, so the caller's stays as
+  // it was without setting it back. Setting it back created the primary context (hundreds of
+  // MB) on the caller's device, device 0 by default, in every process that asked about another
+  // GPU (every MPI rank of a node, whatever its GPU), and an exception left it changed.
   CudaDeviceMemory memory;
-  cudaDeviceProp properties{};
-  HF_CUDA_CHECK(cudaGetDeviceProperties(&properties, device));
-  memory.name = properties.name;
-  int previous = 0;
-  HF_CUDA_CHECK(cudaGetDevice(&previous));
-  HF_CUDA_CHECK(cudaSetDevice(device));
-  HF_CUDA_CHECK(cudaMemGetInfo(&memory.free_bytes, &memory.total_bytes));
-  HF_CUDA_CHECK(cudaSetDevice(previous));
+  std::exception_ptr failure;
+  std::thread query([&] {
+    try {
+      cudaDeviceProp properties{};
+      HF_CUDA_CHECK(cudaGetDeviceProperties(&properties, device));
+      memory.name = properties.name;
+      HF_CUDA_CHECK(cudaSetDevice(device));
+      HF_CUDA_CHECK(cudaMemGetInfo(&memory.free_bytes, &memory.total_bytes));
+    } catch (...) {
+      failure = std::current_exception();
+    }
+  });
+  query.join();
+  if (failure) std::rethrow_exception(failure);
   return memory;
 }
 

@@ -41,6 +41,10 @@ constexpr const char* kDeviceFailureHint =
 }
 
 [[noreturn]] inline void throw_cublas_error(cublasStatus_t status, const char* expression, const char* file, int line) {
+  // A failed allocation inside cuBLAS can leave cudaErrorMemoryAllocation as the runtime's last
+  // error; cleared here, or the next HF_CUDA_CHECK_LAUNCH of the retried half pack would report
+  // this old failure as its own and split the pack again.
+  cudaGetLastError();
   const std::string message = "cuBLAS error on " + current_device_description() + ": " + cublasGetStatusName(status) +
                               " (" + cublasGetStatusString(status) + ")" + failure_location(expression, file, line);
   if (status == CUBLAS_STATUS_ALLOC_FAILED) throw OutOfDeviceMemory(message + kOutOfMemoryHint);
