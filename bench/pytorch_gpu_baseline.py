@@ -19,17 +19,7 @@ import numpy as np
 import torch
 import torch.nn as nn
 
-
-def load(path):
-    table = np.loadtxt(path, delimiter=",", dtype=np.float32, ndmin=2)
-    return table[:, :-1], table[:, -1:]
-
-
-def scaled(train_x, test_x):
-    mean = train_x.mean(axis=0)
-    std = train_x.std(axis=0)
-    std[std == 0] = 1.0
-    return (train_x - mean) / std, (test_x - mean) / std
+from pytorch_seed_training import load, scaled  # the same data loading and StandardScaler
 
 
 def build_model(inputs):
@@ -138,8 +128,10 @@ def main():
     train_x, train_y = load(args.train)
     test_x, test_y = load(args.test)
     train_x, test_x = scaled(train_x, test_x)
-    x, y = torch.tensor(train_x, device=device), torch.tensor(train_y, device=device)
-    tx, ty = torch.tensor(test_x, device=device), torch.tensor(test_y, device=device)
+    def on_gpu(array):
+        return torch.tensor(array, dtype=torch.float32, device=device)
+
+    x, y, tx, ty = on_gpu(train_x), on_gpu(train_y), on_gpu(test_x), on_gpu(test_y)
     run = run_trials if args.mode == "trial" else run_vmap
     trainings, seconds, widths = run(args, x, y, tx, ty)
     full_seconds = seconds * args.full_epochs / args.epochs

@@ -17,12 +17,15 @@
 #include "kernels/math/losses.hpp"
 #include "kernels/math/optimizers.hpp"
 #include "kernels/math/row_activations.hpp"
+#include "tests/gpu_available.hpp"
 #if HYPERFUSE_HAVE_CUDA
 #include "kernels/cuda/cuda_backend.hpp"
 #endif
 
 namespace hf {
 namespace {
+
+using testing::gpu_visible;
 
 struct BackendCase {
   std::string name;
@@ -31,14 +34,6 @@ struct BackendCase {
 };
 
 void PrintTo(const BackendCase& c, std::ostream* os) { *os << c.name; }
-
-bool gpu_visible() {
-#if HYPERFUSE_HAVE_CUDA
-  return cuda_device_count() > 0;
-#else
-  return false;
-#endif
-}
 
 // The CUDA backend joins when this build has it; without a device its cases report as skipped.
 std::vector<BackendCase> backends() {

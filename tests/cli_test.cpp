@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "host/data/labelled_table.hpp"
+#include "tests/result_files.hpp"
 #include "tests/test_paths.hpp"
 #if HYPERFUSE_HAVE_CUDA
 #include "kernels/cuda/cuda_backend.hpp"
@@ -22,7 +23,9 @@ namespace {
 
 namespace fs = std::filesystem;
 using testing::hyperfuse_binary;
+using testing::read_text;
 using testing::scratch_dir;
+using testing::shell_quoted;
 using testing::write_text;
 
 // The hyperparameter keys in the order a config leaves them out (kHyperparameterKeys).
@@ -32,19 +35,6 @@ const std::vector<std::string> kCanonicalKeys = {
     "weight_initialization"};
 const std::vector<std::string> kScoreColumns = {
     "p_value", "execution_time", "log10_p_value", "precision", "tp", "fp", "fn", "tn"};
-
-std::string read_text(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
-
-std::string shell_quoted(const std::string& text) {
-  std::string quoted = "'";
-  for (char c : text) quoted += c == '\'' ? std::string("'\\''") : std::string(1, c);
-  return quoted + "'";
-}
 
 std::vector<std::string> lines_of(const std::string& text) {
   std::vector<std::string> lines;

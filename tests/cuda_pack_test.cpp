@@ -11,12 +11,13 @@
 #include "host/training/cpu_backend.hpp"
 #include "host/training/pack_trainer.hpp"
 #include "host/training/weight_init.hpp"
-#if HYPERFUSE_HAVE_CUDA
-#include "kernels/cuda/cuda_backend.hpp"
-#endif
+#include "tests/gpu_available.hpp"
 
 namespace hf {
 namespace {
+
+using testing::gpu_visible;
+using testing::make_gpu_backend;
 
 // Float32 on both sides, but the GEMMs sum in different orders (libxsmm's loops, cuBLAS's
 // tiles), so each product differs by a few ulps (~1e-7 relative) and the difference carries
@@ -27,22 +28,6 @@ namespace {
 // show up as O(1) errors); the share of networks allowed beyond it covers the rare flip.
 constexpr double kWeightRelativeL2 = 1e-3;
 constexpr double kNetworksThatMustAgree = 0.95;
-
-std::unique_ptr<Backend> make_gpu_backend() {
-#if HYPERFUSE_HAVE_CUDA
-  return make_cuda_backend(0);
-#else
-  return nullptr;
-#endif
-}
-
-bool gpu_visible() {
-#if HYPERFUSE_HAVE_CUDA
-  return cuda_device_count() > 0;
-#else
-  return false;
-#endif
-}
 
 // Rows of `features` standardised-looking values; the label follows a noisy linear rule.
 Dataset make_dataset(int rows, int features, std::uint64_t seed) {

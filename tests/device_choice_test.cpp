@@ -6,20 +6,12 @@
 
 #include "host/common/errors.hpp"
 #include "host/run/device_choice.hpp"
-#if HYPERFUSE_HAVE_CUDA
-#include "kernels/cuda/cuda_backend.hpp"
-#endif
+#include "tests/gpu_available.hpp"
 
 namespace hf {
 namespace {
 
-int visible_gpus() {
-#if HYPERFUSE_HAVE_CUDA
-  return cuda_device_count();
-#else
-  return 0;
-#endif
-}
+using testing::visible_gpus;
 
 SearchConfig config_for(Device device, std::vector<int> gpus = {}) {
   SearchConfig config;

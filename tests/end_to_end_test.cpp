@@ -14,6 +14,7 @@
 #include "host/training/cpu_backend.hpp"
 #include "host/training/weight_init.hpp"
 #include "tests/result_files.hpp"
+#include "tests/search_fixtures.hpp"
 #include "tests/single_network.hpp"
 #include "tests/test_paths.hpp"
 
@@ -26,12 +27,7 @@ using testing::without_timing;
 
 // A small search over synthetic data in `dir`: 8 combinations x 3 reruns of 2 epochs.
 SearchConfig small_search(const std::filesystem::path& dir, int threads) {
-  SyntheticDataOptions data;
-  data.train_rows = 700;
-  data.test_rows = 300;
-  const SyntheticData generated = make_synthetic_data(data);
-  testing::write_text(dir / "train.csv", generated.train_csv);
-  testing::write_text(dir / "test.csv", generated.test_csv);
+  testing::write_synthetic_data(dir, 700, 300);
   testing::write_text(dir / "search.toml", R"(
 [data]
 train = "train.csv"

@@ -3,9 +3,6 @@
 // results equal those of a run that was never interrupted.
 #include <gtest/gtest.h>
 #include <signal.h>
-#include <sqlite3.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include <fcntl.h>
 #include <chrono>
@@ -13,31 +10,26 @@
 #include <thread>
 
 #include "tests/result_files.hpp"
+#include "tests/search_fixtures.hpp"
 #include "tests/test_paths.hpp"
 
 namespace hf {
 namespace {
 
 namespace fs = std::filesystem;
+using testing::journal_rows;
 using testing::read_csv;
 using testing::read_text;
+using testing::wait_for;
 using testing::without_timing;
 
 constexpr int kTrainings = 48;  // 16 combinations x 3 reruns
 
 // A search of about two seconds on 2 cores over the committed example data, results in dir/out.
 fs::path write_config(const fs::path& dir) {
-  const fs::path data = testing::source_dir() / "example_data";
-  testing::write_text(dir / "search.toml", "[data]\ntrain = \"" + (data / "train.csv").string() + "\"\ntest = \"" +
-                                               (data / "test.csv").string() + R"("
-[search]
+  return testing::write_example_data_config(dir, R"([search]
 rerun_count = 3
 seed = 11
-[execution]
-device = "cpu"
-cpu_count = 2
-[output]
-dir = "out"
 [hyperparameters]
 learning_rate = [0.001, 0.004]
 optimizer = ["Adam", "RMSprop"]
@@ -46,55 +38,14 @@ dropout = [0.0, 0.2]
 max_epochs = [8]
 hidden_layers = [[2, 1]]
 )");
-  return dir / "search.toml";
 }
 
 // Starts `hyperfuse run CONFIG -q` with its output in dir/log.
 pid_t start_search(const fs::path& config, const fs::path& dir) {
-  const std::string binary = testing::hyperfuse_binary().string(), path = config.string(), log = (dir / "log").string();
-  const pid_t pid = fork();
-  if (pid == 0) {
-    const int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
-    if (fd >= 0) {
-      dup2(fd, STDOUT_FILENO);
-      dup2(fd, STDERR_FILENO);
-    }
-    execl(binary.c_str(), binary.c_str(), "run", path.c_str(), "-q", static_cast<char*>(nullptr));
-    _exit(127);
-  }
-  return pid;
-}
-
-// The exit status, or 128 + the signal that killed it.
-int wait_for(pid_t pid) {
-  int status = 0;
-  waitpid(pid, &status, 0);
-  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  return testing::start_process({testing::hyperfuse_binary().string(), "run", config.string(), "-q"}, dir / "log");
 }
 
 int run_to_end(const fs::path& config, const fs::path& dir) { return wait_for(start_search(config, dir)); }
-
-std::int64_t committed_trainings(const fs::path& journal, bool* consistent) {
-  sqlite3* db = nullptr;
-  std::int64_t rows = -1, distinct = -2;
-  if (sqlite3_open_v2(journal.c_str(), &db, SQLITE_OPEN_READONLY, nullptr) == SQLITE_OK) {
-    sqlite3_stmt* statement = nullptr;
-    if (sqlite3_prepare_v2(db, "SELECT count(*), count(DISTINCT combination || '/' || rerun) FROM trainings", -1,
-                           &statement, nullptr) == SQLITE_OK &&
-        sqlite3_step(statement) == SQLITE_ROW) {
-      rows = sqlite3_column_int64(statement, 0);
-      distinct = sqlite3_column_int64(statement, 1);
-    }
-    sqlite3_finalize(statement);
-    if (sqlite3_prepare_v2(db, "PRAGMA integrity_check", -1, &statement, nullptr) == SQLITE_OK &&
-        sqlite3_step(statement) == SQLITE_ROW) {
-      *consistent = std::string(reinterpret_cast<const char*>(sqlite3_column_text(statement, 0))) == "ok";
-    }
-    sqlite3_finalize(statement);
-  }
-  sqlite3_close(db);
-  return rows == distinct ? rows : -1;
-}
 
 class KillAndResume : public ::testing::Test {
  protected:
@@ -123,19 +74,20 @@ class KillAndResume : public ::testing::Test {
         EXPECT_EQ(status, expected_status) << read_text(work_ / "log");
         ++hits;
       }
-      bool consistent = false;
-      const std::int64_t now = committed_trainings(work_ / "out" / "study.sqlite", &consistent);
-      EXPECT_TRUE(consistent) << "interruption " << i;
+      const testing::JournalRows journal = journal_rows(work_ / "out" / "study.sqlite");
+      EXPECT_TRUE(journal.consistent) << "interruption " << i;
+      EXPECT_EQ(journal.rows, journal.distinct_trainings) << "interruption " << i << ": a training committed twice";
+      const std::int64_t now = journal.rows;
       EXPECT_GE(now, committed) << "interruption " << i << ": a committed training was lost";
       EXPECT_LE(now, kTrainings);
       committed = now;
     }
     EXPECT_GE(hits, 1) << "no interruption came before the search finished";
     ASSERT_EQ(run_to_end(config_, work_), 0) << read_text(work_ / "log");
-    bool consistent = false;
-    EXPECT_EQ(committed_trainings(work_ / "out" / "study.sqlite", &consistent), kTrainings)
-        << "every training committed exactly once";
-    EXPECT_TRUE(consistent);
+    const testing::JournalRows journal = journal_rows(work_ / "out" / "study.sqlite");
+    EXPECT_EQ(journal.rows, kTrainings) << "every training committed exactly once";
+    EXPECT_EQ(journal.distinct_trainings, kTrainings);
+    EXPECT_TRUE(journal.consistent);
     EXPECT_EQ(without_timing(read_csv(work_ / "out" / "hyperparameter_results.csv")), expected_);
     EXPECT_EQ(read_text(work_ / "out" / "errors.csv"), read_text(reference_ / "out" / "errors.csv"));
   }

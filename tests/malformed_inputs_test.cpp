@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "tests/result_files.hpp"
 #include "tests/test_paths.hpp"
 
 namespace hf {
@@ -21,24 +22,13 @@ namespace {
 
 namespace fs = std::filesystem;
 using testing::hyperfuse_binary;
+using testing::read_text;
 using testing::scratch_dir;
+using testing::shell_quoted;
 using testing::source_dir;
 using testing::write_text;
 
 fs::path battery_dir() { return source_dir() / "tests" / "malformed"; }
-
-std::string read_text(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
-
-std::string shell_quoted(const std::string& text) {
-  std::string quoted = "'";
-  for (char c : text) quoted += c == '\'' ? std::string("'\\''") : std::string(1, c);
-  return quoted + "'";
-}
 
 // How a battery file is used: as the training or test file of a small valid config, or as the
 // config itself (with valid data beside it).

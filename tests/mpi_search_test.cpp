@@ -3,7 +3,6 @@
 // build with MPI and mpirun on PATH; without them they report as skipped.
 #include <gtest/gtest.h>
 #include <signal.h>
-#include <sqlite3.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -13,14 +12,17 @@
 
 #include "host/distributed/protocol.hpp"
 #include "tests/result_files.hpp"
+#include "tests/search_fixtures.hpp"
 #include "tests/test_paths.hpp"
 
 namespace hf {
 namespace {
 
 namespace fs = std::filesystem;
+using testing::journal_rows;
 using testing::read_csv;
 using testing::read_text;
+using testing::wait_for;
 using testing::without_timing;
 
 TEST(MpiProtocol, HelloAndPackResultsRoundTrip) {
@@ -71,17 +73,9 @@ TEST(MpiProtocol, HelloAndPackResultsRoundTrip) {
 
 // 32 combinations x 3 reruns over the committed example data: a few seconds on 2 cores.
 fs::path write_config(const fs::path& dir) {
-  const fs::path data = testing::source_dir() / "example_data";
-  testing::write_text(dir / "search.toml", "[data]\ntrain = \"" + (data / "train.csv").string() + "\"\ntest = \"" +
-                                               (data / "test.csv").string() + R"("
-[search]
+  return testing::write_example_data_config(dir, R"([search]
 rerun_count = 3
 seed = 21
-[execution]
-device = "cpu"
-cpu_count = 2
-[output]
-dir = "out"
 [hyperparameters]
 learning_rate = [0.001, 0.004]
 optimizer = ["Adam", "RMSprop"]
@@ -91,7 +85,6 @@ batch_size = [32, 64]
 max_epochs = [6]
 hidden_layers = [[2, 1]]
 )");
-  return dir / "search.toml";
 }
 
 bool have_mpirun() { return std::system("command -v mpirun >/dev/null 2>&1") == 0; }
@@ -108,29 +101,6 @@ std::vector<std::string> mpirun_command(int ranks, const fs::path& config, bool 
     args.push_back(a);
   }
   return args;
-}
-
-pid_t start(const std::vector<std::string>& args, const fs::path& log) {
-  const pid_t pid = fork();
-  if (pid == 0) {
-    std::FILE* out = std::fopen(log.c_str(), "w");
-    if (out) {
-      dup2(fileno(out), STDOUT_FILENO);
-      dup2(fileno(out), STDERR_FILENO);
-    }
-    std::vector<char*> argv;
-    for (const std::string& a : args) argv.push_back(const_cast<char*>(a.c_str()));
-    argv.push_back(nullptr);
-    execvp(argv[0], argv.data());
-    _exit(127);
-  }
-  return pid;
-}
-
-int wait_for(pid_t pid) {
-  int status = 0;
-  waitpid(pid, &status, 0);
-  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }
 
 // The pid of the process mpirun started as `rank`, or 0.
@@ -152,31 +122,14 @@ pid_t rank_process(pid_t mpirun, int rank) {
   return 0;
 }
 
-std::int64_t distinct_trainings(const fs::path& journal, std::int64_t* rows) {
-  sqlite3* db = nullptr;
-  std::int64_t distinct = -1;
-  if (sqlite3_open_v2(journal.c_str(), &db, SQLITE_OPEN_READONLY, nullptr) == SQLITE_OK) {
-    sqlite3_stmt* statement = nullptr;
-    if (sqlite3_prepare_v2(db, "SELECT count(*), count(DISTINCT combination || '/' || rerun) FROM trainings", -1,
-                           &statement, nullptr) == SQLITE_OK &&
-        sqlite3_step(statement) == SQLITE_ROW) {
-      *rows = sqlite3_column_int64(statement, 0);
-      distinct = sqlite3_column_int64(statement, 1);
-    }
-    sqlite3_finalize(statement);
-  }
-  sqlite3_close(db);
-  return distinct;
-}
-
 class MpiSearch : public ::testing::Test {
  protected:
   void SetUp() override {
     if (!HYPERFUSE_HAVE_MPI) GTEST_SKIP() << "built without MPI (apt-get install libopenmpi-dev openmpi-bin)";
     if (!have_mpirun()) GTEST_SKIP() << "mpirun is not on PATH (apt-get install openmpi-bin)";
     single_ = testing::scratch_dir("single");
-    const pid_t pid =
-        start({testing::hyperfuse_binary().string(), "run", write_config(single_).string(), "-q"}, single_ / "log");
+    const pid_t pid = testing::start_process(
+        {testing::hyperfuse_binary().string(), "run", write_config(single_).string(), "-q"}, single_ / "log");
     ASSERT_EQ(wait_for(pid), 0) << read_text(single_ / "log");
     expected_ = without_timing(read_csv(single_ / "out" / "hyperparameter_results.csv"));
     ASSERT_EQ(expected_.size(), 33u);
@@ -189,26 +142,26 @@ class MpiSearch : public ::testing::Test {
 TEST_F(MpiSearch, TwoAndThreeRanksWriteTheSingleProcessResults) {
   for (int ranks : {2, 3}) {
     const fs::path dir = testing::scratch_dir("ranks" + std::to_string(ranks));
-    const pid_t pid = start(mpirun_command(ranks, write_config(dir), false), dir / "log");
+    const pid_t pid = testing::start_process(mpirun_command(ranks, write_config(dir), false), dir / "log");
     ASSERT_EQ(wait_for(pid), 0) << read_text(dir / "log");
     EXPECT_EQ(without_timing(read_csv(dir / "out" / "hyperparameter_results.csv")), expected_) << ranks << " ranks";
     EXPECT_EQ(read_text(dir / "out" / "errors.csv"), read_text(single_ / "out" / "errors.csv"));
-    std::int64_t rows = 0;
-    EXPECT_EQ(distinct_trainings(dir / "out" / "study.sqlite", &rows), 96);
-    EXPECT_EQ(rows, 96);
+    const testing::JournalRows journal = journal_rows(dir / "out" / "study.sqlite");
+    EXPECT_EQ(journal.distinct_trainings, 96);
+    EXPECT_EQ(journal.rows, 96);
   }
 }
 
 TEST_F(MpiSearch, AKilledWorkerRankLosesOnlyItsPacksInFlight) {
   const fs::path dir = testing::scratch_dir("killed");
-  const pid_t mpirun = start(mpirun_command(3, write_config(dir), true), dir / "log");
+  const pid_t mpirun = testing::start_process(mpirun_command(3, write_config(dir), true), dir / "log");
   // Kill worker rank 2 once the search is under way (the journal holds a first training).
   pid_t victim = 0;
   std::int64_t rows = 0;
-  for (int i = 0; i < 400 && (victim == 0 || rows == 0); ++i) {
+  for (int i = 0; i < 400 && (victim == 0 || rows <= 0); ++i) {
     std::this_thread::sleep_for(std::chrono::milliseconds(25));
     if (victim == 0) victim = rank_process(mpirun, 2);
-    if (fs::exists(dir / "out" / "study.sqlite")) distinct_trainings(dir / "out" / "study.sqlite", &rows);
+    if (fs::exists(dir / "out" / "study.sqlite")) rows = journal_rows(dir / "out" / "study.sqlite").rows;
   }
   ASSERT_NE(victim, 0) << "rank 2 not found; " << read_text(dir / "log");
   ASSERT_EQ(kill(victim, SIGKILL), 0);
@@ -216,8 +169,9 @@ TEST_F(MpiSearch, AKilledWorkerRankLosesOnlyItsPacksInFlight) {
   const std::string log = read_text(dir / "log");
   EXPECT_NE(log.find("rank 2 on "), std::string::npos) << log;
   EXPECT_NE(log.find("stopped answering"), std::string::npos) << log;
-  EXPECT_EQ(distinct_trainings(dir / "out" / "study.sqlite", &rows), 96) << "every training exactly once";
-  EXPECT_EQ(rows, 96);
+  const testing::JournalRows journal = journal_rows(dir / "out" / "study.sqlite");
+  EXPECT_EQ(journal.distinct_trainings, 96) << "every training exactly once";
+  EXPECT_EQ(journal.rows, 96);
   EXPECT_EQ(without_timing(read_csv(dir / "out" / "hyperparameter_results.csv")), expected_);
 }
 

@@ -6,28 +6,24 @@
 #include <atomic>
 
 #include "host/common/errors.hpp"
-#include "host/data/synthetic_data.hpp"
 #include "host/journal/study_identity.hpp"
 #include "host/journal/study_journal.hpp"
 #include "host/run/search.hpp"
 #include "tests/result_files.hpp"
+#include "tests/search_fixtures.hpp"
 #include "tests/test_paths.hpp"
 
 namespace hf {
 namespace {
 
+using testing::journal_rows;
 using testing::read_csv;
 using testing::read_text;
 using testing::without_timing;
 
 // 6 combinations x 2 reruns of one epoch over 500 synthetic rows, results in dir/results.
 SearchConfig journal_search(const std::filesystem::path& dir, const std::string& learning_rates = "[0.01, 0.002]") {
-  SyntheticDataOptions data;
-  data.train_rows = 500;
-  data.test_rows = 200;
-  const SyntheticData generated = make_synthetic_data(data);
-  testing::write_text(dir / "train.csv", generated.train_csv);
-  testing::write_text(dir / "test.csv", generated.test_csv);
+  testing::write_synthetic_data(dir, 500, 200);
   testing::write_text(dir / "search.toml", R"(
 [data]
 train = "train.csv"
@@ -54,29 +50,6 @@ SearchOptions stop_after(std::atomic<int>& checks, int packs) {
   SearchOptions options;
   options.should_stop = [&checks, packs] { return checks.fetch_add(1) >= packs; };
   return options;
-}
-
-struct JournalRows {
-  std::int64_t rows = 0;
-  std::int64_t distinct_trainings = 0;
-};
-
-JournalRows journal_rows(const std::filesystem::path& path) {
-  sqlite3* db = nullptr;
-  JournalRows counts;
-  EXPECT_EQ(sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr), SQLITE_OK) << path;
-  sqlite3_stmt* statement = nullptr;
-  EXPECT_EQ(sqlite3_prepare_v2(db, "SELECT count(*), count(DISTINCT combination || '/' || rerun) FROM trainings", -1,
-                               &statement, nullptr),
-            SQLITE_OK)
-      << sqlite3_errmsg(db);
-  if (statement && sqlite3_step(statement) == SQLITE_ROW) {
-    counts.rows = sqlite3_column_int64(statement, 0);
-    counts.distinct_trainings = sqlite3_column_int64(statement, 1);
-  }
-  sqlite3_finalize(statement);
-  sqlite3_close(db);
-  return counts;
 }
 
 std::string input_error_of(const std::function<void()>& action) {
@@ -121,7 +94,7 @@ TEST(StudyJournal, StoresEveryTrainingOnceWithItsValuesAndScores) {
   const SearchSummary summary = run_search(config, {}, nullptr, nullptr);
   ASSERT_EQ(summary.plan.trainings.size(), 12u);
   EXPECT_EQ(summary.journal_path, dir / "results" / "study.sqlite");
-  const JournalRows counts = journal_rows(summary.journal_path);
+  const testing::JournalRows counts = journal_rows(summary.journal_path);
   EXPECT_EQ(counts.rows, 12);
   EXPECT_EQ(counts.distinct_trainings, 12);
 

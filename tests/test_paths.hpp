@@ -34,6 +34,13 @@ inline std::filesystem::path scratch_dir(const std::string& name) {
   return dir;
 }
 
+// `text` as one word for /bin/sh.
+inline std::string shell_quoted(const std::string& text) {
+  std::string quoted = "'";
+  for (char c : text) quoted += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return quoted + "'";
+}
+
 inline void write_text(const std::filesystem::path& path, const std::string& text) {
   std::filesystem::create_directories(path.parent_path());
   FILE* f = std::fopen(path.c_str(), "wb");
