@@ -12,7 +12,7 @@ install_packages "${HYPERFUSE_PACKAGES[@]}" clang libclang-rt-14-dev
 
 cmake -S . -B build-fuzz -G "$(command -v ninja >/dev/null && echo Ninja || echo 'Unix Makefiles')" \
   -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_COMPILER=clang++ \
-  -DHYPERFUSE_FUZZ=ON -DHYPERFUSE_TESTS=OFF -DHYPERFUSE_BENCH=OFF >/dev/null
+  -DHYPERFUSE_FUZZ=ON -DHYPERFUSE_TESTS=OFF -DHYPERFUSE_BENCH=OFF -DHYPERFUSE_CUDA=OFF -DHYPERFUSE_MPI=OFF >/dev/null
 cmake --build build-fuzz -j"$(nproc)" --target config_loader_fuzzer labelled_csv_fuzzer
 
 findings="$PWD/build-fuzz/findings"

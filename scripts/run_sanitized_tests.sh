@@ -10,7 +10,7 @@ install_packages "${HYPERFUSE_PACKAGES[@]}" clang libclang-rt-14-dev
 
 cmake -S . -B build-asan -G "$(command -v ninja >/dev/null && echo Ninja || echo 'Unix Makefiles')" \
   -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_COMPILER=clang++ \
-  -DHYPERFUSE_SANITIZE=ON -DHYPERFUSE_BENCH=OFF -DHYPERFUSE_CUDA=OFF >/dev/null
+  -DHYPERFUSE_SANITIZE=ON -DHYPERFUSE_BENCH=OFF -DHYPERFUSE_CUDA=OFF >/dev/null  # CUDA cannot run here
 cmake --build build-asan -j"$(nproc)"
 # libxsmm's JIT-compiled GEMMs run under ASan as they are (libxsmm 1.17 from Debian: its code
 # buffers are mmap'd, not heap, and it does not replace malloc), so the CPU trainer is tested
