@@ -85,11 +85,13 @@ int run_command(const RunArguments& args, MpiSession* mpi) {
   ProgressLine progress(show_progress);
   const auto on_plan = [&](const SearchSummary& s) {
     if (args.quiet) return;
+    // Under MPI the workers' threads are their own; rank 0 names the ranks instead.
+    const std::string where = mpi ? s.backend : s.backend + " (" + std::to_string(s.threads) + " threads)";
     std::fprintf(stderr,
-                 "hyperfuse: %zu combinations x %d reruns = %zu trainings on %s (%d threads), %d train / %d test rows "
-                 "of %d features\n",
-                 s.plan.combinations.size(), config.rerun_count, s.plan.trainings.size(), s.backend.c_str(), s.threads,
-                 s.train_rows, s.test_rows, s.input_width);
+                 "hyperfuse: %zu combinations x %d reruns = %zu trainings on %s, %d train / %d test rows of %d "
+                 "features\n",
+                 s.plan.combinations.size(), config.rerun_count, s.plan.trainings.size(), where.c_str(), s.train_rows,
+                 s.test_rows, s.input_width);
     if (s.trainings_resumed > 0) {
       std::fprintf(stderr, "hyperfuse: resuming the study in %s: %zu of %zu trainings already done\n",
                    s.journal_path.string().c_str(), s.trainings_resumed, s.plan.trainings.size());
