@@ -5,6 +5,7 @@
 #include <signal.h>
 
 #include <fcntl.h>
+#include <algorithm>
 #include <chrono>
 #include <random>
 #include <thread>
@@ -51,7 +52,10 @@ class KillAndResume : public ::testing::Test {
  protected:
   void SetUp() override {
     reference_ = testing::scratch_dir("reference");
+    const auto started = std::chrono::steady_clock::now();
     ASSERT_EQ(run_to_end(write_config(reference_), reference_), 0) << read_text(reference_ / "log");
+    reference_ms_ = static_cast<int>(
+        std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started).count());
     expected_ = without_timing(read_csv(reference_ / "out" / "hyperparameter_results.csv"));
     ASSERT_EQ(expected_.size(), 17u) << read_text(reference_ / "log");
     work_ = testing::scratch_dir("interrupted");
@@ -62,7 +66,9 @@ class KillAndResume : public ::testing::Test {
   // journal is consistent and never loses a committed training; then lets it finish.
   void interrupt_and_resume(int times, const std::function<int(pid_t)>& send, std::uint32_t seed) {
     std::mt19937 random(seed);
-    std::uniform_int_distribution<int> delay_ms(100, 1200);
+    // Moments within the first 80% of an uninterrupted run's time, so the first interruption
+    // always lands mid-search however fast the machine is (resumed runs have less to do).
+    std::uniform_int_distribution<int> delay_ms(std::max(10, reference_ms_ / 10), std::max(20, reference_ms_ * 8 / 10));
     std::int64_t committed = 0;
     int hits = 0;
     for (int i = 0; i < times; ++i) {
@@ -93,6 +99,7 @@ class KillAndResume : public ::testing::Test {
   }
 
   fs::path reference_, work_, config_;
+  int reference_ms_ = 0;
   std::vector<std::vector<std::string>> expected_;
 };
 
