@@ -52,6 +52,11 @@ SearchOptions stop_after(std::atomic<int>& checks, int packs) {
   return options;
 }
 
+// The identity a search of `config` gets, from its data files as they are now.
+StudyIdentity identity_of(const SearchConfig& config) {
+  return study_identity(config, read_text(config.train_path), read_text(config.test_path));
+}
+
 std::string input_error_of(const std::function<void()>& action) {
   try {
     action();
@@ -69,19 +74,19 @@ TEST(StudyIdentity, ValuesCountByMeaningAndExecutionSettingsDoNotCount) {
   second.device = Device::Auto;
   second.cpu_count = 1;
   second.output_dir = b / "elsewhere";
-  EXPECT_EQ(study_identity(first).hash, study_identity(second).hash);
+  EXPECT_EQ(identity_of(first).hash, identity_of(second).hash);
   second.seed = 6;
-  EXPECT_NE(study_identity(first).hash, study_identity(second).hash);
+  EXPECT_NE(identity_of(first).hash, identity_of(second).hash);
 }
 
 TEST(StudyIdentity, DifferencesNameEachChangedSetting) {
   const std::filesystem::path dir = testing::scratch_dir("search");
   SearchConfig config = journal_search(dir);
-  const StudyIdentity before = study_identity(config);
+  const StudyIdentity before = identity_of(config);
   config.seed = 7;
   config.rerun_count = 3;
   testing::write_text(config.test_path, read_text(config.test_path) + "\n");  // same rows, other bytes
-  const std::vector<std::string> lines = identity_differences(before.facts, study_identity(config).facts);
+  const std::vector<std::string> lines = identity_differences(before.facts, identity_of(config).facts);
   ASSERT_EQ(lines.size(), 3u);
   EXPECT_EQ(lines[0].rfind("data.test: ", 0), 0u) << lines[0];
   EXPECT_EQ(lines[1], "search.rerun_count: 2 -> 3");
@@ -192,7 +197,7 @@ TEST(StudyJournal, ASecondRunOnTheSameFolderIsRefusedWhileTheFirstHoldsTheJourna
   const std::filesystem::path dir = testing::scratch_dir("search");
   const SearchConfig config = journal_search(dir);
   std::filesystem::create_directories(config.output_dir);
-  const StudyIdentity identity = study_identity(config);
+  const StudyIdentity identity = identity_of(config);
   StudyJournal first(config.output_dir, identity, {"learning_rate"}, false);
   const std::string message =
       input_error_of([&] { StudyJournal second(config.output_dir, identity, {"learning_rate"}, false); });

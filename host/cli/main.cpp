@@ -15,7 +15,6 @@
 #include "host/common/number_format.hpp"
 #include "host/data/synthetic_data.hpp"
 #include "host/distributed/launch_environment.hpp"
-#include "host/journal/study_identity.hpp"
 #include "host/report/atomic_file.hpp"
 #include "host/run/interruption.hpp"
 #include "host/run/search.hpp"
@@ -103,7 +102,6 @@ int run_command(const RunArguments& args, MpiSession* mpi) {
 #if HYPERFUSE_HAVE_MPI
   if (mpi) {
     CoordinatorOptions coordinator;
-    coordinator.study_hash = study_identity(config).hash;
     coordinator.worker_timeout = worker_timeout_from_environment();
     coordinator.warn = [&](const std::string& text) {
       progress.finish();

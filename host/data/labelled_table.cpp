@@ -95,7 +95,7 @@ std::string_view unquoted(std::string_view cell) {
 
 }  // namespace
 
-LabelledTable load_labelled_csv(const std::filesystem::path& path) {
+std::string read_data_file(const std::filesystem::path& path) {
   const std::string file = path.string();
   std::ifstream in(path, std::ios::binary);
   if (!in || std::filesystem::is_directory(path))
@@ -104,7 +104,11 @@ LabelledTable load_labelled_csv(const std::filesystem::path& path) {
                      "config file's folder)");
   std::stringstream buffer;
   buffer << in.rdbuf();
-  return parse_labelled_csv(buffer.str(), path);
+  return buffer.str();
+}
+
+LabelledTable load_labelled_csv(const std::filesystem::path& path) {
+  return parse_labelled_csv(read_data_file(path), path);
 }
 
 LabelledTable parse_labelled_csv(std::string_view text, const std::filesystem::path& path) {

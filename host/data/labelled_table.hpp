@@ -21,6 +21,9 @@ struct LabelledTable {
 // file, a ragged row, a cell that is not a finite number, or a label other than 0 and 1.
 LabelledTable load_labelled_csv(const std::filesystem::path& path);
 
+// A data file's bytes; throws InputError when it cannot be opened.
+std::string read_data_file(const std::filesystem::path& path);
+
 // The same for a file's text; `path` names it in messages.
 LabelledTable parse_labelled_csv(std::string_view text, const std::filesystem::path& path);
 

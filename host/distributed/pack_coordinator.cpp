@@ -81,10 +81,10 @@ PackExecutor coordinate_workers(MpiSession& mpi, const CoordinatorOptions& optio
                   if (hello.error_exit_status == 2) throw InputError(text);
                   throw std::runtime_error(text);
                 }
-                if (hello.study_hash != options.study_hash) {
+                if (hello.study_hash != prepared.identity.hash) {
                   throw InputError(worker_name(message->source, w) +
                                    " read a different config or data than rank 0 (study " + hello.study_hash +
-                                   " against " + options.study_hash +
+                                   " against " + prepared.identity.hash +
                                    "); every rank needs the same config and data files, e.g. on a shared filesystem");
                 }
                 if (hello.packs != prepared.plan.packs.size()) {

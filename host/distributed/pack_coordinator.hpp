@@ -13,7 +13,6 @@
 namespace hf {
 
 struct CoordinatorOptions {
-  std::string study_hash;  // every worker must have prepared this study
   std::chrono::milliseconds worker_timeout{30000};
   std::function<void(const std::string&)> warn;  // a worker was given up, etc.
 };

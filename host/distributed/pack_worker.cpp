@@ -10,7 +10,6 @@
 
 #include "host/common/errors.hpp"
 #include "host/distributed/protocol.hpp"
-#include "host/journal/study_identity.hpp"
 #include "host/run/device_choice.hpp"
 #include "host/run/prepared_search.hpp"
 
@@ -106,7 +105,7 @@ int serve_packs(MpiSession& mpi, const std::function<SearchConfig()>& load_confi
     SearchConfig config = load_config();
     if (config.gpus.empty()) config.gpus = gpus_for_local_rank(mpi.local_rank());
     prepared = prepare_search(config);
-    hello.study_hash = study_identity(config).hash;
+    hello.study_hash = prepared->identity.hash;
     hello.packs = prepared->plan.packs.size();
     hello.threads = prepared->threads;
     hello.backend = prepared->backend;

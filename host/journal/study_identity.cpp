@@ -2,11 +2,8 @@
 
 #include <cstdint>
 #include <cstdio>
-#include <fstream>
 #include <map>
-#include <sstream>
 
-#include "host/common/errors.hpp"
 #include "host/common/number_format.hpp"
 
 namespace hf {
@@ -29,12 +26,7 @@ std::string normalised_value(Hyperparameter key, const HyperparameterValue& valu
   }
 }
 
-std::string file_fact(const std::filesystem::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw InputError(path.string() + ": cannot be read; check the path in [data]");
-  std::ostringstream bytes;
-  bytes << in.rdbuf();
-  const std::string contents = bytes.str();
+std::string file_fact(const std::string& contents) {
   return content_hash(contents) + " (" + std::to_string(contents.size()) + " bytes)";
 }
 
@@ -51,11 +43,11 @@ std::string content_hash(const std::string& bytes) {
   return text;
 }
 
-StudyIdentity study_identity(const SearchConfig& config) {
+StudyIdentity study_identity(const SearchConfig& config, const std::string& train_file, const std::string& test_file) {
   StudyIdentity identity;
   auto& facts = identity.facts;
-  facts.emplace_back("data.train", file_fact(config.train_path));
-  facts.emplace_back("data.test", file_fact(config.test_path));
+  facts.emplace_back("data.train", file_fact(train_file));
+  facts.emplace_back("data.test", file_fact(test_file));
   facts.emplace_back("data.shuffle", config.shuffle ? "true" : "false");
   facts.emplace_back("search.explore_all_combinations", config.explore_all_combinations ? "true" : "false");
   if (!config.explore_all_combinations) {

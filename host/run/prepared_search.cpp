@@ -16,8 +16,11 @@ int worker_threads(const SearchConfig& config) {
 
 PreparedSearch prepare_search(const SearchConfig& config) {
   const DeviceChoice device = choose_device(config, worker_threads(config));
-  const LabelledTable train_table = load_labelled_csv(config.train_path);
-  const LabelledTable test_table = load_labelled_csv(config.test_path);
+  // Each file is read once: parsed here, hashed for the study's identity.
+  const std::string train_file = read_data_file(config.train_path);
+  const std::string test_file = read_data_file(config.test_path);
+  const LabelledTable train_table = parse_labelled_csv(train_file, config.train_path);
+  const LabelledTable test_table = parse_labelled_csv(test_file, config.test_path);
   if (train_table.features != test_table.features) {
     throw InputError(located(config.test_path.string(), 1, 0,
                              "has " + std::to_string(test_table.features + 1) + " columns but the training file " +
@@ -30,6 +33,7 @@ PreparedSearch prepare_search(const SearchConfig& config) {
   PreparedSearch prepared;
   prepared.train = scaler.transform(train_table);
   prepared.test = scaler.transform(test_table);
+  prepared.identity = study_identity(config, train_file, test_file);
   prepared.backend = device.backend_name();
   prepared.threads = device.threads;
   prepared.make_backend = backend_factory(device);

@@ -7,6 +7,7 @@
 
 #include "host/config/search_config.hpp"
 #include "host/data/standard_scaler.hpp"
+#include "host/journal/study_identity.hpp"
 #include "host/run/pack_runner.hpp"
 #include "host/run/search_plan.hpp"
 
@@ -16,6 +17,7 @@ struct PreparedSearch {
   Dataset train;
   Dataset test;
   SearchPlan plan;
+  StudyIdentity identity;       // of the config and the data files' bytes read here
   std::string backend;          // what trains the packs here ("cpu")
   int threads = 0;              // worker threads here
   BackendFactory make_backend;  // one per worker thread

@@ -101,7 +101,7 @@ SearchSummary run_search(const SearchConfig& config, const SearchOptions& option
   summary.results_path = config.output_dir / kResultsFileName;
   summary.errors_path = config.output_dir / kErrorsFileName;
 
-  StudyJournal journal(config.output_dir, study_identity(config), axis_keys(config), options.fresh);
+  StudyJournal journal(config.output_dir, prepared.identity, axis_keys(config), options.fresh);
   summary.journal_path = journal.path();
   std::vector<TrainingResult> results = resumed_results(summary.plan, journal);
   const std::vector<TrainingResult> resumed = results;
