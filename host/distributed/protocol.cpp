@@ -86,7 +86,7 @@ PackResults decode_pack_results(const std::vector<char>& bytes) {
     m.outcome.seconds = r.get<double>();
     m.outcome.error = r.get_string();
     m.device = r.get_string();
-    m.score = m.outcome.failed ? PrecisionTest{} : precision_p_value(m.outcome.counts);
+    m.score = training_score(m.outcome);
   }
   return results;
 }

@@ -11,6 +11,10 @@
 
 namespace hf {
 
+PrecisionTest training_score(const TrainingOutcome& outcome) {
+  return outcome.failed ? PrecisionTest{} : precision_p_value(outcome.counts);
+}
+
 std::vector<TrainingResult> train_and_score_pack(Backend& backend, const SearchPlan& plan, std::size_t pack,
                                                  const Dataset& train, const Dataset& test) {
   std::vector<TrainingOutcome> outcomes =
@@ -19,8 +23,8 @@ std::vector<TrainingResult> train_and_score_pack(Backend& backend, const SearchP
   for (std::size_t m = 0; m < outcomes.size(); ++m) {
     TrainingResult& r = members[m];
     r.done = true;
-    r.score = outcomes[m].failed ? PrecisionTest{} : precision_p_value(outcomes[m].counts);
     r.outcome = std::move(outcomes[m]);
+    r.score = training_score(r.outcome);
     r.device = backend.name();
   }
   return members;

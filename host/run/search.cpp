@@ -77,7 +77,7 @@ std::vector<TrainingResult> resumed_results(const SearchPlan& plan, const StudyJ
     r.outcome.failed = e.failed;
     r.outcome.error = e.error;
     r.outcome.seconds = e.seconds;
-    r.score = e.failed ? PrecisionTest{} : precision_p_value(e.counts);
+    r.score = training_score(r.outcome);
     r.device = e.device;
   }
   return results;
