@@ -66,14 +66,23 @@ class KillAndResume : public ::testing::Test {
   // journal is consistent and never loses a committed training; then lets it finish.
   void interrupt_and_resume(int times, const std::function<int(pid_t)>& send, std::uint32_t seed) {
     std::mt19937 random(seed);
-    // Moments within the first 80% of an uninterrupted run's time, so the first interruption
-    // always lands mid-search however fast the machine is (resumed runs have less to do).
+    // Moments within the first 80% of an uninterrupted run's time (start-up included). The
+    // first interruption waits for the run's first commit, then a little, so it lands
+    // mid-search however the machine's load changes between the reference run and this one.
     std::uniform_int_distribution<int> delay_ms(std::max(10, reference_ms_ / 10), std::max(20, reference_ms_ * 8 / 10));
+    std::uniform_int_distribution<int> after_commit_ms(0, std::max(1, reference_ms_ / 10));
     std::int64_t committed = 0;
     int hits = 0;
     for (int i = 0; i < times; ++i) {
       const pid_t pid = start_search(config_, work_);
-      std::this_thread::sleep_for(std::chrono::milliseconds(delay_ms(random)));
+      if (i == 0) {
+        for (int poll = 0; poll < 1000 && journal_rows(work_ / "out" / "study.sqlite").rows <= committed; ++poll) {
+          std::this_thread::sleep_for(std::chrono::milliseconds(10));
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(after_commit_ms(random)));
+      } else {
+        std::this_thread::sleep_for(std::chrono::milliseconds(delay_ms(random)));
+      }
       const int expected_status = send(pid);
       const int status = wait_for(pid);
       if (status != 0) {  // 0: it finished before the signal came
