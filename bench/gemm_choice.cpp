@@ -9,8 +9,8 @@
 #include <vector>
 
 #include "host/common/random.hpp"
-#include "host/training/small_gemm.hpp"
-#include "host/training/transpose.hpp"
+#include "kernels/cpu/small_gemm.hpp"
+#include "kernels/cpu/transpose.hpp"
 
 #if HYPERFUSE_BENCH_EIGEN
 #include <Eigen/Core>

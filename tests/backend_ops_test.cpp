@@ -11,7 +11,7 @@
 #include <memory>
 
 #include "host/common/random.hpp"
-#include "host/training/cpu_backend.hpp"
+#include "kernels/cpu/cpu_backend.hpp"
 #include "kernels/math/activations.hpp"
 #include "kernels/math/dropout.hpp"
 #include "kernels/math/losses.hpp"

@@ -8,9 +8,9 @@
 #include <iostream>
 
 #include "host/common/random.hpp"
-#include "host/training/cpu_backend.hpp"
 #include "host/training/pack_trainer.hpp"
 #include "host/training/weight_init.hpp"
+#include "kernels/cpu/cpu_backend.hpp"
 #include "tests/gpu_available.hpp"
 
 namespace hf {

@@ -6,8 +6,8 @@
 #include <cmath>
 
 #include "host/common/random.hpp"
-#include "host/training/cpu_backend.hpp"
 #include "host/training/weight_init.hpp"
+#include "kernels/cpu/cpu_backend.hpp"
 #include "tests/single_network.hpp"
 
 namespace hf {

@@ -4,7 +4,7 @@
 
 #include <memory>
 
-#include "host/training/backend.hpp"
+#include "kernels/backend/backend.hpp"
 #if HYPERFUSE_HAVE_CUDA
 #include "kernels/cuda/cuda_backend.hpp"
 #endif

@@ -9,7 +9,7 @@
 // normalisation: 2e-6 + 2e-4 relative on the parameters.
 #include <gtest/gtest.h>
 
-#include "host/training/cpu_backend.hpp"
+#include "kernels/cpu/cpu_backend.hpp"
 #include "kernels/math/codes.hpp"
 #include "tests/fixture_file.hpp"
 #include "tests/single_network.hpp"

@@ -13,8 +13,8 @@
 #include <string>
 #include <vector>
 
-#include "host/config/hyperparameters.hpp"
 #include "host/config/search_config.hpp"
+#include "host/search/hyperparameters.hpp"
 #include "host/search/search_space.hpp"
 #include "tests/test_paths.hpp"
 

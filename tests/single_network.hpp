@@ -5,8 +5,8 @@
 #include <memory>
 #include <vector>
 
-#include "host/training/backend.hpp"
 #include "host/training/pack_trainer.hpp"
+#include "kernels/backend/backend.hpp"
 
 namespace hf::testing {
 

@@ -3,7 +3,7 @@
 
 #include <vector>
 
-#include "host/training/transpose.hpp"
+#include "kernels/cpu/transpose.hpp"
 
 namespace hf {
 namespace {

@@ -8,7 +8,7 @@
 #include <string_view>
 #include <vector>
 
-#include "host/config/hyperparameters.hpp"
+#include "host/search/hyperparameters.hpp"
 
 namespace hf {
 

@@ -14,8 +14,8 @@
 #include <vector>
 
 #include "host/journal/study_identity.hpp"
-#include "host/scoring/confusion_counts.hpp"
 #include "host/scoring/precision_p_value.hpp"
+#include "kernels/backend/confusion_counts.hpp"
 
 struct sqlite3;
 

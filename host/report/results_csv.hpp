@@ -5,8 +5,8 @@
 #include <string>
 
 #include "host/config/search_config.hpp"
-#include "host/run/ranking.hpp"
-#include "host/run/search_plan.hpp"
+#include "host/scoring/ranking.hpp"
+#include "host/search/search_plan.hpp"
 
 namespace hf {
 

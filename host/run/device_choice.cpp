@@ -4,8 +4,8 @@
 #include <memory>
 
 #include "host/common/errors.hpp"
-#include "host/training/cpu_backend.hpp"
 #include "host/training/pack_trainer.hpp"
+#include "kernels/cpu/cpu_backend.hpp"
 #if HYPERFUSE_HAVE_CUDA
 #include "kernels/cuda/cuda_backend.hpp"
 #endif

@@ -9,9 +9,9 @@
 #include <vector>
 
 #include "host/data/standard_scaler.hpp"
-#include "host/run/search_plan.hpp"
 #include "host/scoring/precision_p_value.hpp"
-#include "host/training/backend.hpp"
+#include "host/search/search_plan.hpp"
+#include "kernels/backend/backend.hpp"
 
 namespace hf {
 

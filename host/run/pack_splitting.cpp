@@ -2,7 +2,7 @@
 
 #include <string>
 
-#include "host/training/device_errors.hpp"
+#include "kernels/backend/device_errors.hpp"
 
 namespace hf {
 namespace {

@@ -7,8 +7,8 @@
 #include <vector>
 
 #include "host/data/standard_scaler.hpp"
-#include "host/run/search_plan.hpp"
-#include "host/training/backend.hpp"
+#include "host/search/search_plan.hpp"
+#include "kernels/backend/backend.hpp"
 
 namespace hf {
 

@@ -9,7 +9,7 @@
 #include "host/data/standard_scaler.hpp"
 #include "host/journal/study_identity.hpp"
 #include "host/run/pack_runner.hpp"
-#include "host/run/search_plan.hpp"
+#include "host/search/search_plan.hpp"
 
 namespace hf {
 

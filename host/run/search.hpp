@@ -10,8 +10,8 @@
 #include "host/config/search_config.hpp"
 #include "host/run/pack_runner.hpp"
 #include "host/run/prepared_search.hpp"
-#include "host/run/ranking.hpp"
-#include "host/run/search_plan.hpp"
+#include "host/scoring/ranking.hpp"
+#include "host/search/search_plan.hpp"
 
 namespace hf {
 

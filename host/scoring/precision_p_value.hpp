@@ -4,7 +4,7 @@
 // far below 1e-308 still rank correctly.
 #pragma once
 
-#include "host/scoring/confusion_counts.hpp"
+#include "kernels/backend/confusion_counts.hpp"
 
 namespace hf {
 

@@ -7,7 +7,7 @@
 #include <optional>
 #include <vector>
 
-#include "host/config/hyperparameters.hpp"
+#include "host/search/hyperparameters.hpp"
 
 namespace hf {
 

@@ -9,8 +9,8 @@
 #include <vector>
 
 #include "host/data/standard_scaler.hpp"
-#include "host/scoring/confusion_counts.hpp"
-#include "host/training/backend.hpp"
+#include "kernels/backend/backend.hpp"
+#include "kernels/backend/confusion_counts.hpp"
 
 namespace hf {
 

@@ -1,4 +1,4 @@
-// The CUDA implementation of the pack primitives (host/training/backend.hpp): every primitive
+// The CUDA implementation of the pack primitives (kernels/backend/backend.hpp): every primitive
 // runs over all networks of the pack at once, with per-network codes and scalars in device
 // arrays (pack_view.hpp), layer GEMMs as cuBLAS strided-batched SGEMMs over runs of active
 // networks (layer_gemms.hpp) and the element-wise math from kernels/math, the same functions

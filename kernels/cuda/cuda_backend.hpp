@@ -6,7 +6,7 @@
 #include <memory>
 #include <string>
 
-#include "host/training/backend.hpp"
+#include "kernels/backend/backend.hpp"
 
 namespace hf {
 

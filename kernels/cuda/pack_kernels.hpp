@@ -1,7 +1,7 @@
 // Launchers of the element-wise and reduction kernels of a pack step, one family per .cu file
 // beside this header. Each runs over every active network of the pack at once, reading
 // per-network codes and scalars from the PackView; the CPU backend's loops
-// (host/training/cpu_backend.cpp) are the reference each kernel is checked against.
+// (kernels/cpu/cpu_backend.cpp) are the reference each kernel is checked against.
 #pragma once
 
 #include <cuda_runtime.h>

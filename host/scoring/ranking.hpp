@@ -8,7 +8,7 @@
 #include <vector>
 
 #include "host/run/pack_runner.hpp"
-#include "host/run/search_plan.hpp"
+#include "host/search/search_plan.hpp"
 
 namespace hf {
 

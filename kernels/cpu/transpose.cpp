@@ -1,4 +1,4 @@
-#include "host/training/transpose.hpp"
+#include "kernels/cpu/transpose.hpp"
 
 #if defined(__AVX__)
 #include <immintrin.h>

@@ -6,7 +6,7 @@
 #include <cstdint>
 #include <vector>
 
-#include "host/training/parameter_layout.hpp"
+#include "kernels/backend/parameter_layout.hpp"
 #include "kernels/math/codes.hpp"
 
 namespace hf {

@@ -1,4 +1,4 @@
-#include "host/run/search_plan.hpp"
+#include "host/search/search_plan.hpp"
 
 #include <algorithm>
 #include <map>

@@ -4,7 +4,7 @@
 // thread runs one pack at a time.
 #pragma once
 
-#include "host/training/backend.hpp"
+#include "kernels/backend/backend.hpp"
 
 namespace hf {
 

@@ -1,4 +1,4 @@
-#include "host/config/hyperparameters.hpp"
+#include "host/search/hyperparameters.hpp"
 
 #include <stdexcept>
 

@@ -7,8 +7,8 @@
 #include <vector>
 
 #include "host/config/search_config.hpp"
-#include "host/training/pack.hpp"
 #include "host/training/pack_trainer.hpp"
+#include "kernels/backend/pack_spec.hpp"
 
 namespace hf {
 

@@ -13,8 +13,8 @@
 #include <memory>
 #include <vector>
 
-#include "host/scoring/confusion_counts.hpp"
-#include "host/training/pack.hpp"
+#include "kernels/backend/confusion_counts.hpp"
+#include "kernels/backend/pack_spec.hpp"
 #include "kernels/math/optimizers.hpp"
 
 namespace hf {

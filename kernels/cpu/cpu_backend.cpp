@@ -1,4 +1,4 @@
-#include "host/training/cpu_backend.hpp"
+#include "kernels/cpu/cpu_backend.hpp"
 
 #include <cmath>
 #include <limits>
@@ -6,9 +6,9 @@
 #include <type_traits>
 #include <utility>
 
-#include "host/common/aligned_floats.hpp"
-#include "host/training/small_gemm.hpp"
-#include "host/training/transpose.hpp"
+#include "kernels/cpu/aligned_floats.hpp"
+#include "kernels/cpu/small_gemm.hpp"
+#include "kernels/cpu/transpose.hpp"
 #include "kernels/math/activations.hpp"
 #include "kernels/math/dropout.hpp"
 #include "kernels/math/losses.hpp"

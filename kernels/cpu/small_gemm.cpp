@@ -1,4 +1,4 @@
-#include "host/training/small_gemm.hpp"
+#include "kernels/cpu/small_gemm.hpp"
 
 #include <mutex>
 

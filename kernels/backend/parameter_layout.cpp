@@ -1,4 +1,4 @@
-#include "host/training/parameter_layout.hpp"
+#include "kernels/backend/parameter_layout.hpp"
 
 #include <algorithm>
 #include <cmath>

@@ -1,4 +1,4 @@
-#include "host/run/ranking.hpp"
+#include "host/scoring/ranking.hpp"
 
 #include <algorithm>
 
