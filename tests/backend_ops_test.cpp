@@ -100,23 +100,21 @@ class BackendOps : public ::testing::TestWithParam<BackendCase> {
       for (std::size_t i = spec_.layout.used; i < spec_.layout.size; ++i) params_[m * spec_.layout.size + i] = 0.0f;
       params_[m * spec_.layout.size + spec_.layout.prelu_offset] = 0.3f;
     }
-    backend_->write_parameters(*ws_, params_.data());
+    ws_->write_parameters(params_.data());
     x_ = random_values(random_, static_cast<std::size_t>(rows) * spec_.layout.in(0), 2.0);
     y_.resize(rows);
     for (float& v : y_) v = static_cast<float>(random_.below(2));
-    backend_->load_batch(*ws_, x_.data(), y_.data(), rows);
-    backend_->poison(*ws_);
+    ws_->load_batch(x_.data(), y_.data(), rows);
+    ws_->poison();
   }
 
   std::size_t block(int layer) const { return static_cast<std::size_t>(rows_) * spec_.layout.out(layer); }
   std::vector<float> read(int layer, LayerBuffer b) {
     std::vector<float> v(spec_.models() * block(layer));
-    backend_->read_layer(*ws_, layer, b, rows_, v.data());
+    ws_->read_layer(layer, b, rows_, v.data());
     return v;
   }
-  void write(int layer, LayerBuffer b, const std::vector<float>& v) {
-    backend_->write_layer(*ws_, layer, b, rows_, v.data());
-  }
+  void write(int layer, LayerBuffer b, const std::vector<float>& v) { ws_->write_layer(layer, b, rows_, v.data()); }
   const float* param(int m) const { return params_.data() + m * spec_.layout.size; }
   StepInfo info(Mode mode) const { return StepInfo{7, rows_, mode, nullptr}; }
 
@@ -142,7 +140,7 @@ TEST_P(BackendOps, LinearForwardEveryLayer) {
         const int in = spec_.layout.in(l), out = spec_.layout.out(l);
         std::vector<float> input = l == 0 ? x_ : random_values(random_, spec_.models() * block(l - 1), 1.0);
         if (l > 0) write(l - 1, LayerBuffer::Activation, input);
-        backend_->linear_forward(*ws_, l, info(Mode::Evaluation));
+        ws_->linear_forward(l, info(Mode::Evaluation));
         std::vector<double> expected(spec_.models() * block(l));
         for (int m = 0; m < spec_.models(); ++m) {
           const float* w = param(m) + spec_.layout.weight_offset[l];
@@ -206,7 +204,7 @@ TEST_P(BackendOps, BiasActivationDropoutEveryActivation) {
       const int width = spec_.layout.out(layer);
       const std::vector<float> z = random_values(random_, spec_.models() * block(layer), 4.0);
       write(layer, LayerBuffer::PreActivation, z);
-      backend_->bias_activation_dropout(*ws_, layer, info(c.mode));
+      ws_->bias_activation_dropout(layer, info(c.mode));
       const std::vector<float> z_after = read(layer, LayerBuffer::PreActivation);
       const std::vector<float> y = read(layer, LayerBuffer::Activation);
       const std::vector<float> out = read(layer, LayerBuffer::Output);
@@ -247,7 +245,7 @@ TEST_P(BackendOps, BiasActivationDropoutEveryActivation) {
 TEST_P(BackendOps, DropoutKeepsAboutOneMinusPAndScales) {
   start(mixed_pack({5, 64, 1}, Activation::Sigmoid, 0.25), 32);
   write(0, LayerBuffer::PreActivation, std::vector<float>(spec_.models() * block(0), 0.0f));
-  backend_->bias_activation_dropout(*ws_, 0, info(Mode::Training));
+  ws_->bias_activation_dropout(0, info(Mode::Training));
   const std::vector<float> y = read(0, LayerBuffer::Activation), out = read(0, LayerBuffer::Output);
   int kept = 0;
   for (std::size_t e = 0; e < block(0); ++e) {  // network 0 has dropout 0.25
@@ -269,10 +267,10 @@ TEST_P(BackendOps, OutputLayerSigmoidLossAndGradientEveryLoss) {
       const int last = spec_.layout.layers() - 1;
       const std::vector<float> z = random_values(random_, spec_.models() * block(last), 5.0);
       write(last, LayerBuffer::PreActivation, z);
-      backend_->bias_activation_dropout(*ws_, last, info(Mode::Training));
-      backend_->output_loss_gradient(*ws_, info(Mode::Training));
+      ws_->bias_activation_dropout(last, info(Mode::Training));
+      ws_->output_loss_gradient(info(Mode::Training));
       const std::vector<float> p = read(last, LayerBuffer::Activation), g = read(last, LayerBuffer::Gradient);
-      const std::vector<float> losses = backend_->read_losses(*ws_);
+      const std::vector<float> losses = ws_->read_losses();
       for (int m = 0; m < spec_.models(); ++m) {
         const Loss l = spec_.members[m].loss;
         std::vector<double> expected_p(rows), expected_g(rows);
@@ -307,9 +305,9 @@ TEST_P(BackendOps, LinearBackwardEveryLayer) {
         if (l > 0) write(l - 1, LayerBuffer::Activation, input);
         const std::vector<float> g = random_values(random_, spec_.models() * block(l), 1.0);
         write(l, LayerBuffer::Gradient, g);
-        backend_->linear_backward(*ws_, l, info(Mode::Training));
+        ws_->linear_backward(l, info(Mode::Training));
         std::vector<float> grads(params_.size());
-        backend_->read_gradients(*ws_, grads.data());
+        ws_->read_gradients(grads.data());
         const std::vector<float> dx = l > 0 ? read(l - 1, LayerBuffer::Gradient) : std::vector<float>{};
         for (int m = 0; m < spec_.models(); ++m) {
           const float* xin = l == 0 ? x_.data() : input.data() + m * block(l - 1);
@@ -349,17 +347,17 @@ TEST_P(BackendOps, ActivationBackwardEveryActivation) {
       start(mixed_pack({5, 11, 1}, static_cast<Activation>(a), dropout), rows);
       const int width = spec_.layout.out(layer);
       write(layer, LayerBuffer::PreActivation, random_values(random_, spec_.models() * block(layer), 4.0));
-      backend_->bias_activation_dropout(*ws_, layer, info(Mode::Training));
+      ws_->bias_activation_dropout(layer, info(Mode::Training));
       const std::vector<float> z = read(layer, LayerBuffer::PreActivation), y = read(layer, LayerBuffer::Activation);
       // The loss gradient starts the backward pass and clears the PReLU slope gradient.
       write(1, LayerBuffer::Activation, std::vector<float>(spec_.models() * block(1), 0.5f));
-      backend_->output_loss_gradient(*ws_, info(Mode::Training));
+      ws_->output_loss_gradient(info(Mode::Training));
       const std::vector<float> g = random_values(random_, spec_.models() * block(layer), 1.0);
       write(layer, LayerBuffer::Gradient, g);
-      backend_->activation_backward(*ws_, layer, info(Mode::Training));
+      ws_->activation_backward(layer, info(Mode::Training));
       const std::vector<float> dz = read(layer, LayerBuffer::Gradient);
       std::vector<float> grads(params_.size());
-      backend_->read_gradients(*ws_, grads.data());
+      ws_->read_gradients(grads.data());
       for (int m = 0; m < spec_.models(); ++m) {
         const PackMember& member = spec_.members[m];
         std::vector<double> expected(block(layer));
@@ -409,14 +407,14 @@ TEST_P(BackendOps, L1PenaltyAddsSignAndMagnitude) {
   start(mixed_pack({7, 5, 1}, Activation::ReLU, 0.0), 5);  // network 0 has l1 = 0.01
   const int last = spec_.layout.layers() - 1;
   write(last, LayerBuffer::Activation, std::vector<float>(spec_.models() * block(last), 0.25f));
-  backend_->output_loss_gradient(*ws_, info(Mode::Training));
-  const std::vector<float> before = backend_->read_losses(*ws_);
+  ws_->output_loss_gradient(info(Mode::Training));
+  const std::vector<float> before = ws_->read_losses();
   std::vector<float> zero(params_.size(), 0.0f);
-  backend_->write_gradients(*ws_, zero.data());
-  backend_->l1_penalty(*ws_, info(Mode::Training));
+  ws_->write_gradients(zero.data());
+  ws_->l1_penalty(info(Mode::Training));
   std::vector<float> grads(params_.size());
-  backend_->read_gradients(*ws_, grads.data());
-  const std::vector<float> after = backend_->read_losses(*ws_);
+  ws_->read_gradients(grads.data());
+  const std::vector<float> after = ws_->read_losses();
   double magnitude = 0.0;
   std::vector<double> expected(spec_.layout.used);
   for (std::size_t i = 0; i < spec_.layout.used; ++i) {
@@ -444,13 +442,13 @@ TEST_P(BackendOps, OptimizerStepEveryOptimizerForThreeSteps) {
       std::vector<float> g = random_values(random_, params_.size(), 1.0);
       for (int m = 0; m < spec_.models(); ++m)
         for (std::size_t i = spec_.layout.used; i < spec_.layout.size; ++i) g[m * spec_.layout.size + i] = 0.0f;
-      backend_->write_gradients(*ws_, g.data());
+      ws_->write_gradients(g.data());
       std::vector<OptimizerStep> scalars;
       for (const PackMember& member : spec_.members) {
         scalars.push_back(optimizer_step_scalars(member.optimizer, member.learning_rate, member.l2,
                                                  static_cast<long long>(step) + 1));
       }
-      backend_->optimizer_step(*ws_, StepInfo{step, 5, Mode::Training, nullptr}, scalars);
+      ws_->optimizer_step(StepInfo{step, 5, Mode::Training, nullptr}, scalars);
       for (int m = 0; m < spec_.models(); ++m) {
         for (std::size_t i = 0; i < spec_.layout.size; ++i) {
           const std::size_t k = m * spec_.layout.size + i;
@@ -460,7 +458,7 @@ TEST_P(BackendOps, OptimizerStepEveryOptimizerForThreeSteps) {
         }
       }
       std::vector<float> actual(params_.size());
-      backend_->read_parameters(*ws_, actual.data());
+      ws_->read_parameters(actual.data());
       EXPECT_TRUE(close_to(actual, std::vector<double>(pf.begin(), pf.end()), "parameters"))
           << "optimizer " << kOptimizerNames[o] << " step " << step;
     }
@@ -474,10 +472,10 @@ TEST_P(BackendOps, ConfusionCountsAndThreshold) {
   for (float& v : p) v += 0.5f;
   p[3] = 0.6f;  // exactly at the threshold: negative, as "output > threshold" says
   write(last, LayerBuffer::Activation, p);
-  backend_->reset_confusion(*ws_);
-  backend_->count_confusion(*ws_, info(Mode::Evaluation), 0.6f);
-  backend_->count_confusion(*ws_, info(Mode::Evaluation), 0.6f);  // counts accumulate over batches
-  const std::vector<ConfusionCounts> counts = backend_->read_confusion(*ws_);
+  ws_->reset_confusion();
+  ws_->count_confusion(info(Mode::Evaluation), 0.6f);
+  ws_->count_confusion(info(Mode::Evaluation), 0.6f);  // counts accumulate over batches
+  const std::vector<ConfusionCounts> counts = ws_->read_confusion();
   for (int m = 0; m < spec_.models(); ++m) {
     ConfusionCounts expected;
     for (int r = 0; r < rows_; ++r) {
@@ -497,13 +495,13 @@ TEST_P(BackendOps, NonFiniteLossAndParametersAreFlagged) {
   std::vector<float> p(spec_.models() * block(last), 0.5f);
   p[block(last)] = std::numeric_limits<float>::quiet_NaN();  // network 1's first output
   write(last, LayerBuffer::Activation, p);
-  backend_->output_loss_gradient(*ws_, info(Mode::Training));
-  backend_->check_loss(*ws_, info(Mode::Training));
+  ws_->output_loss_gradient(info(Mode::Training));
+  ws_->check_loss(info(Mode::Training));
   std::vector<float> broken = params_;
   broken[2 * spec_.layout.size + 3] = std::numeric_limits<float>::infinity();  // network 2's weights
-  backend_->write_parameters(*ws_, broken.data());
-  backend_->check_parameters(*ws_);
-  const std::vector<NetworkHealth> health = backend_->read_health(*ws_);
+  ws_->write_parameters(broken.data());
+  ws_->check_parameters();
+  const std::vector<NetworkHealth> health = ws_->read_health();
   EXPECT_EQ(health[0].first_nonfinite_loss_step, -1);
   EXPECT_FALSE(health[0].nonfinite_parameters);
   EXPECT_EQ(health[1].first_nonfinite_loss_step, 7);
@@ -514,16 +512,15 @@ TEST_P(BackendOps, InactiveNetworksAreLeftAlone) {
   start(mixed_pack({7, 5, 1}, Activation::ReLU, 0.0), 5);
   const std::uint8_t active[] = {1, 0, 1};
   const StepInfo step{0, 5, Mode::Training, active};
-  backend_->linear_forward(*ws_, 0, step);
+  ws_->linear_forward(0, step);
   const std::vector<float> z = read(0, LayerBuffer::PreActivation);
   EXPECT_FALSE(std::isnan(z[0]));
   EXPECT_TRUE(std::isnan(z[block(0)]));  // network 1 still holds the poison
   std::vector<float> g(params_.size(), 1.0f);
-  backend_->write_gradients(*ws_, g.data());
-  backend_->optimizer_step(*ws_, step,
-                           std::vector<OptimizerStep>(3, optimizer_step_scalars(Optimizer::SGD, 0.1, 0.0, 1)));
+  ws_->write_gradients(g.data());
+  ws_->optimizer_step(step, std::vector<OptimizerStep>(3, optimizer_step_scalars(Optimizer::SGD, 0.1, 0.0, 1)));
   std::vector<float> after(params_.size());
-  backend_->read_parameters(*ws_, after.data());
+  ws_->read_parameters(after.data());
   EXPECT_EQ(after[spec_.layout.size], params_[spec_.layout.size]);
   EXPECT_NE(after[0], params_[0]);
 }

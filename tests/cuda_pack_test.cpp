@@ -79,7 +79,7 @@ std::vector<float> parameters_after_two_epochs(Backend& backend, const PackSpec&
     initialize_parameters(layout, member.weight_init, member.activation == Activation::PReLU, member.seed,
                           parameters.data() + static_cast<std::size_t>(m) * layout.size);
   }
-  backend.write_parameters(*ws, parameters.data());
+  ws->write_parameters(parameters.data());
   std::vector<OptimizerStep> scalars(spec.models());
   std::vector<std::uint8_t> active(spec.models(), 1);
   std::uint64_t step = 0;
@@ -87,11 +87,11 @@ std::vector<float> parameters_after_two_epochs(Backend& backend, const PackSpec&
     for (int m = 0; m < spec.models(); ++m) active[m] = epoch < spec.members[m].max_epochs;
     for (int start = 0; start < train.rows; start += spec.batch_size) {
       const int rows = std::min(spec.batch_size, train.rows - start);
-      backend.load_batch(*ws, train.row(start), train.y.data() + start, rows);
-      training_step(backend, *ws, spec, StepInfo{step++, rows, Mode::Training, active.data()}, scalars);
+      ws->load_batch(train.row(start), train.y.data() + start, rows);
+      training_step(*ws, spec, StepInfo{step++, rows, Mode::Training, active.data()}, scalars);
     }
   }
-  backend.read_parameters(*ws, parameters.data());
+  ws->read_parameters(parameters.data());
   return parameters;
 }
 

@@ -13,6 +13,7 @@
 #include "host/run/search.hpp"
 #include "host/training/weight_init.hpp"
 #include "kernels/cpu/cpu_backend.hpp"
+#include "tests/forwarding_workspace.hpp"
 #include "tests/result_files.hpp"
 #include "tests/search_fixtures.hpp"
 #include "tests/single_network.hpp"
@@ -189,25 +190,39 @@ TEST(PackTraining, NetworksWithoutHiddenLayersTrainForEveryActivation) {
 }
 
 // Wraps the CPU backend and sets a network's first weight to NaN after a given step.
-class FaultInjectingBackend : public CpuBackend {
+class FaultInjectingBackend : public Backend {
  public:
   struct Fault {
     int network;
     std::uint64_t after_step;
   };
   FaultInjectingBackend(std::vector<Fault> faults, std::size_t floats) : faults_(std::move(faults)), floats_(floats) {}
-  void optimizer_step(PackWorkspace& ws, const StepInfo& info, const std::vector<OptimizerStep>& scalars) override {
-    CpuBackend::optimizer_step(ws, info, scalars);
-    for (const Fault& f : faults_) {
-      if (f.after_step != info.step) continue;
-      std::vector<float> p(floats_);
-      read_parameters(ws, p.data());
-      p[static_cast<std::size_t>(f.network) * (floats_ / 3)] = std::numeric_limits<float>::quiet_NaN();
-      write_parameters(ws, p.data());
-    }
+  const char* name() const override { return "cpu with faults"; }
+  std::unique_ptr<PackWorkspace> create_workspace(const PackSpec& spec, int max_rows) override {
+    return std::make_unique<Workspace>(cpu_.create_workspace(spec, max_rows), *this);
   }
 
  private:
+  class Workspace : public testing::ForwardingWorkspace {
+   public:
+    Workspace(std::unique_ptr<PackWorkspace> inner, const FaultInjectingBackend& faults)
+        : ForwardingWorkspace(std::move(inner)), faults_(faults) {}
+    void optimizer_step(const StepInfo& info, const std::vector<OptimizerStep>& scalars) override {
+      ForwardingWorkspace::optimizer_step(info, scalars);
+      for (const Fault& f : faults_.faults_) {
+        if (f.after_step != info.step) continue;
+        std::vector<float> p(faults_.floats_);
+        read_parameters(p.data());
+        p[static_cast<std::size_t>(f.network) * (faults_.floats_ / 3)] = std::numeric_limits<float>::quiet_NaN();
+        write_parameters(p.data());
+      }
+    }
+
+   private:
+    const FaultInjectingBackend& faults_;
+  };
+
+  CpuBackend cpu_;
   std::vector<Fault> faults_;
   std::size_t floats_;
 };

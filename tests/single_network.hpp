@@ -23,16 +23,16 @@ class SingleNetwork {
   void set_parameters(const std::vector<double>& used) {
     std::vector<float> padded(spec_.layout.size, 0.0f);
     for (std::size_t i = 0; i < used.size(); ++i) padded[i] = static_cast<float>(used[i]);
-    backend_.write_parameters(*ws_, padded.data());
+    ws_->write_parameters(padded.data());
   }
   std::vector<double> parameters() {
     std::vector<float> all(spec_.layout.size);
-    backend_.read_parameters(*ws_, all.data());
+    ws_->read_parameters(all.data());
     return std::vector<double>(all.begin(), all.begin() + static_cast<long>(spec_.layout.used));
   }
   std::vector<double> gradients() {
     std::vector<float> all(spec_.layout.size);
-    backend_.read_gradients(*ws_, all.data());
+    ws_->read_gradients(all.data());
     return std::vector<double>(all.begin(), all.begin() + static_cast<long>(spec_.layout.used));
   }
 
@@ -42,10 +42,10 @@ class SingleNetwork {
     rows_ = static_cast<int>(y.size());
     x_ = x;
     y_ = y;
-    backend_.load_batch(*ws_, x_.data(), y_.data(), rows_);
-    forward_pass(backend_, *ws_, spec_.layout.layers(), StepInfo{step, rows_, mode, nullptr});
+    ws_->load_batch(x_.data(), y_.data(), rows_);
+    forward_pass(*ws_, spec_.layout.layers(), StepInfo{step, rows_, mode, nullptr});
     std::vector<float> p(rows_);
-    backend_.read_layer(*ws_, spec_.layout.layers() - 1, LayerBuffer::Activation, rows_, p.data());
+    ws_->read_layer(spec_.layout.layers() - 1, LayerBuffer::Activation, rows_, p.data());
     return std::vector<double>(p.begin(), p.end());
   }
 
@@ -53,8 +53,8 @@ class SingleNetwork {
   double loss_and_gradients(const std::vector<float>& x, const std::vector<float>& y, Mode mode,
                             std::uint64_t step = 0) {
     forward(x, y, mode, step);
-    hf::loss_and_gradients(backend_, *ws_, spec_.layout.layers(), StepInfo{step, rows_, mode, nullptr});
-    return backend_.read_losses(*ws_)[0];
+    hf::loss_and_gradients(*ws_, spec_.layout.layers(), StepInfo{step, rows_, mode, nullptr});
+    return ws_->read_losses()[0];
   }
 
   // Z of every hidden layer after the last forward pass (with bias).
@@ -62,7 +62,7 @@ class SingleNetwork {
     std::vector<std::vector<double>> out;
     for (int l = 0; l < hidden_layers; ++l) {
       std::vector<float> z(static_cast<std::size_t>(rows_) * spec_.layout.out(l));
-      backend_.read_layer(*ws_, l, LayerBuffer::PreActivation, rows_, z.data());
+      ws_->read_layer(l, LayerBuffer::PreActivation, rows_, z.data());
       out.emplace_back(z.begin(), z.end());
     }
     return out;
@@ -73,10 +73,10 @@ class SingleNetwork {
     rows_ = static_cast<int>(y.size());
     x_ = x;
     y_ = y;
-    backend_.load_batch(*ws_, x_.data(), y_.data(), rows_);
+    ws_->load_batch(x_.data(), y_.data(), rows_);
     std::vector<OptimizerStep> scalars(1);
-    training_step(backend_, *ws_, spec_, StepInfo{step, rows_, Mode::Training, nullptr}, scalars);
-    return backend_.read_losses(*ws_)[0];
+    training_step(*ws_, spec_, StepInfo{step, rows_, Mode::Training, nullptr}, scalars);
+    return ws_->read_losses()[0];
   }
 
  private:

@@ -29,36 +29,35 @@ bool has_prelu(const PackMember& member, const ParameterLayout& layout) {
 
 }  // namespace
 
-void forward_pass(Backend& backend, PackWorkspace& ws, int layers, const StepInfo& info) {
+void forward_pass(PackWorkspace& ws, int layers, const StepInfo& info) {
   for (int l = 0; l < layers; ++l) {
-    backend.linear_forward(ws, l, info);
-    backend.bias_activation_dropout(ws, l, info);
+    ws.linear_forward(l, info);
+    ws.bias_activation_dropout(l, info);
   }
 }
 
-void loss_and_gradients(Backend& backend, PackWorkspace& ws, int layers, const StepInfo& info) {
-  backend.output_loss_gradient(ws, info);
+void loss_and_gradients(PackWorkspace& ws, int layers, const StepInfo& info) {
+  ws.output_loss_gradient(info);
   for (int l = layers - 1; l >= 0; --l) {
-    backend.linear_backward(ws, l, info);
-    if (l > 0) backend.activation_backward(ws, l - 1, info);
+    ws.linear_backward(l, info);
+    if (l > 0) ws.activation_backward(l - 1, info);
   }
   // After the backward pass, which overwrites the gradients.
-  backend.l1_penalty(ws, info);
-  backend.check_loss(ws, info);
+  ws.l1_penalty(info);
+  ws.check_loss(info);
 }
 
-void training_step(Backend& backend, PackWorkspace& ws, const PackSpec& spec, const StepInfo& info,
-                   std::vector<OptimizerStep>& scalars) {
+void training_step(PackWorkspace& ws, const PackSpec& spec, const StepInfo& info, std::vector<OptimizerStep>& scalars) {
   const int layers = spec.layout.layers();
-  forward_pass(backend, ws, layers, info);
-  loss_and_gradients(backend, ws, layers, info);
+  forward_pass(ws, layers, info);
+  loss_and_gradients(ws, layers, info);
   for (int m = 0; m < spec.models(); ++m) {
     const PackMember& member = spec.members[m];
     // Every active network of a pack has taken the same number of steps.
     scalars[m] = optimizer_step_scalars(member.optimizer, member.learning_rate, member.l2,
                                         static_cast<long long>(info.step) + 1);
   }
-  backend.optimizer_step(ws, info, scalars);
+  ws.optimizer_step(info, scalars);
 }
 
 std::vector<int> shuffled_order(int rows, std::uint64_t order_seed, int epoch) {
@@ -93,7 +92,7 @@ std::vector<TrainingOutcome> train_pack(Backend& backend, const PackSpec& spec, 
     initialize_parameters(layout, member.weight_init, has_prelu(member, layout), member.seed,
                           parameters.data() + static_cast<std::size_t>(m) * layout.size);
   }
-  backend.write_parameters(*ws, parameters.data());
+  ws->write_parameters(parameters.data());
 
   std::vector<TrainingOutcome> outcomes(models);
   std::vector<std::uint8_t> active(models, 1);
@@ -130,13 +129,13 @@ std::vector<TrainingOutcome> train_pack(Backend& backend, const PackSpec& spec, 
         x = staged_x.data();
         y = staged_y.data();
       }
-      backend.load_batch(*ws, x, y, rows);
-      training_step(backend, *ws, spec, StepInfo{step, rows, Mode::Training, active.data()}, scalars);
+      ws->load_batch(x, y, rows);
+      training_step(*ws, spec, StepInfo{step, rows, Mode::Training, active.data()}, scalars);
       ++step;
     }
 
-    backend.check_parameters(*ws);
-    const std::vector<NetworkHealth> health = backend.read_health(*ws);
+    ws->check_parameters();
+    const std::vector<NetworkHealth> health = ws->read_health();
     for (int m = 0; m < models; ++m) {
       if (!active[m] || outcomes[m].failed) continue;
       if (health[m].first_nonfinite_loss_step >= 0 || health[m].nonfinite_parameters) {
@@ -147,15 +146,15 @@ std::vector<TrainingOutcome> train_pack(Backend& backend, const PackSpec& spec, 
   }
 
   for (int m = 0; m < models; ++m) active[m] = !outcomes[m].failed;
-  backend.reset_confusion(*ws);
+  ws->reset_confusion();
   for (int start = 0; start < test.rows; start += kEvaluationRows) {
     const int rows = std::min(kEvaluationRows, test.rows - start);
-    backend.load_batch(*ws, test.row(start), test.y.data() + start, rows);
+    ws->load_batch(test.row(start), test.y.data() + start, rows);
     const StepInfo info{0, rows, Mode::Evaluation, active.data()};
-    forward_pass(backend, *ws, layers, info);
-    backend.count_confusion(*ws, info, options.prediction_threshold);
+    forward_pass(*ws, layers, info);
+    ws->count_confusion(info, options.prediction_threshold);
   }
-  const std::vector<ConfusionCounts> counts = backend.read_confusion(*ws);
+  const std::vector<ConfusionCounts> counts = ws->read_confusion();
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   for (int m = 0; m < models; ++m) {
     outcomes[m].counts = counts[m];

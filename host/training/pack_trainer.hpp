@@ -34,15 +34,14 @@ std::vector<TrainingOutcome> train_pack(Backend& backend, const PackSpec& spec, 
                                         const Dataset& test, const PackOptions& options);
 
 // The forward pass of every layer on the loaded batch.
-void forward_pass(Backend& backend, PackWorkspace& ws, int layers, const StepInfo& info);
+void forward_pass(PackWorkspace& ws, int layers, const StepInfo& info);
 
 // Loss (+ L1 term) of the forward pass just run, and every gradient.
-void loss_and_gradients(Backend& backend, PackWorkspace& ws, int layers, const StepInfo& info);
+void loss_and_gradients(PackWorkspace& ws, int layers, const StepInfo& info);
 
 // One training step on the loaded batch: forward, loss (+ L1 term), backward, optimizer step.
 // `scalars` is scratch space, one per network.
-void training_step(Backend& backend, PackWorkspace& ws, const PackSpec& spec, const StepInfo& info,
-                   std::vector<OptimizerStep>& scalars);
+void training_step(PackWorkspace& ws, const PackSpec& spec, const StepInfo& info, std::vector<OptimizerStep>& scalars);
 
 // Optimizer steps in one epoch: every full batch and the last partial one.
 inline int steps_per_epoch(int train_rows, int batch_size) {

@@ -1,6 +1,6 @@
 // The primitive operations a pack of networks trains with. The training algorithm is written
-// once, in pack_trainer.cpp, over these; the CPU backend implements them now and a CUDA backend
-// implements the same calls with kernels over the whole pack.
+// once, in host/training/pack_trainer.cpp, over these; kernels/cpu/ implements them one network
+// at a time and kernels/cuda/ with kernels over the whole pack.
 //
 // Shapes: a pack has `models` networks with the layer widths of its ParameterLayout; `rows` is
 // the number of examples in the current batch (at most the workspace's max_rows). Parameters
@@ -40,64 +40,65 @@ struct NetworkHealth {
 // without dropout) and the gradient (at the output, or at Z once activation_backward ran).
 enum class LayerBuffer { PreActivation, Activation, Output, Gradient };
 
-// A pack's buffers on one backend (host memory for the CPU, device memory for CUDA).
+// A pack's buffers on one backend (host memory for the CPU, device memory for CUDA) and the
+// primitives that run over them. A backend creates one per pack; the trainer calls it directly.
 class PackWorkspace {
  public:
   virtual ~PackWorkspace() = default;
+
+  // Host transfers. write_parameters also zeroes gradients and optimizer state.
+  virtual void write_parameters(const float* parameters) = 0;
+  virtual void read_parameters(float* parameters) = 0;
+  virtual void read_gradients(float* gradients) = 0;
+  virtual void write_gradients(const float* gradients) = 0;  // for op tests
+  virtual std::vector<float> read_losses() = 0;
+  virtual std::vector<NetworkHealth> read_health() = 0;
+  virtual std::vector<ConfusionCounts> read_confusion() = 0;
+  // models x rows x out(layer) values of one layer buffer.
+  virtual void read_layer(int layer, LayerBuffer buffer, int rows, float* values) = 0;
+  virtual void write_layer(int layer, LayerBuffer buffer, int rows, const float* values) = 0;
+  // Fills every layer buffer and the gradients with NaN, so a test sees any element a
+  // primitive should have written but did not.
+  virtual void poison() = 0;
+
+  // The batch every network of the pack reads next: rows x in(0) features and rows labels, in
+  // host memory that stays valid until the next load_batch.
+  virtual void load_batch(const float* features, const float* labels, int rows) = 0;
+
+  // Z_l = input_l * W_l^T (input_0 is the batch, input_l the previous layer's output).
+  virtual void linear_forward(int layer, const StepInfo& info) = 0;
+  // Z_l += b_l, then for hidden layers activation and (training) dropout, for the last layer
+  // the sigmoid.
+  virtual void bias_activation_dropout(int layer, const StepInfo& info) = 0;
+  // Per-network mean loss of the sigmoid outputs against the labels, and its gradient with
+  // respect to the last layer's Z. Also clears the PReLU slope gradient for the new step.
+  virtual void output_loss_gradient(const StepInfo& info) = 0;
+  // dW_l, db_l from the gradient at Z_l; for l > 0 also the gradient at the previous output.
+  virtual void linear_backward(int layer, const StepInfo& info) = 0;
+  // Gradient at hidden layer l's output becomes the gradient at its Z (dropout mask,
+  // activation derivative, PReLU slope gradient).
+  virtual void activation_backward(int layer, const StepInfo& info) = 0;
+  // loss += l1 * sum|p| and gradient += l1 * sign(p), for networks with l1 > 0; runs after
+  // the backward pass, which overwrites the gradients.
+  virtual void l1_penalty(const StepInfo& info) = 0;
+  // Records the step if a network's loss is NaN/Inf.
+  virtual void check_loss(const StepInfo& info) = 0;
+  // One optimizer step per active network, with its scalars for this step.
+  virtual void optimizer_step(const StepInfo& info, const std::vector<OptimizerStep>& scalars) = 0;
+  // Flags networks whose parameters hold NaN/Inf.
+  virtual void check_parameters() = 0;
+
+  // Evaluation: adds this batch's confusion counts (output > threshold is positive).
+  virtual void reset_confusion() = 0;
+  virtual void count_confusion(const StepInfo& info, float threshold) = 0;
 };
 
+// Where packs train: makes each pack's workspace.
 class Backend {
  public:
   virtual ~Backend() = default;
   virtual const char* name() const = 0;
-
   virtual std::unique_ptr<PackWorkspace> create_workspace(const PackSpec& spec, int max_rows) = 0;
-
-  // Host transfers. write_parameters also zeroes gradients and optimizer state.
-  virtual void write_parameters(PackWorkspace& ws, const float* parameters) = 0;
-  virtual void read_parameters(PackWorkspace& ws, float* parameters) = 0;
-  virtual void read_gradients(PackWorkspace& ws, float* gradients) = 0;
-  virtual void write_gradients(PackWorkspace& ws, const float* gradients) = 0;  // for op tests
-  virtual std::vector<float> read_losses(PackWorkspace& ws) = 0;
-  virtual std::vector<NetworkHealth> read_health(PackWorkspace& ws) = 0;
-  virtual std::vector<ConfusionCounts> read_confusion(PackWorkspace& ws) = 0;
-  // models x rows x out(layer) values of one layer buffer.
-  virtual void read_layer(PackWorkspace& ws, int layer, LayerBuffer buffer, int rows, float* values) = 0;
-  virtual void write_layer(PackWorkspace& ws, int layer, LayerBuffer buffer, int rows, const float* values) = 0;
-  // Fills every layer buffer and the gradients with NaN, so a test sees any element a
-  // primitive should have written but did not.
-  virtual void poison(PackWorkspace& ws) = 0;
-
-  // The batch every network of the pack reads next: rows x in(0) features and rows labels, in
-  // host memory that stays valid until the next load_batch.
-  virtual void load_batch(PackWorkspace& ws, const float* features, const float* labels, int rows) = 0;
-
-  // Z_l = input_l * W_l^T (input_0 is the batch, input_l the previous layer's output).
-  virtual void linear_forward(PackWorkspace& ws, int layer, const StepInfo& info) = 0;
-  // Z_l += b_l, then for hidden layers activation and (training) dropout, for the last layer
-  // the sigmoid.
-  virtual void bias_activation_dropout(PackWorkspace& ws, int layer, const StepInfo& info) = 0;
-  // Per-network mean loss of the sigmoid outputs against the labels, and its gradient with
-  // respect to the last layer's Z. Also clears the PReLU slope gradient for the new step.
-  virtual void output_loss_gradient(PackWorkspace& ws, const StepInfo& info) = 0;
-  // dW_l, db_l from the gradient at Z_l; for l > 0 also the gradient at the previous output.
-  virtual void linear_backward(PackWorkspace& ws, int layer, const StepInfo& info) = 0;
-  // Gradient at hidden layer l's output becomes the gradient at its Z (dropout mask,
-  // activation derivative, PReLU slope gradient).
-  virtual void activation_backward(PackWorkspace& ws, int layer, const StepInfo& info) = 0;
-  // loss += l1 * sum|p| and gradient += l1 * sign(p), for networks with l1 > 0; runs after
-  // the backward pass, which overwrites the gradients.
-  virtual void l1_penalty(PackWorkspace& ws, const StepInfo& info) = 0;
-  // Records the step if a network's loss is NaN/Inf.
-  virtual void check_loss(PackWorkspace& ws, const StepInfo& info) = 0;
-  // One optimizer step per active network, with its scalars for this step.
-  virtual void optimizer_step(PackWorkspace& ws, const StepInfo& info, const std::vector<OptimizerStep>& scalars) = 0;
-  // Flags networks whose parameters hold NaN/Inf.
-  virtual void check_parameters(PackWorkspace& ws) = 0;
-
-  // Evaluation: adds this batch's confusion counts (output > threshold is positive).
-  virtual void reset_confusion(PackWorkspace& ws) = 0;
-  virtual void count_confusion(PackWorkspace& ws, const StepInfo& info, float threshold) = 0;
 };
 
 }  // namespace hf

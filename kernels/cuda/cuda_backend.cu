@@ -23,6 +23,7 @@
 #include "kernels/cuda/layer_gemms.hpp"
 #include "kernels/cuda/pack_kernels.hpp"
 #include "kernels/math/activations.hpp"
+#include "kernels/math/dropout.hpp"
 
 namespace hf {
 namespace {
@@ -32,8 +33,8 @@ struct NetworkRun {
   int begin = 0, end = 0;
 };
 
-struct CudaWorkspace final : PackWorkspace {
-  CudaWorkspace(const PackSpec& pack, int rows, cudaStream_t s, cublasHandle_t handle)
+struct PackBuffers {
+  PackBuffers(const PackSpec& pack, int rows, cudaStream_t s, cublasHandle_t handle)
       : spec(pack), max_rows(rows), stream(s), cublas(handle) {}
 
   PackSpec spec;
@@ -151,8 +152,6 @@ struct CudaWorkspace final : PackWorkspace {
   void synchronize() { HF_CUDA_CHECK(cudaStreamSynchronize(stream)); }
 };
 
-CudaWorkspace& cuda(PackWorkspace& ws) { return static_cast<CudaWorkspace&>(ws); }
-
 template <typename T, typename F>
 DeviceBuffer<T> per_network(const PackSpec& spec, cudaStream_t stream, F&& value_of) {
   std::vector<T> host;
@@ -163,6 +162,247 @@ DeviceBuffer<T> per_network(const PackSpec& spec, cudaStream_t stream, F&& value
   HF_CUDA_CHECK(cudaStreamSynchronize(stream));  // `host` goes out of scope
   return buffer;
 }
+
+// One pack on the device: its buffers and the primitives, each a fixed sequence of launches on
+// the backend's stream.
+class CudaPack final : public PackWorkspace {
+ public:
+  CudaPack(const PackSpec& spec, int max_rows, cudaStream_t stream, cublasHandle_t cublas)
+      : ws(spec, max_rows, stream, cublas) {
+    const ParameterLayout& L = spec.layout;
+    const std::size_t models = static_cast<std::size_t>(spec.models());
+    ws.parameters = DeviceBuffer<float>(models * L.size);
+    ws.gradients = DeviceBuffer<float>(models * L.size);
+    ws.state1 = DeviceBuffer<float>(models * L.size);
+    ws.state2 = DeviceBuffer<float>(models * L.size);
+    for (int l = 0; l < L.layers(); ++l) {
+      ws.z.emplace_back(models * ws.block(l));
+      ws.y.emplace_back(models * ws.block(l));
+      ws.g.emplace_back(models * ws.block(l));
+      ws.output.emplace_back(ws.hidden(l) ? models * ws.block(l) : 0);
+    }
+    ws.batch_x = DeviceBuffer<float>(static_cast<std::size_t>(max_rows) * L.in(0));
+    ws.batch_y = DeviceBuffer<float>(static_cast<std::size_t>(max_rows));
+    ws.losses = DeviceBuffer<double>(models);
+    ws.losses.fill_bytes(0, stream);
+    ws.first_nonfinite_loss_step = DeviceBuffer<std::int64_t>(models);
+    ws.first_nonfinite_loss_step.fill_bytes(0xFF, stream);  // every byte 0xFF: -1
+    ws.nonfinite_parameters = DeviceBuffer<std::uint8_t>(models);
+    ws.nonfinite_parameters.fill_bytes(0, stream);
+    ws.confusion = DeviceBuffer<long long>(models * 4);
+    ws.confusion.fill_bytes(0, stream);
+    ws.scalars = DeviceBuffer<OptimizerStep>(models);
+
+    ws.activation_codes = per_network<std::uint8_t>(
+        spec, stream, [](const PackMember& m) { return static_cast<std::uint8_t>(m.activation); });
+    ws.loss_codes =
+        per_network<std::uint8_t>(spec, stream, [](const PackMember& m) { return static_cast<std::uint8_t>(m.loss); });
+    ws.optimizer_codes = per_network<std::uint8_t>(
+        spec, stream, [](const PackMember& m) { return static_cast<std::uint8_t>(m.optimizer); });
+    ws.dropout = per_network<float>(spec, stream, [](const PackMember& m) { return static_cast<float>(m.dropout); });
+    ws.keep_scale = per_network<float>(spec, stream, [](const PackMember& m) { return dropout_keep_scale(m.dropout); });
+    ws.l1 = per_network<float>(spec, stream, [](const PackMember& m) { return static_cast<float>(m.l1); });
+    ws.seeds = per_network<std::uint64_t>(spec, stream, [](const PackMember& m) { return m.seed; });
+
+    ws.active_host.assign(models, 1);
+    ws.active = DeviceBuffer<std::uint8_t>(models);
+    ws.active.upload(ws.active_host.data(), models, stream);
+    if (models > 0) ws.runs.push_back({0, static_cast<int>(models)});
+    for (const PackMember& m : spec.members) {
+      ws.any_prelu = ws.any_prelu || m.activation == Activation::PReLU;
+      ws.any_row_activation = ws.any_row_activation || is_row_activation(m.activation);
+      ws.any_l1 = ws.any_l1 || m.l1 > 0.0;
+    }
+    ws.synchronize();
+  }
+
+  void write_parameters(const float* parameters) override {
+    ws.parameters.upload(parameters, ws.parameters.size(), ws.stream);
+    ws.gradients.fill_bytes(0, ws.stream);
+    ws.state1.fill_bytes(0, ws.stream);
+    ws.state2.fill_bytes(0, ws.stream);
+    ws.synchronize();
+  }
+
+  void read_parameters(float* parameters) override {
+    ws.parameters.download(parameters, ws.parameters.size(), ws.stream);
+    ws.synchronize();
+  }
+
+  void read_gradients(float* gradients) override {
+    ws.gradients.download(gradients, ws.gradients.size(), ws.stream);
+    ws.synchronize();
+  }
+
+  void write_gradients(const float* gradients) override {
+    ws.gradients.upload(gradients, ws.gradients.size(), ws.stream);
+    ws.synchronize();
+  }
+
+  std::vector<float> read_losses() override {
+    std::vector<double> losses(ws.models());
+    ws.losses.download(losses.data(), losses.size(), ws.stream);
+    ws.synchronize();
+    return std::vector<float>(losses.begin(), losses.end());
+  }
+
+  std::vector<NetworkHealth> read_health() override {
+    std::vector<std::int64_t> first(ws.models());
+    std::vector<std::uint8_t> nonfinite(ws.models());
+    ws.first_nonfinite_loss_step.download(first.data(), first.size(), ws.stream);
+    ws.nonfinite_parameters.download(nonfinite.data(), nonfinite.size(), ws.stream);
+    ws.synchronize();
+    std::vector<NetworkHealth> health(ws.models());
+    for (int m = 0; m < ws.models(); ++m) {
+      health[m].first_nonfinite_loss_step = first[m];
+      health[m].nonfinite_parameters = nonfinite[m] != 0;
+    }
+    return health;
+  }
+
+  std::vector<ConfusionCounts> read_confusion() override {
+    std::vector<long long> counts(ws.confusion.size());
+    ws.confusion.download(counts.data(), counts.size(), ws.stream);
+    ws.synchronize();
+    std::vector<ConfusionCounts> result(ws.models());
+    for (int m = 0; m < ws.models(); ++m) {
+      result[m].tp = counts[4 * m + 0];
+      result[m].fp = counts[4 * m + 1];
+      result[m].fn = counts[4 * m + 2];
+      result[m].tn = counts[4 * m + 3];
+    }
+    return result;
+  }
+
+  void read_layer(int layer, LayerBuffer which, int rows, float* values) override {
+    copy_layer(rows, layer, [&](std::size_t width_bytes, std::size_t pitch) {
+      HF_CUDA_CHECK(cudaMemcpy2DAsync(values, width_bytes, ws.buffer(which, layer), pitch, width_bytes, ws.models(),
+                                      cudaMemcpyDeviceToHost, ws.stream));
+    });
+    ws.synchronize();
+  }
+
+  // Writing a hidden layer's activation also writes the output the next layer reads, as if
+  // dropout kept every element (op tests write activations, then run the next layer).
+  void write_layer(int layer, LayerBuffer which, int rows, const float* values) override {
+    std::vector<float*> targets{ws.buffer(which, layer)};
+    if (which == LayerBuffer::Activation && ws.hidden(layer)) targets.push_back(ws.output[layer].data());
+    for (float* target : targets) {
+      copy_layer(rows, layer, [&](std::size_t width_bytes, std::size_t pitch) {
+        HF_CUDA_CHECK(cudaMemcpy2DAsync(target, pitch, values, width_bytes, width_bytes, ws.models(),
+                                        cudaMemcpyHostToDevice, ws.stream));
+      });
+    }
+    ws.synchronize();
+  }
+
+  void poison() override {
+    for (auto* buffers : {&ws.z, &ws.y, &ws.output, &ws.g})
+      for (DeviceBuffer<float>& b : *buffers) b.fill_bytes(0xFF, ws.stream);  // all bits set: NaN
+    ws.gradients.fill_bytes(0xFF, ws.stream);
+    ws.synchronize();
+  }
+
+  void load_batch(const float* features, const float* labels, int rows) override {
+    if (rows > ws.max_rows) throw std::logic_error("load_batch: more rows than the workspace holds");
+    // Pageable host memory: the copy is staged before cudaMemcpyAsync returns, so the caller
+    // may reuse its buffers at once; stream order keeps it after the kernels reading the
+    // previous batch.
+    ws.batch_x.upload(features, static_cast<std::size_t>(rows) * ws.layout().in(0), ws.stream);
+    ws.batch_y.upload(labels, static_cast<std::size_t>(rows), ws.stream);
+  }
+
+  void linear_forward(int layer, const StepInfo& info) override {
+    ws.use_active(info);
+    const ParameterLayout& L = ws.layout();
+    for (const NetworkRun& run : ws.runs) {
+      const GemmShape s = ws.shape(layer, info.rows, run);
+      gemm_forward(ws.cublas, s, ws.parameters.data() + run.begin * L.size + L.weight_offset[layer],
+                   ws.input(layer, run.begin).first, ws.z[layer].data() + run.begin * ws.block(layer));
+    }
+  }
+
+  void bias_activation_dropout(int layer, const StepInfo& info) override {
+    ws.use_active(info);
+    launch_bias_activation_dropout(ws.view(), ws.layer_view(layer), ws.parameters.data(), info.rows,
+                                   info.mode == Mode::Training, info.step, ws.any_row_activation, ws.stream);
+  }
+
+  void output_loss_gradient(const StepInfo& info) override {
+    ws.use_active(info);
+    const int last = ws.layout().layers() - 1;
+    launch_output_loss_gradient(ws.view(), ws.y[last].data(), ws.batch_y.data(), info.rows,
+                                1.0f / static_cast<float>(info.rows), ws.g[last].data(), ws.losses.data(),
+                                ws.gradients.data(), ws.stream);
+  }
+
+  void linear_backward(int layer, const StepInfo& info) override {
+    ws.use_active(info);
+    const ParameterLayout& L = ws.layout();
+    for (const NetworkRun& run : ws.runs) {
+      const GemmShape s = ws.shape(layer, info.rows, run);
+      const float* gradient = ws.g[layer].data() + run.begin * ws.block(layer);
+      gemm_weight_gradient(ws.cublas, s, ws.input(layer, run.begin).first, gradient,
+                           ws.gradients.data() + run.begin * L.size + L.weight_offset[layer]);
+      if (layer > 0) {
+        // The gradient at the previous layer's output (after dropout).
+        gemm_input_gradient(ws.cublas, s, ws.parameters.data() + run.begin * L.size + L.weight_offset[layer], gradient,
+                            ws.g[layer - 1].data() + run.begin * ws.block(layer - 1));
+      }
+    }
+    launch_bias_gradient(ws.view(), ws.g[layer].data(), L.out(layer), info.rows, L.bias_offset[layer],
+                         ws.gradients.data(), ws.stream);
+  }
+
+  void activation_backward(int layer, const StepInfo& info) override {
+    ws.use_active(info);
+    launch_activation_backward(ws.view(), ws.layer_view(layer), ws.parameters.data(), ws.gradients.data(), info.rows,
+                               info.mode == Mode::Training, info.step, ws.any_prelu, ws.any_row_activation, ws.stream);
+  }
+
+  void l1_penalty(const StepInfo& info) override {
+    if (!ws.any_l1) return;
+    ws.use_active(info);
+    launch_l1_penalty(ws.view(), ws.parameters.data(), ws.gradients.data(), ws.losses.data(), ws.stream);
+  }
+
+  void check_loss(const StepInfo& info) override {
+    ws.use_active(info);
+    launch_check_loss(ws.view(), ws.losses.data(), info.step, ws.first_nonfinite_loss_step.data(), ws.stream);
+  }
+
+  void optimizer_step(const StepInfo& info, const std::vector<OptimizerStep>& scalars) override {
+    ws.use_active(info);
+    ws.scalars.upload(scalars.data(), static_cast<std::size_t>(ws.models()), ws.stream);
+    launch_optimizer_step(ws.view(), ws.parameters.data(), ws.gradients.data(), ws.state1.data(), ws.state2.data(),
+                          ws.scalars.data(), ws.stream);
+  }
+
+  void check_parameters() override {
+    launch_check_parameters(ws.view(), ws.parameters.data(), ws.nonfinite_parameters.data(), ws.stream);
+  }
+
+  void reset_confusion() override { ws.confusion.fill_bytes(0, ws.stream); }
+
+  void count_confusion(const StepInfo& info, float threshold) override {
+    ws.use_active(info);
+    const int last = ws.layout().layers() - 1;
+    launch_count_confusion(ws.view(), ws.y[last].data(), ws.batch_y.data(), info.rows, threshold, ws.confusion.data(),
+                           ws.stream);
+  }
+
+ private:
+  // Calls copy(row bytes of one network, device pitch between networks) for `rows` rows.
+  template <typename F>
+  void copy_layer(int rows, int layer, F&& copy) {
+    if (rows > ws.max_rows) throw std::logic_error("read_layer/write_layer: more rows than the workspace holds");
+    const std::size_t width_bytes = static_cast<std::size_t>(rows) * ws.layout().out(layer) * sizeof(float);
+    if (width_bytes == 0 || ws.models() == 0) return;
+    copy(width_bytes, ws.block(layer) * sizeof(float));
+  }
+
+  PackBuffers ws;
+};
 
 class CudaBackend final : public Backend {
  public:
@@ -186,255 +426,7 @@ class CudaBackend final : public Backend {
 
   std::unique_ptr<PackWorkspace> create_workspace(const PackSpec& spec, int max_rows) override {
     HF_CUDA_CHECK(cudaSetDevice(device_));
-    auto ws = std::make_unique<CudaWorkspace>(spec, max_rows, stream_, cublas_);
-    const ParameterLayout& L = spec.layout;
-    const std::size_t models = static_cast<std::size_t>(spec.models());
-    ws->parameters = DeviceBuffer<float>(models * L.size);
-    ws->gradients = DeviceBuffer<float>(models * L.size);
-    ws->state1 = DeviceBuffer<float>(models * L.size);
-    ws->state2 = DeviceBuffer<float>(models * L.size);
-    for (int l = 0; l < L.layers(); ++l) {
-      ws->z.emplace_back(models * ws->block(l));
-      ws->y.emplace_back(models * ws->block(l));
-      ws->g.emplace_back(models * ws->block(l));
-      ws->output.emplace_back(ws->hidden(l) ? models * ws->block(l) : 0);
-    }
-    ws->batch_x = DeviceBuffer<float>(static_cast<std::size_t>(max_rows) * L.in(0));
-    ws->batch_y = DeviceBuffer<float>(static_cast<std::size_t>(max_rows));
-    ws->losses = DeviceBuffer<double>(models);
-    ws->losses.fill_bytes(0, stream_);
-    ws->first_nonfinite_loss_step = DeviceBuffer<std::int64_t>(models);
-    ws->first_nonfinite_loss_step.fill_bytes(0xFF, stream_);  // every byte 0xFF: -1
-    ws->nonfinite_parameters = DeviceBuffer<std::uint8_t>(models);
-    ws->nonfinite_parameters.fill_bytes(0, stream_);
-    ws->confusion = DeviceBuffer<long long>(models * 4);
-    ws->confusion.fill_bytes(0, stream_);
-    ws->scalars = DeviceBuffer<OptimizerStep>(models);
-
-    ws->activation_codes = per_network<std::uint8_t>(
-        spec, stream_, [](const PackMember& m) { return static_cast<std::uint8_t>(m.activation); });
-    ws->loss_codes =
-        per_network<std::uint8_t>(spec, stream_, [](const PackMember& m) { return static_cast<std::uint8_t>(m.loss); });
-    ws->optimizer_codes = per_network<std::uint8_t>(
-        spec, stream_, [](const PackMember& m) { return static_cast<std::uint8_t>(m.optimizer); });
-    ws->dropout = per_network<float>(spec, stream_, [](const PackMember& m) { return static_cast<float>(m.dropout); });
-    // As the CPU backend: 1 / float(1 - p), the difference taken in double.
-    ws->keep_scale = per_network<float>(spec, stream_, [](const PackMember& m) {
-      return m.dropout > 0.0 ? 1.0f / static_cast<float>(1.0 - m.dropout) : 1.0f;
-    });
-    ws->l1 = per_network<float>(spec, stream_, [](const PackMember& m) { return static_cast<float>(m.l1); });
-    ws->seeds = per_network<std::uint64_t>(spec, stream_, [](const PackMember& m) { return m.seed; });
-
-    ws->active_host.assign(models, 1);
-    ws->active = DeviceBuffer<std::uint8_t>(models);
-    ws->active.upload(ws->active_host.data(), models, stream_);
-    if (models > 0) ws->runs.push_back({0, static_cast<int>(models)});
-    for (const PackMember& m : spec.members) {
-      ws->any_prelu = ws->any_prelu || m.activation == Activation::PReLU;
-      ws->any_row_activation = ws->any_row_activation || is_row_activation(m.activation);
-      ws->any_l1 = ws->any_l1 || m.l1 > 0.0;
-    }
-    ws->synchronize();
-    return ws;
-  }
-
-  void write_parameters(PackWorkspace& w, const float* parameters) override {
-    CudaWorkspace& ws = cuda(w);
-    ws.parameters.upload(parameters, ws.parameters.size(), ws.stream);
-    ws.gradients.fill_bytes(0, ws.stream);
-    ws.state1.fill_bytes(0, ws.stream);
-    ws.state2.fill_bytes(0, ws.stream);
-    ws.synchronize();
-  }
-
-  void read_parameters(PackWorkspace& w, float* parameters) override {
-    CudaWorkspace& ws = cuda(w);
-    ws.parameters.download(parameters, ws.parameters.size(), ws.stream);
-    ws.synchronize();
-  }
-
-  void read_gradients(PackWorkspace& w, float* gradients) override {
-    CudaWorkspace& ws = cuda(w);
-    ws.gradients.download(gradients, ws.gradients.size(), ws.stream);
-    ws.synchronize();
-  }
-
-  void write_gradients(PackWorkspace& w, const float* gradients) override {
-    CudaWorkspace& ws = cuda(w);
-    ws.gradients.upload(gradients, ws.gradients.size(), ws.stream);
-    ws.synchronize();
-  }
-
-  std::vector<float> read_losses(PackWorkspace& w) override {
-    CudaWorkspace& ws = cuda(w);
-    std::vector<double> losses(ws.models());
-    ws.losses.download(losses.data(), losses.size(), ws.stream);
-    ws.synchronize();
-    return std::vector<float>(losses.begin(), losses.end());
-  }
-
-  std::vector<NetworkHealth> read_health(PackWorkspace& w) override {
-    CudaWorkspace& ws = cuda(w);
-    std::vector<std::int64_t> first(ws.models());
-    std::vector<std::uint8_t> nonfinite(ws.models());
-    ws.first_nonfinite_loss_step.download(first.data(), first.size(), ws.stream);
-    ws.nonfinite_parameters.download(nonfinite.data(), nonfinite.size(), ws.stream);
-    ws.synchronize();
-    std::vector<NetworkHealth> health(ws.models());
-    for (int m = 0; m < ws.models(); ++m) {
-      health[m].first_nonfinite_loss_step = first[m];
-      health[m].nonfinite_parameters = nonfinite[m] != 0;
-    }
-    return health;
-  }
-
-  std::vector<ConfusionCounts> read_confusion(PackWorkspace& w) override {
-    CudaWorkspace& ws = cuda(w);
-    std::vector<long long> counts(ws.confusion.size());
-    ws.confusion.download(counts.data(), counts.size(), ws.stream);
-    ws.synchronize();
-    std::vector<ConfusionCounts> result(ws.models());
-    for (int m = 0; m < ws.models(); ++m) {
-      result[m].tp = counts[4 * m + 0];
-      result[m].fp = counts[4 * m + 1];
-      result[m].fn = counts[4 * m + 2];
-      result[m].tn = counts[4 * m + 3];
-    }
-    return result;
-  }
-
-  void read_layer(PackWorkspace& w, int layer, LayerBuffer which, int rows, float* values) override {
-    CudaWorkspace& ws = cuda(w);
-    copy_layer(ws, rows, layer, [&](std::size_t width_bytes, std::size_t pitch) {
-      HF_CUDA_CHECK(cudaMemcpy2DAsync(values, width_bytes, ws.buffer(which, layer), pitch, width_bytes, ws.models(),
-                                      cudaMemcpyDeviceToHost, ws.stream));
-    });
-    ws.synchronize();
-  }
-
-  // Writing a hidden layer's activation also writes the output the next layer reads, as if
-  // dropout kept every element (op tests write activations, then run the next layer).
-  void write_layer(PackWorkspace& w, int layer, LayerBuffer which, int rows, const float* values) override {
-    CudaWorkspace& ws = cuda(w);
-    std::vector<float*> targets{ws.buffer(which, layer)};
-    if (which == LayerBuffer::Activation && ws.hidden(layer)) targets.push_back(ws.output[layer].data());
-    for (float* target : targets) {
-      copy_layer(ws, rows, layer, [&](std::size_t width_bytes, std::size_t pitch) {
-        HF_CUDA_CHECK(cudaMemcpy2DAsync(target, pitch, values, width_bytes, width_bytes, ws.models(),
-                                        cudaMemcpyHostToDevice, ws.stream));
-      });
-    }
-    ws.synchronize();
-  }
-
-  void poison(PackWorkspace& w) override {
-    CudaWorkspace& ws = cuda(w);
-    for (auto* buffers : {&ws.z, &ws.y, &ws.output, &ws.g})
-      for (DeviceBuffer<float>& b : *buffers) b.fill_bytes(0xFF, ws.stream);  // all bits set: NaN
-    ws.gradients.fill_bytes(0xFF, ws.stream);
-    ws.synchronize();
-  }
-
-  void load_batch(PackWorkspace& w, const float* features, const float* labels, int rows) override {
-    CudaWorkspace& ws = cuda(w);
-    if (rows > ws.max_rows) throw std::logic_error("load_batch: more rows than the workspace holds");
-    // Pageable host memory: the copy is staged before cudaMemcpyAsync returns, so the caller
-    // may reuse its buffers at once; stream order keeps it after the kernels reading the
-    // previous batch.
-    ws.batch_x.upload(features, static_cast<std::size_t>(rows) * ws.layout().in(0), ws.stream);
-    ws.batch_y.upload(labels, static_cast<std::size_t>(rows), ws.stream);
-  }
-
-  void linear_forward(PackWorkspace& w, int layer, const StepInfo& info) override {
-    CudaWorkspace& ws = cuda(w);
-    ws.use_active(info);
-    const ParameterLayout& L = ws.layout();
-    for (const NetworkRun& run : ws.runs) {
-      const GemmShape s = ws.shape(layer, info.rows, run);
-      gemm_forward(ws.cublas, s, ws.parameters.data() + run.begin * L.size + L.weight_offset[layer],
-                   ws.input(layer, run.begin).first, ws.z[layer].data() + run.begin * ws.block(layer));
-    }
-  }
-
-  void bias_activation_dropout(PackWorkspace& w, int layer, const StepInfo& info) override {
-    CudaWorkspace& ws = cuda(w);
-    ws.use_active(info);
-    launch_bias_activation_dropout(ws.view(), ws.layer_view(layer), ws.parameters.data(), info.rows,
-                                   info.mode == Mode::Training, info.step, ws.any_row_activation, ws.stream);
-  }
-
-  void output_loss_gradient(PackWorkspace& w, const StepInfo& info) override {
-    CudaWorkspace& ws = cuda(w);
-    ws.use_active(info);
-    const int last = ws.layout().layers() - 1;
-    launch_output_loss_gradient(ws.view(), ws.y[last].data(), ws.batch_y.data(), info.rows,
-                                1.0f / static_cast<float>(info.rows), ws.g[last].data(), ws.losses.data(),
-                                ws.gradients.data(), ws.stream);
-  }
-
-  void linear_backward(PackWorkspace& w, int layer, const StepInfo& info) override {
-    CudaWorkspace& ws = cuda(w);
-    ws.use_active(info);
-    const ParameterLayout& L = ws.layout();
-    for (const NetworkRun& run : ws.runs) {
-      const GemmShape s = ws.shape(layer, info.rows, run);
-      const float* gradient = ws.g[layer].data() + run.begin * ws.block(layer);
-      gemm_weight_gradient(ws.cublas, s, ws.input(layer, run.begin).first, gradient,
-                           ws.gradients.data() + run.begin * L.size + L.weight_offset[layer]);
-      if (layer > 0) {
-        // The gradient at the previous layer's output (after dropout).
-        gemm_input_gradient(ws.cublas, s, ws.parameters.data() + run.begin * L.size + L.weight_offset[layer], gradient,
-                            ws.g[layer - 1].data() + run.begin * ws.block(layer - 1));
-      }
-    }
-    launch_bias_gradient(ws.view(), ws.g[layer].data(), L.out(layer), info.rows, L.bias_offset[layer],
-                         ws.gradients.data(), ws.stream);
-  }
-
-  void activation_backward(PackWorkspace& w, int layer, const StepInfo& info) override {
-    CudaWorkspace& ws = cuda(w);
-    ws.use_active(info);
-    launch_activation_backward(ws.view(), ws.layer_view(layer), ws.parameters.data(), ws.gradients.data(), info.rows,
-                               info.mode == Mode::Training, info.step, ws.any_prelu, ws.any_row_activation, ws.stream);
-  }
-
-  void l1_penalty(PackWorkspace& w, const StepInfo& info) override {
-    CudaWorkspace& ws = cuda(w);
-    if (!ws.any_l1) return;
-    ws.use_active(info);
-    launch_l1_penalty(ws.view(), ws.parameters.data(), ws.gradients.data(), ws.losses.data(), ws.stream);
-  }
-
-  void check_loss(PackWorkspace& w, const StepInfo& info) override {
-    CudaWorkspace& ws = cuda(w);
-    ws.use_active(info);
-    launch_check_loss(ws.view(), ws.losses.data(), info.step, ws.first_nonfinite_loss_step.data(), ws.stream);
-  }
-
-  void optimizer_step(PackWorkspace& w, const StepInfo& info, const std::vector<OptimizerStep>& scalars) override {
-    CudaWorkspace& ws = cuda(w);
-    ws.use_active(info);
-    ws.scalars.upload(scalars.data(), static_cast<std::size_t>(ws.models()), ws.stream);
-    launch_optimizer_step(ws.view(), ws.parameters.data(), ws.gradients.data(), ws.state1.data(), ws.state2.data(),
-                          ws.scalars.data(), ws.stream);
-  }
-
-  void check_parameters(PackWorkspace& w) override {
-    CudaWorkspace& ws = cuda(w);
-    launch_check_parameters(ws.view(), ws.parameters.data(), ws.nonfinite_parameters.data(), ws.stream);
-  }
-
-  void reset_confusion(PackWorkspace& w) override {
-    CudaWorkspace& ws = cuda(w);
-    ws.confusion.fill_bytes(0, ws.stream);
-  }
-
-  void count_confusion(PackWorkspace& w, const StepInfo& info, float threshold) override {
-    CudaWorkspace& ws = cuda(w);
-    ws.use_active(info);
-    const int last = ws.layout().layers() - 1;
-    launch_count_confusion(ws.view(), ws.y[last].data(), ws.batch_y.data(), info.rows, threshold, ws.confusion.data(),
-                           ws.stream);
+    return std::make_unique<CudaPack>(spec, max_rows, stream_, cublas_);
   }
 
  private:
@@ -443,15 +435,6 @@ class CudaBackend final : public Backend {
     if (stream_ != nullptr) cudaStreamDestroy(stream_);
     cublas_ = nullptr;
     stream_ = nullptr;
-  }
-
-  // Calls copy(row bytes of one network, device pitch between networks) for `rows` rows.
-  template <typename F>
-  static void copy_layer(CudaWorkspace& ws, int rows, int layer, F&& copy) {
-    if (rows > ws.max_rows) throw std::logic_error("read_layer/write_layer: more rows than the workspace holds");
-    const std::size_t width_bytes = static_cast<std::size_t>(rows) * ws.layout().out(layer) * sizeof(float);
-    if (width_bytes == 0 || ws.models() == 0) return;
-    copy(width_bytes, ws.block(layer) * sizeof(float));
   }
 
   int device_ = 0;

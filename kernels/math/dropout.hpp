@@ -9,6 +9,10 @@
 
 namespace hf {
 
+// What dropout scales the kept units by: 1 / float(1 - p), the difference taken in double, the
+// one rounding every backend uses.
+inline float dropout_keep_scale(double p) { return p > 0.0 ? 1.0f / static_cast<float>(1.0 - p) : 1.0f; }
+
 // Dropout's multiplier for one uniform draw: 0 with probability p, else 1 / (1 - p).
 HF_HOST_DEVICE float dropout_multiplier_for(float uniform, float p, float keep_scale) {
   return uniform < p ? 0.0f : keep_scale;
