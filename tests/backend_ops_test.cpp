@@ -11,16 +11,12 @@
 #include <memory>
 
 #include "host/common/random.hpp"
-#include "kernels/cpu/cpu_backend.hpp"
 #include "kernels/math/activations.hpp"
 #include "kernels/math/dropout.hpp"
 #include "kernels/math/losses.hpp"
 #include "kernels/math/optimizers.hpp"
 #include "kernels/math/row_activations.hpp"
 #include "tests/gpu_available.hpp"
-#if HYPERFUSE_HAVE_CUDA
-#include "kernels/cuda/cuda_backend.hpp"
-#endif
 
 namespace hf {
 namespace {
@@ -35,12 +31,11 @@ struct BackendCase {
 
 void PrintTo(const BackendCase& c, std::ostream* os) { *os << c.name; }
 
-// The CUDA backend joins when this build has it; without a device its cases report as skipped.
+// Every backend this build registers; an accelerator without a device reports its cases as skipped.
 std::vector<BackendCase> backends() {
-  std::vector<BackendCase> list{{"cpu", [] { return std::make_unique<CpuBackend>(); }, false}};
-#if HYPERFUSE_HAVE_CUDA
-  list.push_back({"cuda", [] { return make_cuda_backend(0); }, true});
-#endif
+  std::vector<BackendCase> list;
+  for (const BackendEntry& entry : registered_backends())
+    list.push_back({entry.name, [&entry] { return entry.make(0); }, entry.accelerator});
   return list;
 }
 

@@ -12,11 +12,9 @@
 #include <vector>
 
 #include "host/data/labelled_table.hpp"
+#include "tests/gpu_available.hpp"
 #include "tests/result_files.hpp"
 #include "tests/test_paths.hpp"
-#if HYPERFUSE_HAVE_CUDA
-#include "kernels/cuda/cuda_backend.hpp"
-#endif
 
 namespace hf {
 namespace {
@@ -160,10 +158,17 @@ TEST_F(Cli, HelpAfterACommandPrintsUsage) {
   }
 }
 
-TEST_F(Cli, VersionPrintsVersionAndExitsZero) {
+TEST_F(Cli, VersionPrintsVersionBackendsAndMpiAndExitsZero) {
   const Outcome o = hyperfuse({"--version"});
   EXPECT_EQ(o.exit_code, 0) << o;
-  EXPECT_TRUE(std::regex_match(o.out, std::regex("hyperfuse [0-9]+\\.[0-9]+\\.[0-9]+\n"))) << o;
+  EXPECT_TRUE(std::regex_search(o.out, std::regex("^hyperfuse [0-9]+\\.[0-9]+\\.[0-9]+\n"))) << o;
+  EXPECT_TRUE(std::regex_search(o.out, std::regex("\nbackend cpu: CPU with [^\n]+\n"))) << o;
+  // The CUDA line names how it was built: real architectures and cuBLAS, or the emulation.
+  if (testing::gpu_backend_entry() != nullptr) {
+    EXPECT_TRUE(std::regex_search(o.out, std::regex("\nbackend cuda: CUDA (for [^\n]+, cuBLAS [0-9.]+|emulated)")))
+        << o;
+  }
+  EXPECT_TRUE(std::regex_search(o.out, std::regex("\nMPI: [^\n]+\n$"))) << o;
   EXPECT_EQ(o.err, "") << o;
 }
 
@@ -301,12 +306,8 @@ TEST_F(Cli, MismatchedTrainAndTestWidthsExitTwo) {
 }
 
 TEST_F(Cli, CudaDeviceWithoutCudaExitsTwo) {
-#if HYPERFUSE_HAVE_CUDA
-  if (hf::cuda_device_count() > 0) GTEST_SKIP() << "a CUDA device is visible, so device = \"cuda\" is valid here";
-  const char* reason = "no CUDA device is visible";
-#else
-  const char* reason = "no CUDA backend";
-#endif
+  if (testing::gpu_visible()) GTEST_SKIP() << "a CUDA device is visible, so device = \"cuda\" is valid here";
+  const char* reason = testing::gpu_backend_entry() != nullptr ? "no CUDA device is visible" : "no CUDA backend";
   make_tiny_data();
   const fs::path config = write_config("max_epochs = [1]\n", 1, "cuda");
   Outcome o = expect_input_error({"run", config.string(), "--quiet"});

@@ -1,33 +1,27 @@
-// What the GPU tests need to know first: how many CUDA devices this build can use here (0 in a
-// build without the CUDA backend), and a backend on device 0 for those that found one.
+// What the GPU tests need to know first: how many devices this build's accelerator backend
+// (CUDA, real or emulated) can use here (0 in a build without one), and a backend on device 0
+// for those that found one. Read from the backend registry, so no test needs an #if.
 #pragma once
 
 #include <memory>
 
-#include "kernels/backend/backend.hpp"
-#if HYPERFUSE_HAVE_CUDA
-#include "kernels/cuda/cuda_backend.hpp"
-#endif
+#include "kernels/backend_registry.hpp"
 
 namespace hf::testing {
 
+inline const BackendEntry* gpu_backend_entry() { return find_backend("cuda"); }
+
 inline int visible_gpus() {
-#if HYPERFUSE_HAVE_CUDA
-  return cuda_device_count();
-#else
-  return 0;
-#endif
+  const BackendEntry* entry = gpu_backend_entry();
+  return entry == nullptr ? 0 : entry->device_count();
 }
 
 inline bool gpu_visible() { return visible_gpus() > 0; }
 
 // nullptr in a build without the CUDA backend.
 inline std::unique_ptr<Backend> make_gpu_backend() {
-#if HYPERFUSE_HAVE_CUDA
-  return make_cuda_backend(0);
-#else
-  return nullptr;
-#endif
+  const BackendEntry* entry = gpu_backend_entry();
+  return entry == nullptr ? nullptr : entry->make(0);
 }
 
 }  // namespace hf::testing

@@ -18,6 +18,7 @@
 #include "host/report/atomic_file.hpp"
 #include "host/run/interruption.hpp"
 #include "host/run/search.hpp"
+#include "kernels/backend_registry.hpp"
 
 #if HYPERFUSE_HAVE_MPI
 #include "host/distributed/mpi_session.hpp"
@@ -75,6 +76,19 @@ SearchConfig config_of(const RunArguments& args) {
   SearchConfig config = load_search_config(args.config);
   apply_overrides(args, config);
   return config;
+}
+
+// The version and what this binary can train on: its backends and whether it has MPI.
+std::string version_text() {
+  std::string text = std::string("hyperfuse ") + HYPERFUSE_VERSION + "\n";
+  for (const BackendEntry& backend : registered_backends())
+    text += "backend " + backend.name + ": " + backend.description + "\n";
+#if HYPERFUSE_HAVE_MPI
+  text += "MPI: " + mpi_library_version() + "\n";
+#else
+  text += "MPI: not built in (install libopenmpi-dev and rebuild)\n";
+#endif
+  return text;
 }
 
 // `mpi`: this process is rank 0 of an MPI job with worker ranks, which train the packs.
@@ -184,7 +198,7 @@ int main(int argc, char** argv) {
     const hf::CommandLine line = hf::parse_command_line(std::vector<std::string>(argv + 1, argv + argc));
     switch (line.command) {
       case hf::Command::Help: std::fputs(hf::kUsage, stdout); return 0;
-      case hf::Command::Version: std::printf("hyperfuse %s\n", HYPERFUSE_VERSION); return 0;
+      case hf::Command::Version: std::fputs(hf::version_text().c_str(), stdout); return 0;
       case hf::Command::Run: return hf::run(line.run, &argc, &argv);
       case hf::Command::MakeData: return hf::make_data_command(line.make_data);
     }

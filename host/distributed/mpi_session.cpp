@@ -20,6 +20,16 @@ void check(int status, const char* what) {
 
 }  // namespace
 
+std::string mpi_library_version() {
+  char text[MPI_MAX_LIBRARY_VERSION_STRING];
+  int length = 0;
+  MPI_Get_library_version(text, &length);
+  std::string version(text, static_cast<std::size_t>(length));
+  // The first line names the library and version; the rest is build detail.
+  const std::size_t end = version.find_first_of(",\n");
+  return version.substr(0, end);
+}
+
 MpiSession::MpiSession(int* argc, char*** argv) {
   int provided = 0;
   // Worker threads train while the main thread alone talks MPI.

@@ -14,6 +14,9 @@ struct ReceivedMessage {
   std::vector<char> bytes;
 };
 
+// The MPI library this build links, e.g. "Open MPI v4.1.4"; callable without an MPI job.
+std::string mpi_library_version();
+
 class MpiSession {
  public:
   MpiSession(int* argc, char*** argv);

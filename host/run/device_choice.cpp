@@ -4,34 +4,38 @@
 #include <memory>
 
 #include "host/common/errors.hpp"
+#include "kernels/backend/device_errors.hpp"
 #include "host/training/pack_trainer.hpp"
-#include "kernels/cpu/cpu_backend.hpp"
-#if HYPERFUSE_HAVE_CUDA
-#include "kernels/cuda/cuda_backend.hpp"
-#endif
 
 namespace hf {
 namespace {
 
-int visible_cuda_devices() {
-#if HYPERFUSE_HAVE_CUDA
-  return cuda_device_count();
-#else
-  return 0;
-#endif
+const char* kCudaBackend = "cuda";
+
+// Visible devices of the CUDA backend, 0 when this build has none. A driver that cannot be used
+// (too old for this build, ...) is an error naming the config, not a quiet fall-back to the CPU.
+int visible_cuda_devices(const SearchConfig* config) {
+  const BackendEntry* cuda = find_backend(kCudaBackend);
+  if (cuda == nullptr) return 0;
+  try {
+    return cuda->device_count();
+  } catch (const DeviceError& e) {
+    if (config == nullptr) throw;
+    throw InputError(config->source.string() + ": [execution] device = \"" + device_name(config->device) +
+                     "\": " + e.what());
+  }
 }
 
 std::string no_cuda_message(const SearchConfig& config) {
   const std::string where = config.source.string() + ": [execution] device = \"cuda\", but ";
   const std::string fix = "; use device = \"cpu\" or \"auto\" (or --device cpu)";
-#if HYPERFUSE_HAVE_CUDA
+  if (find_backend(kCudaBackend) == nullptr) {
+    return where +
+           "this build of hyperfuse has no CUDA backend (rebuild with -DHYPERFUSE_CUDA=ON where the CUDA toolkit is "
+           "installed)" +
+           fix;
+  }
   return where + "no CUDA device is visible (no GPU, no driver, or CUDA_VISIBLE_DEVICES hides them)" + fix;
-#else
-  return where +
-         "this build of hyperfuse has no CUDA backend (rebuild with -DHYPERFUSE_CUDA=ON where the CUDA toolkit is "
-         "installed)" +
-         fix;
-#endif
 }
 
 }  // namespace
@@ -40,7 +44,9 @@ DeviceChoice choose_device(const SearchConfig& config, int cpu_threads) {
   DeviceChoice choice;
   choice.threads = cpu_threads;
   if (config.device == Device::Cpu) return choice;
-  const int visible = visible_cuda_devices();
+  const BackendEntry* cuda = find_backend(kCudaBackend);
+  if (config.device == Device::Auto && (cuda == nullptr || !cuda->chosen_by_auto)) return choice;
+  const int visible = visible_cuda_devices(&config);
   if (visible == 0) {
     if (config.device == Device::Cuda) throw InputError(no_cuda_message(config));
     return choice;  // auto without a GPU: the CPU
@@ -64,23 +70,25 @@ DeviceChoice choose_device(const SearchConfig& config, int cpu_threads) {
 }
 
 std::vector<int> gpus_for_local_rank(int local_rank) {
-  const int visible = visible_cuda_devices();
+  const int visible = visible_cuda_devices(nullptr);
   if (visible == 0) return {};
   return {local_rank % visible};
 }
 
+const BackendEntry& backend_entry(const DeviceChoice& choice) {
+  const BackendEntry* entry = find_backend(choice.backend_name());
+  if (entry == nullptr)
+    throw InputError(std::string("this build of hyperfuse has no ") + choice.backend_name() + " backend");
+  return *entry;
+}
+
 BackendFactory backend_factory(const DeviceChoice& choice) {
-  if (choice.device == Device::Cpu) {
-    return [](int /*worker*/) { return std::unique_ptr<Backend>(std::make_unique<CpuBackend>()); };
-  }
-#if HYPERFUSE_HAVE_CUDA
+  const BackendEntry& entry = backend_entry(choice);
+  if (!entry.accelerator) return [&entry](int /*worker*/) { return entry.make(0); };
   // One worker thread per device: worker i trains on the i-th device.
-  return [gpus = choice.gpus](int worker) {
-    return make_cuda_backend(gpus[static_cast<std::size_t>(worker) % gpus.size()]);
+  return [&entry, gpus = choice.gpus](int worker) {
+    return entry.make(gpus[static_cast<std::size_t>(worker) % gpus.size()]);
   };
-#else
-  throw InputError("this build of hyperfuse has no CUDA backend");
-#endif
 }
 
 int gpu_pack_size(std::size_t budget_bytes, std::size_t bytes_per_network) {
@@ -91,27 +99,19 @@ int gpu_pack_size(std::size_t budget_bytes, std::size_t bytes_per_network) {
 }
 
 PackSizeRule pack_size_rule(const DeviceChoice& choice, int train_rows, int test_rows) {
-  if (choice.device == Device::Cpu) return [](const ParameterLayout&, int) { return 1; };
-#if HYPERFUSE_HAVE_CUDA
+  const BackendEntry& entry = backend_entry(choice);
+  if (!entry.accelerator) return [](const ParameterLayout&, int) { return 1; };
   std::size_t smallest_free = 0;
   for (std::size_t i = 0; i < choice.gpus.size(); ++i) {
-    const std::size_t free_bytes = cuda_device_memory(choice.gpus[i]).free_bytes;
+    const std::size_t free_bytes = entry.device_memory(choice.gpus[i]).free_bytes;
     smallest_free = i == 0 ? free_bytes : std::min(smallest_free, free_bytes);
   }
   // Half: cuBLAS workspaces, the CUDA context and other processes need the rest; a pack that
   // still does not fit is split in halves when it runs.
   const std::size_t budget = smallest_free / 2;
-  return [budget, train_rows, test_rows](const ParameterLayout& layout, int batch_size) {
-    // The rows a workspace holds, as train_pack sizes it.
-    const int batch = std::min(batch_size, train_rows);
-    const int max_rows = std::max(batch, std::min(kEvaluationRows, test_rows));
-    return gpu_pack_size(budget, cuda_bytes_per_network(layout, max_rows));
+  return [&entry, budget, train_rows, test_rows](const ParameterLayout& layout, int batch_size) {
+    return gpu_pack_size(budget, entry.bytes_per_network(layout, workspace_rows(batch_size, train_rows, test_rows)));
   };
-#else
-  (void)train_rows;
-  (void)test_rows;
-  return [](const ParameterLayout&, int) { return 1; };
-#endif
 }
 
 }  // namespace hf

@@ -9,6 +9,7 @@
 #include "host/config/search_config.hpp"
 #include "host/run/pack_runner.hpp"
 #include "host/search/search_plan.hpp"
+#include "kernels/backend_registry.hpp"
 
 namespace hf {
 
@@ -30,6 +31,9 @@ DeviceChoice choose_device(const SearchConfig& config, int cpu_threads);
 // An MPI worker rank's GPU when the config lists none: ranks on one node take the node's
 // devices in turn by their local rank (local rank mod visible devices). Empty without a device.
 std::vector<int> gpus_for_local_rank(int local_rank);
+
+// The registered backend the choice trains on.
+const BackendEntry& backend_entry(const DeviceChoice& choice);
 
 // A factory giving each worker thread a backend on its own device.
 BackendFactory backend_factory(const DeviceChoice& choice);

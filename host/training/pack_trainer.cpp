@@ -83,8 +83,8 @@ std::vector<TrainingOutcome> train_pack(Backend& backend, const PackSpec& spec, 
   const ParameterLayout& layout = spec.layout;
   const int layers = layout.layers();
   const int batch = std::min(spec.batch_size, train.rows);
-  const int max_rows = std::max(batch, std::min(kEvaluationRows, test.rows));
-  std::unique_ptr<PackWorkspace> ws = backend.create_workspace(spec, max_rows);
+  std::unique_ptr<PackWorkspace> ws =
+      backend.create_workspace(spec, workspace_rows(spec.batch_size, train.rows, test.rows));
 
   std::vector<float> parameters(static_cast<std::size_t>(models) * layout.size);
   for (int m = 0; m < models; ++m) {

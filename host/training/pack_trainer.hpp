@@ -17,6 +17,14 @@ namespace hf {
 // Test rows evaluated per batch; fixed so evaluation rounds identically everywhere.
 inline constexpr int kEvaluationRows = 256;
 
+// Rows a pack's workspace holds: a training batch or an evaluation batch, whichever is larger
+// (and no more than the data has).
+inline int workspace_rows(int batch_size, int train_rows, int test_rows) {
+  const int batch = batch_size < train_rows ? batch_size : train_rows;
+  const int evaluation = kEvaluationRows < test_rows ? kEvaluationRows : test_rows;
+  return batch > evaluation ? batch : evaluation;
+}
+
 struct PackOptions {
   float prediction_threshold = 0.5f;
   bool shuffle = false;

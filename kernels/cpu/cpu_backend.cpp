@@ -448,4 +448,6 @@ std::unique_ptr<PackWorkspace> CpuBackend::create_workspace(const PackSpec& spec
   return std::make_unique<CpuPack>(spec, max_rows);
 }
 
+std::string cpu_backend_description() { return std::string("CPU with ") + small_gemm_library(); }
+
 }  // namespace hf

@@ -4,9 +4,14 @@
 // thread runs one pack at a time.
 #pragma once
 
+#include <string>
+
 #include "kernels/backend/backend.hpp"
 
 namespace hf {
+
+// What the CPU backend is built with, for --version: its GEMM library.
+std::string cpu_backend_description();
 
 class CpuBackend final : public Backend {
  public:

@@ -41,4 +41,12 @@ void SmallGemm::operator()(const float* a, const float* b, float* c) const {
   }
 }
 
+const char* small_gemm_library() {
+#if HYPERFUSE_HAVE_LIBXSMM
+  return "libxsmm " LIBXSMM_VERSION " JIT GEMMs";
+#else
+  return "portable GEMM loops (libxsmm not found at build time)";
+#endif
+}
+
 }  // namespace hf

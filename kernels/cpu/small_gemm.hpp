@@ -21,6 +21,9 @@ class SmallGemm {
   Kernel kernel_ = nullptr;
 };
 
+// The GEMM library this build uses, e.g. "libxsmm 1.17 JIT" or "portable loops".
+const char* small_gemm_library();
+
 // The portable loop, also the reference the tests compare the kernels with.
 void reference_gemm(int m, int n, int k, const float* a, int lda, const float* b, int ldb, float* c, int ldc,
                     bool transpose_b);

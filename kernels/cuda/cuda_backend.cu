@@ -446,6 +446,23 @@ class CudaBackend final : public Backend {
 
 std::unique_ptr<Backend> make_cuda_backend(int device) { return std::make_unique<CudaBackend>(device); }
 
+std::string cuda_backend_description() {
+#ifdef HYPERFUSE_CUDA_EMULATED
+  return "CUDA emulated on the host (tests/cuda_emulation: checks, no speed)";
+#else
+  return std::string("CUDA for ") + HYPERFUSE_CUDA_ARCHITECTURES + ", cuBLAS " + std::to_string(CUBLAS_VER_MAJOR) +
+         "." + std::to_string(CUBLAS_VER_MINOR) + "." + std::to_string(CUBLAS_VER_PATCH);
+#endif
+}
+
+bool cuda_backend_is_emulated() {
+#ifdef HYPERFUSE_CUDA_EMULATED
+  return true;
+#else
+  return false;
+#endif
+}
+
 int cuda_device_count() {
   int count = 0;
   if (cudaGetDeviceCount(&count) != cudaSuccess) {

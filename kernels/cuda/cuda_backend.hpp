@@ -1,5 +1,5 @@
-// The CUDA backend of the pack primitives, seen from plain C++ (no CUDA headers): code built
-// with HYPERFUSE_HAVE_CUDA=1 creates it through these functions.
+// The CUDA backend of the pack primitives, seen from plain C++ (no CUDA headers):
+// kernels/backend_registry.cpp registers it through these functions.
 #pragma once
 
 #include <cstddef>
@@ -13,6 +13,11 @@ namespace hf {
 // A backend whose every workspace lives on CUDA device `device`; the calling thread's current
 // device becomes `device`. Throws DeviceError when the device cannot be used.
 std::unique_ptr<Backend> make_cuda_backend(int device);
+
+// What this CUDA backend is: the architectures it was compiled for and the cuBLAS version, or
+// that it runs on the host emulation (tests/cuda_emulation).
+std::string cuda_backend_description();
+bool cuda_backend_is_emulated();
 
 // CUDA devices visible to this process; 0 when there is no driver or no device.
 int cuda_device_count();

@@ -1,0 +1,56 @@
+#include "kernels/backend_registry.hpp"
+
+#include "kernels/cpu/cpu_backend.hpp"
+#if HYPERFUSE_HAVE_CUDA
+#include "kernels/cuda/cuda_backend.hpp"
+#endif
+
+namespace hf {
+namespace {
+
+BackendEntry cpu_entry() {
+  BackendEntry entry;
+  entry.name = "cpu";
+  entry.description = cpu_backend_description();
+  entry.make = [](int /*device*/) { return std::unique_ptr<Backend>(std::make_unique<CpuBackend>()); };
+  return entry;
+}
+
+#if HYPERFUSE_HAVE_CUDA
+BackendEntry cuda_entry() {
+  BackendEntry entry;
+  entry.name = "cuda";
+  entry.description = cuda_backend_description();
+  entry.accelerator = true;
+  entry.chosen_by_auto = !cuda_backend_is_emulated();
+  entry.device_count = cuda_device_count;
+  entry.make = make_cuda_backend;
+  entry.device_memory = [](int device) {
+    const CudaDeviceMemory memory = cuda_device_memory(device);
+    return DeviceMemory{memory.name, memory.free_bytes, memory.total_bytes};
+  };
+  entry.bytes_per_network = cuda_bytes_per_network;
+  return entry;
+}
+#endif
+
+}  // namespace
+
+const std::vector<BackendEntry>& registered_backends() {
+  static const std::vector<BackendEntry> entries = [] {
+    std::vector<BackendEntry> list{cpu_entry()};
+#if HYPERFUSE_HAVE_CUDA
+    list.push_back(cuda_entry());
+#endif
+    return list;
+  }();
+  return entries;
+}
+
+const BackendEntry* find_backend(const std::string& name) {
+  for (const BackendEntry& entry : registered_backends())
+    if (entry.name == name) return &entry;
+  return nullptr;
+}
+
+}  // namespace hf

@@ -1,0 +1,44 @@
+// Every backend this build has, in one list: the only place that knows which backends were
+// compiled in (kernels/backend_registry.cpp). Device choice, the op tests, the benchmarks and
+// `hyperfuse --version` read it, so adding a backend is one entry here plus its folder.
+#pragma once
+
+#include <cstddef>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "kernels/backend/backend.hpp"
+
+namespace hf {
+
+struct DeviceMemory {
+  std::string name;  // e.g. "NVIDIA H100 80GB HBM3"
+  std::size_t free_bytes = 0;
+  std::size_t total_bytes = 0;
+};
+
+struct BackendEntry {
+  std::string name;         // as configs and --device name it: "cpu", "cuda"
+  std::string description;  // for --version: what it is built with
+  // Accelerators train on devices, one worker thread per device, with packs sized by device
+  // memory; the CPU backend is not one (one worker per core, one network per pack).
+  bool accelerator = false;
+  bool chosen_by_auto = true;  // device = "auto" may pick it when it has a device
+  // Accelerators only. device_count throws DeviceError when the devices cannot be counted (a
+  // driver too old for this build, ...); 0 means none is visible.
+  std::function<int()> device_count;
+  std::function<std::unique_ptr<Backend>(int device)> make;
+  std::function<DeviceMemory(int device)> device_memory;
+  // Device bytes one network of a pack takes in a workspace of max_rows rows.
+  std::function<std::size_t(const ParameterLayout& layout, int max_rows)> bytes_per_network;
+};
+
+// The CPU backend first, then the accelerators this build has.
+const std::vector<BackendEntry>& registered_backends();
+
+// The entry named `name`, or null when this build does not have it.
+const BackendEntry* find_backend(const std::string& name);
+
+}  // namespace hf
