@@ -54,8 +54,8 @@ int main(int argc, char** argv) {
     if (!train_path.empty()) config.train_path = train_path;
     if (!test_path.empty()) config.test_path = test_path;
     if (combinations > 0) {
-      config.explore_all_combinations = false;
-      config.combinations_to_try = static_cast<std::uint64_t>(combinations);
+      config.search.explore_all_combinations = false;
+      config.search.combinations_to_try = static_cast<std::uint64_t>(combinations);
     }
     hf::SearchOptions options;
     options.fresh = true;  // a benchmark trains everything, never resumes
@@ -65,7 +65,7 @@ int main(int argc, char** argv) {
     std::size_t steps = 0;
     for (const hf::PlannedCombination& c : s.plan.combinations) {
       steps += static_cast<std::size_t>(c.settings.max_epochs) *
-               hf::steps_per_epoch(s.train_rows, c.settings.batch_size) * config.rerun_count;
+               hf::steps_per_epoch(s.train_rows, c.settings.batch_size) * config.search.rerun_count;
     }
     const double trainings = static_cast<double>(s.plan.trainings.size());
     const double gflops = s.plan.total_flops / s.seconds / 1e9;

@@ -12,7 +12,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   try {
     const hf::SearchConfig config = hf::parse_search_config(text, "/fuzz/search.toml");
     // A config that loads must be one a search can plan: every axis has values.
-    for (const hf::HyperparameterAxis& axis : config.axes) {
+    for (const hf::HyperparameterAxis& axis : config.search.axes) {
       if (axis.values.empty()) __builtin_trap();
     }
   } catch (const hf::InputError&) {

@@ -35,7 +35,7 @@ hf::SearchConfig load_text(const std::string& text) { return hf::load_search_con
 // The texts of every value of every axis, axis by axis, with the key first.
 std::vector<std::vector<std::string>> axis_texts(const hf::SearchConfig& config) {
   std::vector<std::vector<std::string>> out;
-  for (const hf::HyperparameterAxis& axis : config.axes) {
+  for (const hf::HyperparameterAxis& axis : config.search.axes) {
     std::vector<std::string> texts{hf::key_name(axis.key)};
     for (const hf::HyperparameterValue& v : axis.values) texts.push_back(v.text);
     out.push_back(texts);
@@ -44,7 +44,7 @@ std::vector<std::vector<std::string>> axis_texts(const hf::SearchConfig& config)
 }
 
 const hf::HyperparameterAxis& axis_of(const hf::SearchConfig& config, hf::Hyperparameter key) {
-  for (const hf::HyperparameterAxis& axis : config.axes) {
+  for (const hf::HyperparameterAxis& axis : config.search.axes) {
     if (axis.key == key) return axis;
   }
   throw std::logic_error(std::string("no axis for ") + hf::key_name(key));
@@ -123,13 +123,13 @@ l1_regularization = [0.0, 0.00001]
   EXPECT_EQ(config.source, path);
   EXPECT_EQ(config.train_path, (folder / "data/train.csv").lexically_normal());
   EXPECT_EQ(config.test_path, fs::path("/absolute/elsewhere/test.csv"));
-  EXPECT_TRUE(config.shuffle);
+  EXPECT_TRUE(config.search.shuffle);
 
-  EXPECT_FALSE(config.explore_all_combinations);
-  EXPECT_EQ(config.combinations_to_try, 17u);
-  EXPECT_EQ(config.rerun_count, 5);
-  EXPECT_EQ(config.seed, 123456789u);
-  EXPECT_EQ(config.prediction_threshold, 0.25);
+  EXPECT_FALSE(config.search.explore_all_combinations);
+  EXPECT_EQ(config.search.combinations_to_try, 17u);
+  EXPECT_EQ(config.search.rerun_count, 5);
+  EXPECT_EQ(config.search.seed, 123456789u);
+  EXPECT_EQ(config.search.prediction_threshold, 0.25);
 
   EXPECT_EQ(config.device, hf::Device::Cuda);
   EXPECT_EQ(config.cpu_count, 6);
@@ -215,7 +215,7 @@ learning_rate = [0.01]
       {"weight_initialization", "xavier_uniform"},
   };
   EXPECT_EQ(axis_texts(config), expected);
-  EXPECT_EQ(hf::combination_count(config.axes), std::optional<std::uint64_t>(2));
+  EXPECT_EQ(hf::combination_count(config.search.axes), std::optional<std::uint64_t>(2));
 }
 
 TEST(ConfigLoad, EmptyFileGivesEveryDefault) {
@@ -225,22 +225,22 @@ TEST(ConfigLoad, EmptyFileGivesEveryDefault) {
 
   EXPECT_EQ(config.train_path, (folder / "../example_data/train.csv").lexically_normal());
   EXPECT_EQ(config.test_path, (folder / "../example_data/test.csv").lexically_normal());
-  EXPECT_FALSE(config.shuffle);
-  EXPECT_TRUE(config.explore_all_combinations);
-  EXPECT_EQ(config.combinations_to_try, 100u);
-  EXPECT_EQ(config.rerun_count, 3);
-  EXPECT_EQ(config.seed, 42u);
-  EXPECT_EQ(config.prediction_threshold, 0.5);
+  EXPECT_FALSE(config.search.shuffle);
+  EXPECT_TRUE(config.search.explore_all_combinations);
+  EXPECT_EQ(config.search.combinations_to_try, 100u);
+  EXPECT_EQ(config.search.rerun_count, 3);
+  EXPECT_EQ(config.search.seed, 42u);
+  EXPECT_EQ(config.search.prediction_threshold, 0.5);
   EXPECT_EQ(config.device, hf::Device::Auto);
   EXPECT_EQ(config.cpu_count, 0);
   EXPECT_EQ(config.output_dir, (folder / "../results").lexically_normal());
 
-  ASSERT_EQ(config.axes.size(), static_cast<std::size_t>(hf::kHyperparameterCount));
+  ASSERT_EQ(config.search.axes.size(), static_cast<std::size_t>(hf::kHyperparameterCount));
   for (int k = 0; k < hf::kHyperparameterCount; ++k) {
-    const hf::HyperparameterAxis& axis = config.axes[static_cast<std::size_t>(k)];
+    const hf::HyperparameterAxis& axis = config.search.axes[static_cast<std::size_t>(k)];
     EXPECT_EQ(axis.key, static_cast<hf::Hyperparameter>(k));
     ASSERT_EQ(axis.values.size(), 1u) << hf::key_name(axis.key);
-    EXPECT_EQ(axis.values[0].text, hf::default_value(axis.key).text);
+    EXPECT_EQ(axis.values[0].text, hf::describe(axis.key).default_value().text);
   }
   const std::vector<std::vector<std::string>> expected = {
       {"learning_rate", "0.001"},
@@ -256,9 +256,9 @@ TEST(ConfigLoad, EmptyFileGivesEveryDefault) {
       {"weight_initialization", "xavier_uniform"},
   };
   EXPECT_EQ(axis_texts(config), expected);
-  EXPECT_EQ(hf::combination_count(config.axes), std::optional<std::uint64_t>(1));
+  EXPECT_EQ(hf::combination_count(config.search.axes), std::optional<std::uint64_t>(1));
 
-  const hf::TrainingSettings settings = hf::resolve_settings(config.axes, std::vector<int>(config.axes.size(), 0));
+  const hf::TrainingSettings settings = hf::resolve_settings(config.search.axes, std::vector<int>(config.search.axes.size(), 0));
   EXPECT_EQ(settings.learning_rate, 0.001);
   EXPECT_EQ(settings.max_epochs, 8);
   EXPECT_EQ(settings.batch_size, 32);
@@ -277,14 +277,14 @@ seed = 9
 [output]
 [hyperparameters]
 )");
-  EXPECT_EQ(config.seed, 9u);
-  EXPECT_EQ(config.rerun_count, 3);
-  EXPECT_TRUE(config.explore_all_combinations);
-  EXPECT_FALSE(config.shuffle);
+  EXPECT_EQ(config.search.seed, 9u);
+  EXPECT_EQ(config.search.rerun_count, 3);
+  EXPECT_TRUE(config.search.explore_all_combinations);
+  EXPECT_FALSE(config.search.shuffle);
   EXPECT_EQ(config.device, hf::Device::Auto);
   EXPECT_EQ(config.output_dir.filename(), "results");
   EXPECT_EQ(config.train_path.filename(), "train.csv");
-  EXPECT_EQ(config.axes.size(), static_cast<std::size_t>(hf::kHyperparameterCount));
+  EXPECT_EQ(config.search.axes.size(), static_cast<std::size_t>(hf::kHyperparameterCount));
 }
 
 TEST(ConfigLoad, RelativePathsResolveAgainstTheConfigFolder) {
@@ -334,9 +334,9 @@ dropout = [0.0, 0.99]
 hidden_layers = [[1000], [0.001]]
 l1_regularization = [100.0]
 )");
-  EXPECT_EQ(config.combinations_to_try, 1000000u);
-  EXPECT_EQ(config.rerun_count, 1000);
-  EXPECT_EQ(config.seed, 0u);
+  EXPECT_EQ(config.search.combinations_to_try, 1000000u);
+  EXPECT_EQ(config.search.rerun_count, 1000);
+  EXPECT_EQ(config.search.seed, 0u);
   EXPECT_EQ(config.cpu_count, 4096);
   EXPECT_EQ(axis_of(config, hf::Hyperparameter::LearningRate).values[0].text, "10");
   EXPECT_EQ(axis_of(config, hf::Hyperparameter::LearningRate).values[1].text, "1e-12");
@@ -347,44 +347,44 @@ l1_regularization = [100.0]
 TEST(ConfigLoad, RepositoryDefaultConfig) {
   const fs::path configs = hf::testing::source_dir() / "configs";
   const hf::SearchConfig config = hf::load_search_config(configs / "default.toml");
-  EXPECT_TRUE(config.explore_all_combinations);
-  EXPECT_EQ(config.rerun_count, 3);
-  EXPECT_EQ(config.seed, 42u);
+  EXPECT_TRUE(config.search.explore_all_combinations);
+  EXPECT_EQ(config.search.rerun_count, 3);
+  EXPECT_EQ(config.search.seed, 42u);
   EXPECT_EQ(config.device, hf::Device::Auto);
   EXPECT_EQ(config.train_path, (hf::testing::source_dir() / "example_data/train.csv").lexically_normal());
   EXPECT_EQ(config.test_path, (hf::testing::source_dir() / "example_data/test.csv").lexically_normal());
   EXPECT_EQ(config.output_dir, (hf::testing::source_dir() / "results").lexically_normal());
-  EXPECT_EQ(config.axes.size(), static_cast<std::size_t>(hf::kHyperparameterCount));
-  EXPECT_EQ(hf::combination_count(config.axes), std::optional<std::uint64_t>(2 * 1 * 2 * 2 * 2 * 4 * 2 * 2));
+  EXPECT_EQ(config.search.axes.size(), static_cast<std::size_t>(hf::kHyperparameterCount));
+  EXPECT_EQ(hf::combination_count(config.search.axes), std::optional<std::uint64_t>(2 * 1 * 2 * 2 * 2 * 4 * 2 * 2));
   EXPECT_EQ(axis_texts(config)[3], (std::vector<std::string>{"hidden_layers", "[2, 3, 2, 1, 0.5]", "[2, 1, 0.5]"}));
 }
 
 TEST(ConfigLoad, RepositorySeedConfigIsTheSeedScriptsGrid) {
   const hf::SearchConfig config = hf::load_search_config(hf::testing::source_dir() / "configs" / "seed.toml");
-  EXPECT_TRUE(config.explore_all_combinations);
-  EXPECT_EQ(config.rerun_count, 3);
-  EXPECT_EQ(config.seed, 42u);
-  EXPECT_EQ(config.prediction_threshold, 0.5);
-  EXPECT_EQ(hf::combination_count(config.axes), std::optional<std::uint64_t>(1024));
-  ASSERT_EQ(config.axes.size(), static_cast<std::size_t>(hf::kHyperparameterCount));
+  EXPECT_TRUE(config.search.explore_all_combinations);
+  EXPECT_EQ(config.search.rerun_count, 3);
+  EXPECT_EQ(config.search.seed, 42u);
+  EXPECT_EQ(config.search.prediction_threshold, 0.5);
+  EXPECT_EQ(hf::combination_count(config.search.axes), std::optional<std::uint64_t>(1024));
+  ASSERT_EQ(config.search.axes.size(), static_cast<std::size_t>(hf::kHyperparameterCount));
   for (int k = 0; k < hf::kHyperparameterCount; ++k) {
-    EXPECT_EQ(config.axes[static_cast<std::size_t>(k)].key, static_cast<hf::Hyperparameter>(k));
+    EXPECT_EQ(config.search.axes[static_cast<std::size_t>(k)].key, static_cast<hf::Hyperparameter>(k));
   }
   EXPECT_EQ(axis_texts(config)[0], (std::vector<std::string>{"learning_rate", "0.001", "0.0005"}));
   EXPECT_EQ(axis_texts(config)[3],
             (std::vector<std::string>{"hidden_layers", "[2, 3, 2, 1, 0.5]", "[2, 3, 2, 1, 0.5, 0.25]"}));
-  EXPECT_EQ(hf::choose_combinations(config.axes, true, config.combinations_to_try, config.seed).size(), 1024u);
+  EXPECT_EQ(hf::choose_combinations(config.search.axes, true, config.search.combinations_to_try, config.search.seed).size(), 1024u);
 }
 
 TEST(ConfigLoad, RepositoryRandomConfigSamplesALargeSpace) {
   const hf::SearchConfig config = hf::load_search_config(hf::testing::source_dir() / "configs" / "random.toml");
-  EXPECT_FALSE(config.explore_all_combinations);
-  EXPECT_EQ(config.combinations_to_try, 40u);
-  EXPECT_EQ(config.seed, 7u);
-  EXPECT_EQ(hf::combination_count(config.axes),
+  EXPECT_FALSE(config.search.explore_all_combinations);
+  EXPECT_EQ(config.search.combinations_to_try, 40u);
+  EXPECT_EQ(config.search.seed, 7u);
+  EXPECT_EQ(hf::combination_count(config.search.axes),
             std::optional<std::uint64_t>(4 * 2 * 3 * 4 * 5 * 9 * 5 * 3 * 2 * 2 * 5));
   EXPECT_EQ(axis_of(config, hf::Hyperparameter::L1Regularization).values[1].text, "1e-05");
-  EXPECT_EQ(hf::choose_combinations(config.axes, false, config.combinations_to_try, config.seed).size(), 40u);
+  EXPECT_EQ(hf::choose_combinations(config.search.axes, false, config.search.combinations_to_try, config.search.seed).size(), 40u);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -855,22 +855,22 @@ TEST(ConfigGridLimit, TooLargeGridSaysTheCountAndSuggestsRandomSearch) {
 TEST(ConfigGridLimit, SameSpaceAsRandomSearchLoads) {
   const hf::SearchConfig config = load_text(
       "[search]\nexplore_all_combinations = false\nnumber_of_combinations_to_try = 50\n" + big_space(1001, 1000));
-  EXPECT_FALSE(config.explore_all_combinations);
-  EXPECT_EQ(hf::combination_count(config.axes), std::optional<std::uint64_t>(1001000));
-  const std::vector<std::uint64_t> chosen = hf::choose_combinations(config.axes, false, 50, config.seed);
+  EXPECT_FALSE(config.search.explore_all_combinations);
+  EXPECT_EQ(hf::combination_count(config.search.axes), std::optional<std::uint64_t>(1001000));
+  const std::vector<std::uint64_t> chosen = hf::choose_combinations(config.search.axes, false, 50, config.search.seed);
   EXPECT_EQ(chosen.size(), 50u);
 }
 
 TEST(ConfigGridLimit, ExactlyTheLimitIsAllowed) {
   const hf::SearchConfig config = load_text(big_space(1000, 1000));
-  EXPECT_TRUE(config.explore_all_combinations);
-  EXPECT_EQ(hf::combination_count(config.axes), std::optional<std::uint64_t>(hf::kMaxCombinations));
+  EXPECT_TRUE(config.search.explore_all_combinations);
+  EXPECT_EQ(hf::combination_count(config.search.axes), std::optional<std::uint64_t>(hf::kMaxCombinations));
 }
 
 TEST(ConfigGridLimit, RepositoryRandomSpaceIsTooLargeForAGrid) {
   const fs::path random = hf::testing::source_dir() / "configs" / "random.toml";
   const hf::SearchConfig config = hf::load_search_config(random);
-  ASSERT_GT(hf::combination_count(config.axes).value(), hf::kMaxCombinations);
+  ASSERT_GT(hf::combination_count(config.search.axes).value(), hf::kMaxCombinations);
   // The same file with explore_all_combinations = true is refused at that key's line.
   std::string text;
   {

@@ -125,7 +125,7 @@ TEST(EndToEnd, ShuffledBatchesAreReproducibleAndChangeResults) {
   const std::filesystem::path first = testing::scratch_dir("first"), second = testing::scratch_dir("second"),
                               plain = testing::scratch_dir("plain");
   SearchConfig a = small_search(first, 2), b = small_search(second, 1), c = small_search(plain, 2);
-  a.shuffle = b.shuffle = true;
+  a.search.shuffle = b.search.shuffle = true;
   run_search(a, {}, nullptr, nullptr);
   run_search(b, {}, nullptr, nullptr);
   run_search(c, {}, nullptr, nullptr);
@@ -255,7 +255,7 @@ TEST(PackTraining, DivergedNetworksAreReportedWithEpochAndStepWhileTheOtherFinis
 TEST(Results, FailedCombinationsGoToErrorsCsvNotTheRanking) {
   const std::filesystem::path dir = testing::scratch_dir("search");
   const SearchConfig config = small_search(dir, 1);
-  const SearchPlan plan = plan_search(config, 30, 700, 300, 1);
+  const SearchPlan plan = plan_search(config.search, 30, 700, 300, 1);
   std::vector<TrainingResult> results(plan.trainings.size());
   for (std::size_t t = 0; t < results.size(); ++t) {
     results[t].done = true;

@@ -366,14 +366,14 @@ batch_size = [8, 16, 32]
 learning_rate = [0.1, 0.01]
 )");
   const hf::SearchConfig config = hf::load_search_config(path);
-  ASSERT_EQ(hf::combination_count(config.axes), std::optional<std::uint64_t>(12));
+  ASSERT_EQ(hf::combination_count(config.search.axes), std::optional<std::uint64_t>(12));
 
   // itertools.product(["SGD", "AdamW"], [8, 16, 32], [0.1, 0.01])[9] == ("AdamW", 16, 0.01)
-  const std::vector<int> index = hf::combination_values(config.axes, 9);
+  const std::vector<int> index = hf::combination_values(config.search.axes, 9);
   EXPECT_EQ(index[0], 1);
   EXPECT_EQ(index[1], 1);
   EXPECT_EQ(index[2], 1);
-  const hf::TrainingSettings s = hf::resolve_settings(config.axes, index);
+  const hf::TrainingSettings s = hf::resolve_settings(config.search.axes, index);
   EXPECT_EQ(s.optimizer, hf::Optimizer::AdamW);
   EXPECT_EQ(s.batch_size, 16);
   EXPECT_EQ(s.learning_rate, 0.01);
@@ -381,7 +381,7 @@ learning_rate = [0.1, 0.01]
   EXPECT_EQ(s.hidden_multiples, (std::vector<double>{2, 3, 2, 1, 0.5}));
 
   // ... [4] == ("SGD", 32, 0.1)
-  const hf::TrainingSettings t = hf::resolve_settings(config.axes, hf::combination_values(config.axes, 4));
+  const hf::TrainingSettings t = hf::resolve_settings(config.search.axes, hf::combination_values(config.search.axes, 4));
   EXPECT_EQ(t.optimizer, hf::Optimizer::SGD);
   EXPECT_EQ(t.batch_size, 32);
   EXPECT_EQ(t.learning_rate, 0.1);

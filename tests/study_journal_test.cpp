@@ -75,7 +75,7 @@ TEST(StudyIdentity, ValuesCountByMeaningAndExecutionSettingsDoNotCount) {
   second.cpu_count = 1;
   second.output_dir = b / "elsewhere";
   EXPECT_EQ(identity_of(first).hash, identity_of(second).hash);
-  second.seed = 6;
+  second.search.seed = 6;
   EXPECT_NE(identity_of(first).hash, identity_of(second).hash);
 }
 
@@ -83,8 +83,8 @@ TEST(StudyIdentity, DifferencesNameEachChangedSetting) {
   const std::filesystem::path dir = testing::scratch_dir("search");
   SearchConfig config = journal_search(dir);
   const StudyIdentity before = identity_of(config);
-  config.seed = 7;
-  config.rerun_count = 3;
+  config.search.seed = 7;
+  config.search.rerun_count = 3;
   testing::write_text(config.test_path, read_text(config.test_path) + "\n");  // same rows, other bytes
   const std::vector<std::string> lines = identity_differences(before.facts, identity_of(config).facts);
   ASSERT_EQ(lines.size(), 3u);
@@ -168,7 +168,7 @@ TEST(StudyJournal, AChangedStudyIsRefusedWithWhatChangedAndFreshStartsOver) {
   run_search(config, {}, nullptr, nullptr);
   const std::string before = read_text(dir / "results" / "hyperparameter_results.csv");
 
-  config.seed = 6;
+  config.search.seed = 6;
   const std::string message = input_error_of([&] { run_search(config, {}, nullptr, nullptr); });
   EXPECT_NE(message.find("study.sqlite: the results folder holds a journal of a different study"), std::string::npos)
       << message;

@@ -163,8 +163,8 @@ void apply_overrides(const RunArguments& args, SearchConfig& config) {
   if (args.device) config.device = *args.device;
   if (args.cpu_count) config.cpu_count = *args.cpu_count;
   if (args.output_dir) config.output_dir = *args.output_dir;
-  if (args.seed) config.seed = *args.seed;
-  if (args.reruns) config.rerun_count = *args.reruns;
+  if (args.seed) config.search.seed = *args.seed;
+  if (args.reruns) config.search.rerun_count = *args.reruns;
 }
 
 }  // namespace hf

@@ -62,9 +62,9 @@ void print_best(const SearchConfig& config, const SearchSummary& s) {
   const PlannedCombination& combination = s.plan.combinations[best.combination];
   std::printf("Best combination (median precision p-value %s, log10 %s):\n", python_float_repr(best.p_value).c_str(),
               python_float_repr(best.log10_p_value).c_str());
-  for (std::size_t a = 0; a < config.axes.size(); ++a) {
-    std::printf("  %-22s %s\n", key_name(config.axes[a].key),
-                config.axes[a].values[combination.values[a]].text.c_str());
+  for (std::size_t a = 0; a < config.search.axes.size(); ++a) {
+    std::printf("  %-22s %s\n", key_name(config.search.axes[a].key),
+                config.search.axes[a].values[combination.values[a]].text.c_str());
   }
   const ConfusionCounts& c = best.representative_counts;
   std::printf("  precision %.4f (tp %lld, fp %lld, fn %lld, tn %lld) in its median rerun\n",
@@ -103,7 +103,7 @@ int run_command(const RunArguments& args, MpiSession* mpi) {
     std::fprintf(stderr,
                  "hyperfuse: %zu combinations x %d reruns = %zu trainings on %s, %d train / %d test rows of %d "
                  "features\n",
-                 s.plan.combinations.size(), config.rerun_count, s.plan.trainings.size(), where.c_str(), s.train_rows,
+                 s.plan.combinations.size(), config.search.rerun_count, s.plan.trainings.size(), where.c_str(), s.train_rows,
                  s.test_rows, s.input_width);
     if (s.trainings_resumed > 0) {
       std::fprintf(stderr, "hyperfuse: resuming the study in %s: %zu of %zu trainings already done\n",

@@ -8,7 +8,7 @@
 #include <string_view>
 #include <vector>
 
-#include "host/search/hyperparameters.hpp"
+#include "host/search/search_settings.hpp"
 
 namespace hf {
 
@@ -17,17 +17,12 @@ enum class Device { Auto, Cpu, Cuda };
 struct SearchConfig {
   std::filesystem::path source;  // the config file itself
 
-  // [data]
+  // [data] train and test
   std::filesystem::path train_path;
   std::filesystem::path test_path;
-  bool shuffle = false;  // false: mini-batches in file order, as the seed's DataLoader
 
-  // [search]
-  bool explore_all_combinations = true;
-  std::uint64_t combinations_to_try = 100;
-  int rerun_count = 3;
-  std::uint64_t seed = 42;
-  double prediction_threshold = 0.5;
+  // What is trained: [search], [data] shuffle and [hyperparameters].
+  SearchSettings search;
 
   // [execution]
   Device device = Device::Auto;
@@ -36,10 +31,6 @@ struct SearchConfig {
 
   // [output]
   std::filesystem::path output_dir;
-
-  // [hyperparameters]: the keys the config lists, in its order, then every key it left out
-  // with its single default value.
-  std::vector<HyperparameterAxis> axes;
 };
 
 // Limits that keep a typo from launching a search that would never finish.

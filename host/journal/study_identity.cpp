@@ -9,23 +9,6 @@
 namespace hf {
 namespace {
 
-std::string normalised_value(Hyperparameter key, const HyperparameterValue& value) {
-  switch (key) {
-    case Hyperparameter::HiddenLayers: {
-      std::string text = "[";
-      for (std::size_t i = 0; i < value.multiples.size(); ++i) {
-        text += (i ? ", " : "") + python_float_repr(value.multiples[i]);
-      }
-      return text + "]";
-    }
-    case Hyperparameter::LossFunction: return kLossNames[value.code];
-    case Hyperparameter::ActivationFunction: return kActivationNames[value.code];
-    case Hyperparameter::Optimizer: return kOptimizerNames[value.code];
-    case Hyperparameter::WeightInitialization: return kWeightInitNames[value.code];
-    default: return python_float_repr(value.number);
-  }
-}
-
 std::string file_fact(const std::string& contents) {
   return content_hash(contents) + " (" + std::to_string(contents.size()) + " bytes)";
 }
@@ -48,19 +31,19 @@ StudyIdentity study_identity(const SearchConfig& config, const std::string& trai
   auto& facts = identity.facts;
   facts.emplace_back("data.train", file_fact(train_file));
   facts.emplace_back("data.test", file_fact(test_file));
-  facts.emplace_back("data.shuffle", config.shuffle ? "true" : "false");
-  facts.emplace_back("search.explore_all_combinations", config.explore_all_combinations ? "true" : "false");
-  if (!config.explore_all_combinations) {
-    facts.emplace_back("search.combinations_to_try", std::to_string(config.combinations_to_try));
+  facts.emplace_back("data.shuffle", config.search.shuffle ? "true" : "false");
+  facts.emplace_back("search.explore_all_combinations", config.search.explore_all_combinations ? "true" : "false");
+  if (!config.search.explore_all_combinations) {
+    facts.emplace_back("search.combinations_to_try", std::to_string(config.search.combinations_to_try));
   }
-  facts.emplace_back("search.rerun_count", std::to_string(config.rerun_count));
-  facts.emplace_back("search.seed", std::to_string(config.seed));
-  facts.emplace_back("search.prediction_threshold", python_float_repr(config.prediction_threshold));
+  facts.emplace_back("search.rerun_count", std::to_string(config.search.rerun_count));
+  facts.emplace_back("search.seed", std::to_string(config.search.seed));
+  facts.emplace_back("search.prediction_threshold", python_float_repr(config.search.prediction_threshold));
   // Axis order matters: it numbers the grid, and so the seeds.
-  for (const HyperparameterAxis& axis : config.axes) {
+  for (const HyperparameterAxis& axis : config.search.axes) {
     std::string values = "[";
     for (std::size_t v = 0; v < axis.values.size(); ++v) {
-      values += (v ? ", " : "") + normalised_value(axis.key, axis.values[v]);
+      values += (v ? ", " : "") + describe(axis.key).normalised(axis.values[v]);
     }
     facts.emplace_back(std::string("hyperparameters.") + key_name(axis.key), values + "]");
   }

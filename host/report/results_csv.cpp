@@ -9,14 +9,14 @@ namespace {
 
 std::string hyperparameter_header(const SearchConfig& config) {
   std::string line;
-  for (const HyperparameterAxis& axis : config.axes) line += std::string(key_name(axis.key)) + ",";
+  for (const HyperparameterAxis& axis : config.search.axes) line += std::string(key_name(axis.key)) + ",";
   return line;
 }
 
 std::string hyperparameter_cells(const SearchConfig& config, const PlannedCombination& combination) {
   std::string line;
-  for (std::size_t a = 0; a < config.axes.size(); ++a) {
-    line += csv_cell(config.axes[a].values[static_cast<std::size_t>(combination.values[a])].text) + ",";
+  for (std::size_t a = 0; a < config.search.axes.size(); ++a) {
+    line += csv_cell(config.search.axes[a].values[static_cast<std::size_t>(combination.values[a])].text) + ",";
   }
   return line;
 }
@@ -38,7 +38,7 @@ std::string csv_cell(const std::string& text) {
 
 std::string results_csv(const SearchConfig& config, const SearchPlan& plan, const SearchResults& results) {
   std::string out = hyperparameter_header(config) + "p_value,execution_time,log10_p_value,precision,tp,fp,fn,tn";
-  for (int r = 1; r <= config.rerun_count; ++r) out += ",p_value_rerun_" + std::to_string(r);
+  for (int r = 1; r <= config.search.rerun_count; ++r) out += ",p_value_rerun_" + std::to_string(r);
   out += "\n";
   for (const RankedCombination& c : results.ranked) {
     out += hyperparameter_cells(config, plan.combinations[c.combination]);

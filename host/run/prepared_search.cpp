@@ -37,7 +37,7 @@ PreparedSearch prepare_search(const SearchConfig& config) {
   prepared.backend = device.backend_name();
   prepared.threads = device.threads;
   prepared.make_backend = backend_factory(device);
-  prepared.plan = plan_search(config, prepared.train.features, prepared.train.rows, prepared.test.rows,
+  prepared.plan = plan_search(config.search, prepared.train.features, prepared.train.rows, prepared.test.rows,
                               pack_size_rule(device, prepared.train.rows, prepared.test.rows));
   return prepared;
 }

@@ -31,7 +31,7 @@ void check_output_dir(const std::filesystem::path& dir) {
 
 std::vector<std::string> axis_keys(const SearchConfig& config) {
   std::vector<std::string> keys;
-  for (const HyperparameterAxis& axis : config.axes) keys.emplace_back(key_name(axis.key));
+  for (const HyperparameterAxis& axis : config.search.axes) keys.emplace_back(key_name(axis.key));
   return keys;
 }
 
@@ -43,8 +43,8 @@ JournalEntry journal_entry(const SearchConfig& config, const SearchPlan& plan, s
   e.combination = c.number;
   e.rerun = t.rerun;
   e.seed = t.seed;
-  for (std::size_t a = 0; a < config.axes.size(); ++a) {
-    e.values.push_back(config.axes[a].values[static_cast<std::size_t>(c.values[a])].text);
+  for (std::size_t a = 0; a < config.search.axes.size(); ++a) {
+    e.values.push_back(config.search.axes[a].values[static_cast<std::size_t>(c.values[a])].text);
   }
   e.failed = result.outcome.failed;
   e.error = result.outcome.error;

@@ -12,40 +12,32 @@ namespace {
 
 PackMember member_for(const TrainingSettings& s, std::uint64_t seed) {
   PackMember m;
-  m.activation = s.activation;
-  m.loss = s.loss;
-  m.optimizer = s.optimizer;
-  m.weight_init = s.weight_init;
-  m.learning_rate = s.learning_rate;
-  m.dropout = s.dropout;
-  m.l1 = s.l1;
-  m.l2 = s.l2;
-  m.max_epochs = s.max_epochs;
+  static_cast<NetworkSettings&>(m) = s;
   m.seed = seed;
   return m;
 }
 
 }  // namespace
 
-SearchPlan plan_search(const SearchConfig& config, int input_width, int train_rows, int test_rows, int max_pack_size) {
-  return plan_search(config, input_width, train_rows, test_rows,
+SearchPlan plan_search(const SearchSettings& search, int input_width, int train_rows, int test_rows, int max_pack_size) {
+  return plan_search(search, input_width, train_rows, test_rows,
                      [max_pack_size](const ParameterLayout&, int) { return max_pack_size; });
 }
 
-SearchPlan plan_search(const SearchConfig& config, int input_width, int train_rows, int test_rows,
+SearchPlan plan_search(const SearchSettings& search, int input_width, int train_rows, int test_rows,
                        const PackSizeRule& pack_size_rule) {
   SearchPlan plan;
   for (std::uint64_t number :
-       choose_combinations(config.axes, config.explore_all_combinations, config.combinations_to_try, config.seed)) {
+       choose_combinations(search.axes, search.explore_all_combinations, search.combinations_to_try, search.seed)) {
     PlannedCombination c;
     c.number = number;
-    c.values = combination_values(config.axes, number);
-    c.settings = resolve_settings(config.axes, c.values);
+    c.values = combination_values(search.axes, number);
+    c.settings = resolve_settings(search.axes, c.values);
     plan.combinations.push_back(std::move(c));
   }
   for (std::size_t c = 0; c < plan.combinations.size(); ++c) {
-    for (int rerun = 0; rerun < config.rerun_count; ++rerun) {
-      plan.trainings.push_back({c, rerun, training_seed(config.seed, plan.combinations[c].number, rerun)});
+    for (int rerun = 0; rerun < search.rerun_count; ++rerun) {
+      plan.trainings.push_back({c, rerun, training_seed(search.seed, plan.combinations[c].number, rerun)});
     }
   }
 
@@ -58,7 +50,7 @@ SearchPlan plan_search(const SearchConfig& config, int input_width, int train_ro
     const PlannedTraining& training = plan.trainings[t];
     const TrainingSettings& s = plan.combinations[training.combination].settings;
     const std::uint64_t order =
-        config.shuffle ? mix64(config.seed ^ mix64(static_cast<std::uint64_t>(training.rerun))) : 0;
+        search.shuffle ? mix64(search.seed ^ mix64(static_cast<std::uint64_t>(training.rerun))) : 0;
     PackKey key{layer_widths(input_width, s.hidden_multiples), s.batch_size, order};
     auto [it, inserted] = groups.try_emplace(key);
     if (inserted) first_seen.push_back(key);
@@ -69,8 +61,8 @@ SearchPlan plan_search(const SearchConfig& config, int input_width, int train_ro
     const int max_pack_size = std::max(1, pack_size_rule(ParameterLayout(std::get<0>(key)), std::get<1>(key)));
     for (std::size_t begin = 0; begin < members.size(); begin += static_cast<std::size_t>(max_pack_size)) {
       PlannedPack pack{PackSpec{ParameterLayout(std::get<0>(key)), std::get<1>(key), {}}, {}, {}, 0.0};
-      pack.options.prediction_threshold = static_cast<float>(config.prediction_threshold);
-      pack.options.shuffle = config.shuffle;
+      pack.options.prediction_threshold = static_cast<float>(search.prediction_threshold);
+      pack.options.shuffle = search.shuffle;
       pack.options.order_seed = std::get<2>(key);
       const std::size_t end = std::min(members.size(), begin + static_cast<std::size_t>(max_pack_size));
       for (std::size_t i = begin; i < end; ++i) {

@@ -6,7 +6,7 @@
 #include <functional>
 #include <vector>
 
-#include "host/config/search_config.hpp"
+#include "host/search/search_settings.hpp"
 #include "host/training/pack_trainer.hpp"
 #include "kernels/backend/pack_spec.hpp"
 
@@ -40,11 +40,11 @@ struct SearchPlan {
 
 // Trainings join a pack when they share layer widths, batch size and data order, up to
 // max_pack_size networks per pack.
-SearchPlan plan_search(const SearchConfig& config, int input_width, int train_rows, int test_rows, int max_pack_size);
+SearchPlan plan_search(const SearchSettings& search, int input_width, int train_rows, int test_rows, int max_pack_size);
 
 // The most networks a pack of this layout and batch size may hold (at least 1).
 using PackSizeRule = std::function<int(const ParameterLayout& layout, int batch_size)>;
-SearchPlan plan_search(const SearchConfig& config, int input_width, int train_rows, int test_rows,
+SearchPlan plan_search(const SearchSettings& search, int input_width, int train_rows, int test_rows,
                        const PackSizeRule& max_pack_size);
 
 }  // namespace hf

@@ -11,7 +11,8 @@
 
 namespace hf {
 
-struct PackMember {
+// What one network trains with, apart from the layout and batch size its pack shares.
+struct NetworkSettings {
   Activation activation = Activation::ReLU;
   Loss loss = Loss::BCE;
   Optimizer optimizer = Optimizer::Adam;
@@ -21,6 +22,9 @@ struct PackMember {
   double l1 = 0.0;
   double l2 = 0.0;  // the optimizer's weight_decay
   int max_epochs = 1;
+};
+
+struct PackMember : NetworkSettings {
   std::uint64_t seed = 0;  // initial weights, dropout masks and RReLU slopes
 };
 
