@@ -11,7 +11,7 @@
 #include "bench/fma_peak.hpp"
 #include "host/common/errors.hpp"
 #include "host/config/search_config.hpp"
-#include "host/run/search.hpp"
+#include "host/run/run_search.hpp"
 #include "host/training/pack_trainer.hpp"
 
 int main(int argc, char** argv) {

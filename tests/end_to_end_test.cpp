@@ -10,7 +10,7 @@
 #include "host/data/labelled_table.hpp"
 #include "host/data/synthetic_data.hpp"
 #include "host/report/results_csv.hpp"
-#include "host/run/search.hpp"
+#include "host/run/run_search.hpp"
 #include "host/training/weight_init.hpp"
 #include "kernels/cpu/cpu_backend.hpp"
 #include "tests/forwarding_workspace.hpp"

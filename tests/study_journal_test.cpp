@@ -8,7 +8,7 @@
 #include "host/common/errors.hpp"
 #include "host/journal/study_identity.hpp"
 #include "host/journal/study_journal.hpp"
-#include "host/run/search.hpp"
+#include "host/run/run_search.hpp"
 #include "tests/result_files.hpp"
 #include "tests/search_fixtures.hpp"
 #include "tests/test_paths.hpp"

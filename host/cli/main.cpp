@@ -17,7 +17,7 @@
 #include "host/distributed/launch_environment.hpp"
 #include "host/report/atomic_file.hpp"
 #include "host/run/interruption.hpp"
-#include "host/run/search.hpp"
+#include "host/run/run_search.hpp"
 #include "kernels/backend_registry.hpp"
 
 #if HYPERFUSE_HAVE_MPI

@@ -28,7 +28,8 @@ std::vector<int> read_gpus(const TomlReader& reader, const toml::table& table) {
   }
   const toml::array* list = node->as_array();
   if (list == nullptr)
-    reader.fail(node->source(), "[execution] gpus: must be \"all\" or a list, not " + describe_type(*node) + "; " + kHow);
+    reader.fail(node->source(),
+                "[execution] gpus: must be \"all\" or a list, not " + describe_type(*node) + "; " + kHow);
   if (list->empty()) reader.fail(node->source(), std::string("[execution] gpus: the list is empty; ") + kHow);
   std::vector<int> ids;
   std::vector<const toml::node*> sources;
@@ -56,14 +57,15 @@ std::vector<int> read_gpus(const TomlReader& reader, const toml::table& table) {
 }
 
 // One listed value of a hyperparameter, read and checked as its descriptor says.
-HyperparameterValue read_value(const TomlReader& reader, const HyperparameterDescriptor& d,
-                               const std::string& context, const toml::node& element) {
+HyperparameterValue read_value(const TomlReader& reader, const HyperparameterDescriptor& d, const std::string& context,
+                               const toml::node& element) {
   HyperparameterValue v;
   switch (d.kind) {
     case ValueKind::Number:
       v.number = reader.read_finite_number(context, element);
       v.text = number_text(element);
-      if (!d.in_range(v.number)) reader.fail(element.source(), context + ": " + v.text + " is out of range; " + d.range_fix);
+      if (!d.in_range(v.number))
+        reader.fail(element.source(), context + ": " + v.text + " is out of range; " + d.range_fix);
       return v;
     case ValueKind::WholeNumber: {
       const long long n = reader.read_whole_number(context, element);
@@ -108,7 +110,8 @@ HyperparameterAxis read_axis(const TomlReader& reader, const HyperparameterDescr
   const std::string example = std::string(d.name) + " = [" + d.example + "]";
   const toml::array* list = node.as_array();
   if (list == nullptr)
-    reader.fail(node.source(), context + ": must be a list of values, e.g. " + example + ", not " + describe_type(node));
+    reader.fail(node.source(),
+                context + ": must be a list of values, e.g. " + example + ", not " + describe_type(node));
   if (list->empty()) {
     reader.fail(node.source(), context + ": the list is empty; give at least one value, e.g. " + example +
                                    ", or remove the key to use its default");
@@ -178,7 +181,8 @@ void read_hyperparameters(const TomlReader& reader, const toml::table* hyperpara
   if (hyperparameters) {
     reader.check_keys(*hyperparameters, "[hyperparameters]", keys);
     for (const auto& [key, node] : entries_in_file_order(*hyperparameters)) {
-      const auto index = static_cast<std::size_t>(std::find(keys.begin(), keys.end(), std::string(key->str())) - keys.begin());
+      const auto index =
+          static_cast<std::size_t>(std::find(keys.begin(), keys.end(), std::string(key->str())) - keys.begin());
       search.axes.push_back(read_axis(reader, hyperparameter_table()[index], *node));
       listed[index] = true;
     }

@@ -89,7 +89,8 @@ void TomlReader::fail(const toml::source_region& where, const std::string& messa
 }
 
 // Every key of `table` must be one of `allowed`.
-void TomlReader::check_keys(const toml::table& table, const std::string& context, const std::vector<std::string>& allowed) const {
+void TomlReader::check_keys(const toml::table& table, const std::string& context,
+                            const std::vector<std::string>& allowed) const {
   for (const auto& [key, node] : entries_in_file_order(table)) {
     const std::string name(key->str());
     if (std::find(allowed.begin(), allowed.end(), name) != allowed.end()) continue;
@@ -119,8 +120,8 @@ bool TomlReader::read_bool(const toml::table& table, const std::string& context,
   return node->as_boolean()->get();
 }
 
-long long TomlReader::read_integer(const toml::table& table, const std::string& context, const char* key, long long fallback,
-                       long long lowest, long long highest) const {
+long long TomlReader::read_integer(const toml::table& table, const std::string& context, const char* key,
+                                   long long fallback, long long lowest, long long highest) const {
   const toml::node* node = table.get(key);
   if (node == nullptr) return fallback;
   if (!node->is_integer())
@@ -134,17 +135,18 @@ long long TomlReader::read_integer(const toml::table& table, const std::string& 
   return value;
 }
 
-double TomlReader::read_number(const toml::table& table, const std::string& context, const char* key, double fallback) const {
+double TomlReader::read_number(const toml::table& table, const std::string& context, const char* key,
+                               double fallback) const {
   const toml::node* node = table.get(key);
   if (node == nullptr) return fallback;
   if (!node->is_number())
-    fail(node->source(), context + " " + key + ": must be a number, not " + describe_type(*node) +
-                             without_quotes(*node, Want::Number));
+    fail(node->source(),
+         context + " " + key + ": must be a number, not " + describe_type(*node) + without_quotes(*node, Want::Number));
   return number_value(*node);
 }
 
 std::string TomlReader::read_string(const toml::table& table, const std::string& context, const char* key,
-                        const std::string& fallback) const {
+                                    const std::string& fallback) const {
   const toml::node* node = table.get(key);
   if (node == nullptr) return fallback;
   if (!node->is_string())
@@ -154,7 +156,7 @@ std::string TomlReader::read_string(const toml::table& table, const std::string&
 
 // A path relative to the config file's folder, as the config file documents.
 std::filesystem::path TomlReader::read_path(const toml::table* table, const std::string& context, const char* key,
-                                const std::string& fallback) const {
+                                            const std::string& fallback) const {
   const std::string text = table ? read_string(*table, context, key, fallback) : fallback;
   if (text.empty()) {
     fail(table && table->get(key) ? table->get(key)->source() : toml::source_region{},
@@ -175,12 +177,12 @@ double TomlReader::read_finite_number(const std::string& context, const toml::no
     fail(element.source(), context + ": each value must be a number, not " + describe_type(element) +
                                without_quotes(element, Want::Number));
   const double value = number_value(element);
-  if (!std::isfinite(value))
-    fail(element.source(), context + ": " + number_text(element) + " is not a finite number");
+  if (!std::isfinite(value)) fail(element.source(), context + ": " + number_text(element) + " is not a finite number");
   return value;
 }
 
-int TomlReader::read_name(const std::string& context, const toml::node& element, const char* const* names, int count) const {
+int TomlReader::read_name(const std::string& context, const toml::node& element, const char* const* names,
+                          int count) const {
   const std::vector<std::string> choices(names, names + count);
   if (!element.is_string()) {
     fail(element.source(), context + ": each value must be a quoted name, not " + describe_type(element) +

@@ -7,6 +7,8 @@
 #include <string_view>
 #include <vector>
 
+#include "host/data/csv_cells.hpp"
+
 namespace hf {
 
 struct LabelledTable {
@@ -20,9 +22,6 @@ struct LabelledTable {
 // Reads a labelled CSV; throws InputError naming file, line and column for a missing or empty
 // file, a ragged row, a cell that is not a finite number, or a label other than 0 and 1.
 LabelledTable load_labelled_csv(const std::filesystem::path& path);
-
-// A data file's bytes; throws InputError when it cannot be opened.
-std::string read_data_file(const std::filesystem::path& path);
 
 // The same for a file's text; `path` names it in messages.
 LabelledTable parse_labelled_csv(std::string_view text, const std::filesystem::path& path);

@@ -8,7 +8,7 @@
 #include <string>
 
 #include "host/distributed/mpi_session.hpp"
-#include "host/run/search.hpp"
+#include "host/run/run_search.hpp"
 
 namespace hf {
 

@@ -17,7 +17,7 @@
 #include <string>
 #include <vector>
 
-#include "host/run/pack_runner.hpp"
+#include "host/scoring/training_result.hpp"
 
 namespace hf {
 

@@ -11,10 +11,6 @@
 
 namespace hf {
 
-PrecisionTest training_score(const TrainingOutcome& outcome) {
-  return outcome.failed ? PrecisionTest{} : precision_p_value(outcome.counts);
-}
-
 std::vector<TrainingResult> train_and_score_pack(Backend& backend, const SearchPlan& plan, std::size_t pack,
                                                  const Dataset& train, const Dataset& test) {
   std::vector<TrainingOutcome> outcomes =

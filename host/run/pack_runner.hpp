@@ -9,22 +9,11 @@
 #include <vector>
 
 #include "host/data/standard_scaler.hpp"
-#include "host/scoring/precision_p_value.hpp"
+#include "host/scoring/training_result.hpp"
 #include "host/search/search_plan.hpp"
 #include "kernels/backend/backend.hpp"
 
 namespace hf {
-
-struct TrainingResult {
-  bool done = false;  // false: not trained (yet), e.g. the search was interrupted first
-  TrainingOutcome outcome;
-  PrecisionTest score;
-  std::string device;  // the backend that trained it
-};
-
-// A training's score: its precision p-value, or the neutral 1.0 when it failed. Every place a
-// result is made (trained here, read from the journal, received from an MPI worker) scores it so.
-PrecisionTest training_score(const TrainingOutcome& outcome);
 
 // Called from the thread that called run_packs, about four times a second and once at the end.
 using ProgressCallback = std::function<void(std::size_t trainings_done, std::size_t trainings_total)>;

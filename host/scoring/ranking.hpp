@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "host/run/pack_runner.hpp"
+#include "host/scoring/training_result.hpp"
 #include "host/search/search_plan.hpp"
 
 namespace hf {

@@ -76,33 +76,96 @@ double training_flops(const ParameterLayout& layout, int max_epochs, int train_r
   return 2.0 * ((3.0 * macs - first) * train_rows * max_epochs + macs * test_rows);
 }
 
-std::vector<TrainingOutcome> train_pack(Backend& backend, const PackSpec& spec, const Dataset& train,
-                                        const Dataset& test, const PackOptions& options) {
-  const auto started = std::chrono::steady_clock::now();
-  const int models = spec.models();
-  const ParameterLayout& layout = spec.layout;
-  const int layers = layout.layers();
-  const int batch = std::min(spec.batch_size, train.rows);
-  std::unique_ptr<PackWorkspace> ws =
-      backend.create_workspace(spec, workspace_rows(spec.batch_size, train.rows, test.rows));
+namespace {
 
-  std::vector<float> parameters(static_cast<std::size_t>(models) * layout.size);
-  for (int m = 0; m < models; ++m) {
+// Every network's initial parameters from its own seed, models x layout.size.
+std::vector<float> initial_parameters(const PackSpec& spec) {
+  const ParameterLayout& layout = spec.layout;
+  std::vector<float> parameters(static_cast<std::size_t>(spec.models()) * layout.size);
+  for (int m = 0; m < spec.models(); ++m) {
     const PackMember& member = spec.members[m];
     initialize_parameters(layout, member.weight_init, has_prelu(member, layout), member.seed,
                           parameters.data() + static_cast<std::size_t>(m) * layout.size);
   }
-  ws->write_parameters(parameters.data());
+  return parameters;
+}
+
+// One epoch's training steps in file order or in the epoch's shuffled order; `step` counts on.
+void train_epoch(PackWorkspace& ws, const PackSpec& spec, const Dataset& train, const PackOptions& options, int epoch,
+                 const std::vector<std::uint8_t>& active, std::uint64_t& step) {
+  const int batch = std::min(spec.batch_size, train.rows);
+  std::vector<int> order;
+  if (options.shuffle) order = shuffled_order(train.rows, options.order_seed, epoch);
+  std::vector<float> staged_x, staged_y;
+  std::vector<OptimizerStep> scalars(spec.models());
+  for (int start = 0; start < train.rows; start += batch) {
+    const int rows = std::min(batch, train.rows - start);
+    const float* x = train.row(start);
+    const float* y = train.y.data() + start;
+    if (options.shuffle) {
+      staged_x.resize(static_cast<std::size_t>(rows) * train.features);
+      staged_y.resize(rows);
+      for (int r = 0; r < rows; ++r) {
+        const int source = order[start + r];
+        std::copy(train.row(source), train.row(source) + train.features,
+                  staged_x.data() + static_cast<std::size_t>(r) * train.features);
+        staged_y[r] = train.y[source];
+      }
+      x = staged_x.data();
+      y = staged_y.data();
+    }
+    ws.load_batch(x, y, rows);
+    training_step(ws, spec, StepInfo{step, rows, Mode::Training, active.data()}, scalars);
+    ++step;
+  }
+}
+
+// Marks the networks whose loss or weights became NaN/Inf during this epoch as failed.
+void record_failures(PackWorkspace& ws, const std::vector<std::uint8_t>& active, int epoch, int steps_in_epoch,
+                     std::vector<TrainingOutcome>& outcomes) {
+  ws.check_parameters();
+  const std::vector<NetworkHealth> health = ws.read_health();
+  for (std::size_t m = 0; m < outcomes.size(); ++m) {
+    if (!active[m] || outcomes[m].failed) continue;
+    if (health[m].first_nonfinite_loss_step >= 0 || health[m].nonfinite_parameters) {
+      outcomes[m].failed = true;
+      outcomes[m].error = failure_message(health[m], epoch, steps_in_epoch);
+    }
+  }
+}
+
+// Confusion counts of every network that did not fail, on the test set in fixed-size batches.
+std::vector<ConfusionCounts> evaluate(PackWorkspace& ws, const PackSpec& spec, const Dataset& test,
+                                      float prediction_threshold, const std::vector<TrainingOutcome>& outcomes) {
+  std::vector<std::uint8_t> active(outcomes.size());
+  for (std::size_t m = 0; m < outcomes.size(); ++m) active[m] = !outcomes[m].failed;
+  ws.reset_confusion();
+  for (int start = 0; start < test.rows; start += kEvaluationRows) {
+    const int rows = std::min(kEvaluationRows, test.rows - start);
+    ws.load_batch(test.row(start), test.y.data() + start, rows);
+    const StepInfo info{0, rows, Mode::Evaluation, active.data()};
+    forward_pass(ws, spec.layout.layers(), info);
+    ws.count_confusion(info, prediction_threshold);
+  }
+  return ws.read_confusion();
+}
+
+}  // namespace
+
+std::vector<TrainingOutcome> train_pack(Backend& backend, const PackSpec& spec, const Dataset& train,
+                                        const Dataset& test, const PackOptions& options) {
+  const auto started = std::chrono::steady_clock::now();
+  const int models = spec.models();
+  std::unique_ptr<PackWorkspace> ws =
+      backend.create_workspace(spec, workspace_rows(spec.batch_size, train.rows, test.rows));
+  ws->write_parameters(initial_parameters(spec).data());
 
   std::vector<TrainingOutcome> outcomes(models);
   std::vector<std::uint8_t> active(models, 1);
-  std::vector<OptimizerStep> scalars(models);
   int max_epochs = 0;
   for (const PackMember& member : spec.members) max_epochs = std::max(max_epochs, member.max_epochs);
-  const int steps_in_epoch = steps_per_epoch(train.rows, batch);
-  std::vector<float> staged_x, staged_y;
+  const int steps_in_epoch = steps_per_epoch(train.rows, std::min(spec.batch_size, train.rows));
   std::uint64_t step = 0;
-
   for (int epoch = 0; epoch < max_epochs; ++epoch) {
     bool any = false;
     for (int m = 0; m < models; ++m) {
@@ -110,51 +173,11 @@ std::vector<TrainingOutcome> train_pack(Backend& backend, const PackSpec& spec, 
       any = any || active[m];
     }
     if (!any) break;
-    std::vector<int> order;
-    if (options.shuffle) order = shuffled_order(train.rows, options.order_seed, epoch);
-
-    for (int start = 0; start < train.rows; start += batch) {
-      const int rows = std::min(batch, train.rows - start);
-      const float* x = train.row(start);
-      const float* y = train.y.data() + start;
-      if (options.shuffle) {
-        staged_x.resize(static_cast<std::size_t>(rows) * train.features);
-        staged_y.resize(rows);
-        for (int r = 0; r < rows; ++r) {
-          const int source = order[start + r];
-          std::copy(train.row(source), train.row(source) + train.features,
-                    staged_x.data() + static_cast<std::size_t>(r) * train.features);
-          staged_y[r] = train.y[source];
-        }
-        x = staged_x.data();
-        y = staged_y.data();
-      }
-      ws->load_batch(x, y, rows);
-      training_step(*ws, spec, StepInfo{step, rows, Mode::Training, active.data()}, scalars);
-      ++step;
-    }
-
-    ws->check_parameters();
-    const std::vector<NetworkHealth> health = ws->read_health();
-    for (int m = 0; m < models; ++m) {
-      if (!active[m] || outcomes[m].failed) continue;
-      if (health[m].first_nonfinite_loss_step >= 0 || health[m].nonfinite_parameters) {
-        outcomes[m].failed = true;
-        outcomes[m].error = failure_message(health[m], epoch, steps_in_epoch);
-      }
-    }
+    train_epoch(*ws, spec, train, options, epoch, active, step);
+    record_failures(*ws, active, epoch, steps_in_epoch, outcomes);
   }
 
-  for (int m = 0; m < models; ++m) active[m] = !outcomes[m].failed;
-  ws->reset_confusion();
-  for (int start = 0; start < test.rows; start += kEvaluationRows) {
-    const int rows = std::min(kEvaluationRows, test.rows - start);
-    ws->load_batch(test.row(start), test.y.data() + start, rows);
-    const StepInfo info{0, rows, Mode::Evaluation, active.data()};
-    forward_pass(*ws, layers, info);
-    ws->count_confusion(info, options.prediction_threshold);
-  }
-  const std::vector<ConfusionCounts> counts = ws->read_confusion();
+  const std::vector<ConfusionCounts> counts = evaluate(*ws, spec, test, options.prediction_threshold, outcomes);
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   for (int m = 0; m < models; ++m) {
     outcomes[m].counts = counts[m];

@@ -1,4 +1,4 @@
-#include "host/run/search.hpp"
+#include "host/run/run_search.hpp"
 
 #include <chrono>
 #include <map>
