@@ -1,7 +1,9 @@
 // The CUDA backend against the CPU trainer, pack level: one pack mixing every activation, loss,
 // optimizer and initialization (with dropout, L1, L2 and networks that stop after one epoch)
 // trains on both from the same seeds; final weights and test-set confusion counts must agree.
-// Skipped (reported, not absent) where this build has no CUDA backend or no device is visible.
+// Also the seed grid's own layouts with shuffled, partial batches, PReLU and a network that
+// diverges. Skipped (reported, not absent) where this build has no CUDA backend or no device is
+// visible; the emulated build (tests/cuda_emulation) runs them on every commit.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -72,7 +74,8 @@ PackSpec every_code_pack(int epochs_of_short_networks) {
 // Two epochs of the trainer's step sequence, in file order; returns every parameter.
 std::vector<float> parameters_after_two_epochs(Backend& backend, const PackSpec& spec, const Dataset& train) {
   const ParameterLayout& layout = spec.layout;
-  std::unique_ptr<PackWorkspace> ws = backend.create_workspace(spec, spec.batch_size);
+  // More rows than a batch, as the trainer's workspaces have (their evaluation batch is larger).
+  std::unique_ptr<PackWorkspace> ws = backend.create_workspace(spec, spec.batch_size + 7);
   std::vector<float> parameters(static_cast<std::size_t>(spec.models()) * layout.size);
   for (int m = 0; m < spec.models(); ++m) {
     const PackMember& member = spec.members[m];
@@ -100,7 +103,7 @@ class CudaPack : public ::testing::Test {
   void SetUp() override {
     if (!gpu_visible()) GTEST_SKIP() << "no CUDA device visible (or no CUDA backend in this build)";
   }
-  const Dataset train_ = make_dataset(240, 7, 11);  // 15 batches of 16 per epoch
+  const Dataset train_ = make_dataset(250, 7, 11);  // 15 batches of 16 per epoch, then one of 10
   const Dataset test_ = make_dataset(300, 7, 12);   // two evaluation batches, the second partial
 };
 
@@ -149,6 +152,66 @@ TEST_F(CudaPack, TrainPackGivesTheCpuTrainersConfusionCounts) {
   }
   EXPECT_GE(agreeing, static_cast<int>(std::ceil(kNetworksThatMustAgree * spec.models())))
       << agreeing << " of " << spec.models() << " networks have the CPU's confusion counts";
+}
+
+// The seed grid's networks (30 inputs; [2, 3, 2, 1, 0.5] and [2, 3, 2, 1, 0.5, 0.25] hidden
+// multiples) with its hyperparameter values, batch 32 and 64 over a training set that leaves a
+// partial last batch, shuffled every epoch, networks stopping after one or two epochs, and one
+// network whose learning rate makes it diverge: both backends must fail the same networks and
+// give the same confusion counts to the share the pack test above justifies.
+PackSpec seed_grid_pack(const std::vector<double>& hidden, int batch_size) {
+  PackSpec spec{ParameterLayout(layer_widths(30, hidden)), batch_size, {}};
+  const Activation activations[] = {Activation::LeakyReLU, Activation::PReLU, Activation::ReLU, Activation::Tanh};
+  const Loss losses[] = {Loss::BCE, Loss::MSE, Loss::Huber, Loss::SmoothL1};
+  for (int i = 0; i < 24; ++i) {
+    PackMember m;
+    m.activation = activations[i % 4];
+    m.loss = losses[(i / 4) % 4];
+    m.optimizer = i % 2 == 0 ? Optimizer::Adam : Optimizer::RMSprop;
+    m.weight_init = i % 3 == 0 ? WeightInit::XavierNormal : WeightInit::XavierUniform;
+    m.learning_rate = i % 5 == 0 ? 0.0005 : 0.001;
+    m.dropout = i % 3 == 1 ? 0.2 : 0.0;
+    m.max_epochs = i % 6 == 5 ? 1 : 2;
+    m.seed = 9100 + static_cast<std::uint64_t>(i);
+    spec.members.push_back(m);
+  }
+  PackMember diverging;  // SGD with an absurd rate: weights overflow and the loss is NaN at step 2
+  diverging.activation = Activation::ReLU;
+  diverging.loss = Loss::MSE;
+  diverging.optimizer = Optimizer::SGD;
+  diverging.learning_rate = 1e30;
+  diverging.l1 = 1.0;
+  diverging.max_epochs = 2;
+  diverging.seed = 9999;
+  spec.members.push_back(diverging);
+  return spec;
+}
+
+TEST_F(CudaPack, SeedGridLayoutsWithShuffledPartialBatchesAgreeWithTheCpuTrainer) {
+  const Dataset train = make_dataset(1000, 30, 21);  // 1000 = 31 x 32 + 8 = 15 x 64 + 40
+  const Dataset test = make_dataset(600, 30, 22);    // evaluation batches of 256, 256, 88
+  CpuBackend cpu;
+  std::unique_ptr<Backend> gpu = make_gpu_backend();
+  PackOptions options;
+  options.shuffle = true;
+  options.order_seed = 77;
+  for (const std::vector<double>& hidden : {std::vector<double>{2, 3, 2, 1, 0.5}, {2, 3, 2, 1, 0.5, 0.25}}) {
+    for (int batch : {32, 64}) {
+      const PackSpec spec = seed_grid_pack(hidden, batch);
+      const std::vector<TrainingOutcome> expected = train_pack(cpu, spec, train, test, options);
+      const std::vector<TrainingOutcome> actual = train_pack(*gpu, spec, train, test, options);
+      ASSERT_EQ(actual.size(), expected.size());
+      EXPECT_TRUE(expected.back().failed) << "the diverging network should fail on the CPU";
+      int agreeing = 0;
+      for (int m = 0; m < spec.models(); ++m) {
+        EXPECT_EQ(actual[m].failed, expected[m].failed) << "network " << m << " batch " << batch;
+        agreeing += actual[m].failed == expected[m].failed && actual[m].counts == expected[m].counts;
+      }
+      EXPECT_GE(agreeing, static_cast<int>(std::ceil(kNetworksThatMustAgree * spec.models())))
+          << agreeing << " of " << spec.models() << " networks (" << spec.layout.layers() << " layers, batch " << batch
+          << ") have the CPU's confusion counts";
+    }
+  }
 }
 
 }  // namespace
