@@ -25,8 +25,6 @@
 namespace hf {
 namespace {
 
-using testing::gpu_visible;
-
 struct BackendCase {
   std::string name;
   std::function<std::unique_ptr<Backend>()> make;
@@ -86,8 +84,8 @@ PackSpec mixed_pack(std::vector<int> widths, Activation a, double dropout) {
 class BackendOps : public ::testing::TestWithParam<BackendCase> {
  protected:
   void SetUp() override {
-    if (GetParam().needs_gpu && !gpu_visible())
-      GTEST_SKIP() << "no CUDA device visible: the " << GetParam().name << " backend's op tests need a GPU";
+    if (GetParam().needs_gpu)
+      HF_SKIP_UNLESS_GPU_VISIBLE("no CUDA device visible: the " << GetParam().name << " backend's op tests need a GPU");
   }
 
   void start(const PackSpec& spec, int rows) {

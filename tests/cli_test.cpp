@@ -300,8 +300,32 @@ TEST_F(Cli, MismatchedTrainAndTestWidthsExitTwo) {
   EXPECT_EQ(read_text(work_ / "out" / "hyperparameter_results.csv"), sentinel);
 }
 
+// Sets an environment variable for the processes this test starts, and restores it.
+class ScopedEnvironment {
+ public:
+  ScopedEnvironment(const char* name, const char* value) : name_(name) {
+    if (const char* old = std::getenv(name)) old_ = old;
+    setenv(name, value, 1);
+  }
+  ~ScopedEnvironment() {
+    if (old_.empty())
+      unsetenv(name_);
+    else
+      setenv(name_, old_.c_str(), 1);
+  }
+  ScopedEnvironment(const ScopedEnvironment&) = delete;
+  ScopedEnvironment& operator=(const ScopedEnvironment&) = delete;
+
+ private:
+  const char* name_;
+  std::string old_;
+};
+
 TEST_F(Cli, CudaDeviceWithoutCudaExitsTwo) {
-#if HYPERFUSE_HAVE_CUDA
+#if HYPERFUSE_CUDA_EMULATED
+  const ScopedEnvironment no_device("HYPERFUSE_EMU_DEVICES", "0");  // the emulation takes its device away
+  const char* reason = "no CUDA device is visible";
+#elif HYPERFUSE_HAVE_CUDA
   if (hf::cuda_device_count() > 0) GTEST_SKIP() << "a CUDA device is visible, so device = \"cuda\" is valid here";
   const char* reason = "no CUDA device is visible";
 #else
@@ -321,6 +345,28 @@ TEST_F(Cli, CudaDeviceWithoutCudaExitsTwo) {
   EXPECT_CONTAINS(o.err, reason);
   EXPECT_FALSE(fs::exists(work_ / "out" / "hyperparameter_results.csv"));
 }
+
+#if HYPERFUSE_CUDA_EMULATED
+// --device cuda trains on the emulated GPU (and only then: auto stays on the CPU), which counts
+// the steps it took into the file HYPERFUSE_EMU_COUNTERS names.
+TEST_F(Cli, CudaDeviceTrainsOnTheEmulatedGpu) {
+  make_tiny_data();
+  const fs::path counters = work_ / "counters.json";
+  const ScopedEnvironment count_into("HYPERFUSE_EMU_COUNTERS", counters.string().c_str());
+  const fs::path config = write_config("max_epochs = [1]\nbatch_size = [50]\nlearning_rate = [0.01, 0.1]\n", 1, "auto");
+  Outcome o = hyperfuse({"run", config.string(), "--quiet"});
+  ASSERT_EQ(o.exit_code, 0) << o;
+  EXPECT_CONTAINS(read_text(counters), "\"launches\": 0,");  // auto: the CPU
+
+  // A fresh output folder, or the run would resume the finished study from its journal.
+  o = hyperfuse({"run", config.string(), "--device", "cuda", "--output-dir", (work_ / "out_gpu").string(), "--quiet"});
+  ASSERT_EQ(o.exit_code, 0) << o;
+  EXPECT_TRUE(fs::exists(work_ / "out_gpu" / "hyperparameter_results.csv"));
+  const std::string figures = read_text(counters);
+  EXPECT_EQ(figures.find("\"launches\": 0,"), std::string::npos) << figures;
+  EXPECT_CONTAINS(figures, "\"training_steps\": 8}");  // 200 rows in batches of 50, two networks
+}
+#endif
 
 TEST_F(Cli, UnwritableOutputFolderExitsTwoBeforeTraining) {
   make_tiny_data();

@@ -16,7 +16,6 @@
 namespace hf {
 namespace {
 
-using testing::gpu_visible;
 using testing::make_gpu_backend;
 
 // Float32 on both sides, but the GEMMs sum in different orders (libxsmm's loops, cuBLAS's
@@ -97,9 +96,7 @@ std::vector<float> parameters_after_two_epochs(Backend& backend, const PackSpec&
 
 class CudaPack : public ::testing::Test {
  protected:
-  void SetUp() override {
-    if (!gpu_visible()) GTEST_SKIP() << "no CUDA device visible (or no CUDA backend in this build)";
-  }
+  void SetUp() override { HF_SKIP_UNLESS_GPU_VISIBLE("no CUDA device visible (or no CUDA backend in this build)"); }
   const Dataset train_ = make_dataset(240, 7, 11);  // 15 batches of 16 per epoch
   const Dataset test_ = make_dataset(300, 7, 12);   // two evaluation batches, the second partial
 };
