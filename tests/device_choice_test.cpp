@@ -9,6 +9,8 @@
 #include "host/training/device_errors.hpp"
 #include "tests/gpu_available.hpp"
 #if HYPERFUSE_CUDA_EMULATED
+#include <gtest/gtest-spi.h>
+
 #include "tests/cuda_emulation/emulation_control.hpp"
 #endif
 
@@ -100,6 +102,15 @@ TEST(DeviceChoice, ADriverTooOldForThisBuildIsAnErrorNotTheCpu) {
   }
   EXPECT_EQ(choose_device(config_for(Device::Cpu), 2).device, Device::Cpu);  // the CPU needs no driver
   hf_emu::set_faults(hf_emu::Faults{});
+}
+
+// With HYPERFUSE_REQUIRE_GPU=1 a GPU test that finds no device fails instead of skipping.
+TEST(DeviceChoice, RequiringAGpuTurnsAMissingDeviceIntoAFailure) {
+  const EmulatedDevices none(0);
+  setenv("HYPERFUSE_REQUIRE_GPU", "1", 1);
+  EXPECT_FATAL_FAILURE(HF_SKIP_UNLESS_GPU_VISIBLE("the op tests need a GPU"),
+                       "HYPERFUSE_REQUIRE_GPU is set, but the op tests need a GPU");
+  unsetenv("HYPERFUSE_REQUIRE_GPU");
 }
 
 TEST(DeviceChoice, CudaTakesEveryEmulatedGpuAndPlansPacksForTheSmallest) {

@@ -61,5 +61,8 @@ std::uint64_t violation_count();
 // True when this build records memory accesses for the race check (the plain emulation build,
 // not the AddressSanitizer one).
 bool race_check_built();
+// Turns the race check's recording on or off for later launches (HYPERFUSE_EMU_RACE_CHECK=0 starts
+// with it off); the instrumentation stays, at the cost of a call per access.
+void enable_race_check(bool on);
 
 }  // namespace hf_emu

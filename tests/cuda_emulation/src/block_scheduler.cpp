@@ -268,7 +268,7 @@ void resume(BlockContext& block, GpuThread& t) {
     t.context = fcontext::make_fcontext(t.stack->top(), t.stack->size, fiber_main);
   }
   t.state = State::Runnable;
-  race::on_resume(t.linear, t.lane_epoch);
+  race::on_resume(t.linear, t.lane_epoch, t.stack->bottom, t.stack->size);
   start_switch(&block.scheduler_fake_stack, t.stack->bottom, t.stack->size);
   const fcontext::transfer_t back = fcontext::jump_fcontext(t.context, &block);
   finish_switch(block.scheduler_fake_stack, nullptr, nullptr);
@@ -303,14 +303,14 @@ void resolve_warps(BlockContext& block) {
         }
         continue;
       }
-      const std::string call = std::string(op_name(r.op)) + " at " + where(r.site);
+      const auto call = [&] { return std::string(op_name(r.op)) + " at " + where(r.site); };
       if (!(r.mask >> lane & 1u)) {
-        fail_block(block, thread_name(block, caller) + " calls " + call + " with mask " + hex(r.mask) +
+        fail_block(block, thread_name(block, caller) + " calls " + call() + " with mask " + hex(r.mask) +
                               ", which leaves out the calling lane " + std::to_string(lane));
         return;
       }
       if (r.op != WarpOp::Sync && (r.width < 1 || r.width > kWarpSize || (r.width & (r.width - 1)) != 0)) {
-        fail_block(block, thread_name(block, caller) + " calls " + call + " with width " + std::to_string(r.width) +
+        fail_block(block, thread_name(block, caller) + " calls " + call() + " with width " + std::to_string(r.width) +
                               "; it must be a power of two from 1 to 32");
         return;
       }
@@ -320,7 +320,7 @@ void resolve_warps(BlockContext& block) {
         if (l >= lanes || warp[l].state == State::Exited) continue;  // exited lanes of a mask do not take part
         const GpuThread& other = warp[l];
         if (other.state == State::AtBarrier) {
-          fail_block(block, thread_name(block, caller) + " calls " + call + " with mask " + hex(r.mask) +
+          fail_block(block, thread_name(block, caller) + " calls " + call() + " with mask " + hex(r.mask) +
                                 ", but lane " + std::to_string(l) + " (" + thread_name(block, other) + ") waits at " +
                                 barrier_name(other.barrier_kind) + " at " + where(other.site) +
                                 " (on a GPU: a hang or undefined behaviour)");
@@ -328,7 +328,7 @@ void resolve_warps(BlockContext& block) {
         }
         if (other.request.op != r.op || other.request.mask != r.mask ||
             (r.op != WarpOp::Sync && other.request.width != r.width)) {
-          fail_block(block, "divergent warp collective: " + thread_name(block, caller) + " calls " + call +
+          fail_block(block, "divergent warp collective: " + thread_name(block, caller) + " calls " + call() +
                                 " with mask " + hex(r.mask) + ", but lane " + std::to_string(l) + " (" +
                                 thread_name(block, other) + ") calls " + op_name(other.request.op) + " at " +
                                 where(other.request.site) + " with mask " + hex(other.request.mask) +

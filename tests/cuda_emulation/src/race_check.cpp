@@ -110,19 +110,19 @@ std::string source_of(const void* pc) {
 }
 
 struct Settings {
-  bool enabled = true;
+  std::atomic<bool> enabled{true};
   std::size_t shadow_limit_bytes = std::size_t{2} << 30;
 };
 
-const Settings& settings() {
-  static const Settings s = [] {
-    Settings result;
-    if (const char* v = std::getenv("HYPERFUSE_EMU_RACE_CHECK")) result.enabled = std::string(v) != "0";
+Settings& settings() {
+  static Settings* s = [] {
+    auto* result = new Settings;
+    if (const char* v = std::getenv("HYPERFUSE_EMU_RACE_CHECK")) result->enabled = std::string(v) != "0";
     if (const char* v = std::getenv("HYPERFUSE_EMU_RACE_SHADOW_MB"))
-      result.shadow_limit_bytes = std::strtoull(v, nullptr, 10) << 20;
+      result->shadow_limit_bytes = std::strtoull(v, nullptr, 10) << 20;
     return result;
   }();
-  return s;
+  return *s;
 }
 
 // The check's state on the OS thread that runs a grid.
@@ -137,6 +137,7 @@ struct LaunchState {
   std::uint16_t warp = 0;
   std::uint16_t lane_epoch = 0;
   std::uintptr_t dynamic_begin = 0, dynamic_end = 0;
+  std::uintptr_t stack_begin = 0, stack_end = 0;                         // the running fiber's: never checked
   std::vector<std::pair<std::uintptr_t, std::uintptr_t>> static_shared;  // this OS thread's TLS
   std::uintptr_t builtins_begin = 0, builtins_end = 0;                   // threadIdx & co.
   std::vector<AllocationRange> allocations;
@@ -370,6 +371,7 @@ void record_granule(LaunchState& s, std::uintptr_t granule, unsigned first_byte,
 // The memory an address belongs to, or false for memory the check ignores (fiber stacks, the
 // kernel's argument copies, host globals).
 bool classify(LaunchState& s, std::uintptr_t address, Space& space) {
+  if (address >= s.stack_begin && address < s.stack_end) return false;  // the thread's locals
   if (s.last_allocation != nullptr && address >= s.last_allocation->begin && address < s.last_allocation->end) {
     space = Space::Global;
     return true;
@@ -477,9 +479,11 @@ void begin_block(std::uint64_t block_linear, const void* dynamic_shared, std::si
 
 void end_block() { tls.active = false; }
 
-void on_resume(unsigned thread_linear, std::uint32_t lane_epoch) {
+void on_resume(unsigned thread_linear, std::uint32_t lane_epoch, const void* stack, std::size_t stack_bytes) {
   LaunchState& s = tls;
   if (!s.checking || s.race_found) return;
+  s.stack_begin = reinterpret_cast<std::uintptr_t>(stack);
+  s.stack_end = s.stack_begin + stack_bytes;
   s.thread = static_cast<std::uint16_t>(thread_linear);
   s.warp = static_cast<std::uint16_t>(thread_linear / 32);
   s.lane_epoch = static_cast<std::uint16_t>(lane_epoch);
@@ -497,6 +501,8 @@ void record_atomic(const void* address, std::size_t bytes, const void* pc) { acc
 }  // namespace race
 
 bool race_check_built() { return instrumented_code.load(); }
+
+void enable_race_check(bool on) { settings().enabled = on; }
 
 }  // namespace hf_emu
 

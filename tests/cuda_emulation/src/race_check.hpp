@@ -22,7 +22,8 @@ void begin_launch(const GridLaunch& launch);
 void end_launch();
 void begin_block(std::uint64_t block_linear, const void* dynamic_shared, std::size_t dynamic_bytes);
 void end_block();
-void on_resume(unsigned thread_linear, std::uint32_t lane_epoch);
+// The scheduler resumes a GPU thread whose fiber stack is [stack, stack + stack_bytes).
+void on_resume(unsigned thread_linear, std::uint32_t lane_epoch, const void* stack, std::size_t stack_bytes);
 void on_barrier();
 
 // An atomic read-modify-write by the running GPU thread (atomics.cpp), called from code at `pc`.
