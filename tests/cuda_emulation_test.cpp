@@ -20,6 +20,24 @@
 #include "kernels/cuda/pack_view.hpp"
 #include "tests/cuda_emulation/emulation_control.hpp"
 
+// Which checks this build has: the race check needs -fsanitize=thread instrumentation (the plain
+// emulated build), overruns inside kernels need AddressSanitizer (the ASan build); each test
+// exists only in the build that has its check.
+#if defined(__SANITIZE_THREAD__)
+#define HF_TEST_RACE_CHECK 1
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define HF_TEST_RACE_CHECK 1
+#endif
+#endif
+#if defined(__SANITIZE_ADDRESS__)
+#define HF_TEST_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define HF_TEST_ASAN 1
+#endif
+#endif
+
 namespace hf {
 namespace {
 
@@ -41,6 +59,7 @@ __global__ void dynamic_shared_kernel(float* out) {
   out[threadIdx.x] = shared[blockDim.x - 1 - threadIdx.x];
 }
 
+#if HF_TEST_RACE_CHECK
 __global__ void shared_race_kernel(float* out, bool barrier) {
   __shared__ float value;
   if (threadIdx.x == 0) value = 3.0f;
@@ -66,6 +85,13 @@ __global__ void own_element_kernel(int* out) {
   const int i = static_cast<int>(blockIdx.x * blockDim.x + threadIdx.x);
   out[i] = i;
 }
+#endif
+
+#if HF_TEST_ASAN
+__global__ void write_past_the_end_kernel(float* out, int n) {
+  if (threadIdx.x == 0) out[n] = 1.0f;
+}
+#endif
 
 __global__ void divergent_shuffle_kernel(float* out) {
   const unsigned lane = threadIdx.x % 32;
@@ -300,10 +326,24 @@ TEST_F(CudaEmulation, SharedMemoryOverTheDefaultNeedsTheAttributeAndStaysUnderTh
             cudaSuccess);
 }
 
-// ---- Races ----
+// ---- Races (the plain emulated build) and overruns (the AddressSanitizer one) ----
+
+#if HF_TEST_ASAN
+TEST_F(CudaEmulation, AKernelWritingPastItsAllocationIsCaughtByAddressSanitizer) {
+  float* d = device_array<float>(10);
+  EXPECT_DEATH(
+      {
+        HF_LAUNCH(write_past_the_end_kernel, 1, 32, 0, nullptr)(d, 10);
+        cudaDeviceSynchronize();
+      },
+      "heap-buffer-overflow");
+}
+#endif
+
+#if HF_TEST_RACE_CHECK
 
 TEST_F(CudaEmulation, RaceInSharedMemoryIsReportedWithBothThreads) {
-  if (!hf_emu::race_check_built()) GTEST_SKIP() << "the race check is built only without AddressSanitizer";
+  ASSERT_TRUE(hf_emu::race_check_built());
   float* out = device_array<float>(1);
   HF_LAUNCH(shared_race_kernel, 1, 32, 0, nullptr)(out, true);
   EXPECT_EQ(cudaDeviceSynchronize(), cudaSuccess) << violation();
@@ -317,7 +357,7 @@ TEST_F(CudaEmulation, RaceInSharedMemoryIsReportedWithBothThreads) {
 }
 
 TEST_F(CudaEmulation, RaceInGlobalMemoryBetweenBlocksIsReported) {
-  if (!hf_emu::race_check_built()) GTEST_SKIP() << "the race check is built only without AddressSanitizer";
+  ASSERT_TRUE(hf_emu::race_check_built());
   int* out = device_array<int>(64);
   HF_LAUNCH(own_element_kernel, 2, 32, 0, nullptr)(out);
   HF_LAUNCH(atomic_count_kernel, 4, 64, 0, nullptr)(out);
@@ -331,13 +371,15 @@ TEST_F(CudaEmulation, RaceInGlobalMemoryBetweenBlocksIsReported) {
 }
 
 TEST_F(CudaEmulation, ReadingSharedMemoryNoThreadWroteIsReported) {
-  if (!hf_emu::race_check_built()) GTEST_SKIP() << "the race check is built only without AddressSanitizer";
+  ASSERT_TRUE(hf_emu::race_check_built());
   float* out = device_array<float>(64);
   HF_LAUNCH(uninitialised_shared_kernel, 1, 64, 0, nullptr)(out);
   EXPECT_EQ(cudaDeviceSynchronize(), cudaErrorLaunchFailure);
   EXPECT_VIOLATION_HAS("block (0,0,0) thread (0,0,0) reads static __shared__ memory");
   EXPECT_VIOLATION_HAS("which no thread of its block has written");
 }
+
+#endif  // HF_TEST_RACE_CHECK
 
 // ---- Barriers and warp collectives ----
 
