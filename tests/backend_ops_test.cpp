@@ -498,7 +498,9 @@ TEST_P(BackendOps, NonFiniteLossAndParametersAreFlagged) {
   backend_->output_loss_gradient(*ws_, info(Mode::Training));
   backend_->check_loss(*ws_, info(Mode::Training));
   std::vector<float> broken = params_;
-  broken[2 * spec_.layout.size + 3] = std::numeric_limits<float>::infinity();  // network 2's weights
+  // Network 2's weights, more than one, as in a diverging network: several threads find them.
+  broken[2 * spec_.layout.size + 3] = std::numeric_limits<float>::infinity();
+  broken[2 * spec_.layout.size + 4] = std::numeric_limits<float>::quiet_NaN();
   backend_->write_parameters(*ws_, broken.data());
   backend_->check_parameters(*ws_);
   const std::vector<NetworkHealth> health = backend_->read_health(*ws_);

@@ -489,6 +489,23 @@ TEST_F(CudaEmulation, AHostReadBeforeTheStreamIsSynchronisedSeesGarbage) {
   EXPECT_EQ(host[0], 7.0f);
 }
 
+TEST_F(CudaEmulation, AHostWriteToAPendingCopysDestinationIsReported) {
+  float* d = device_array<float>(8);
+  cudaStream_t stream;
+  ASSERT_EQ(cudaStreamCreateWithFlags(&stream, cudaStreamNonBlocking), cudaSuccess);
+  std::vector<float> host(8);
+  ASSERT_EQ(cudaMemcpyAsync(host.data(), d, sizeof(float) * 8, cudaMemcpyDeviceToHost, stream), cudaSuccess);
+  ASSERT_EQ(cudaMemcpyAsync(host.data(), d, sizeof(float) * 8, cudaMemcpyDeviceToHost, stream), cudaSuccess);
+  EXPECT_EQ(cudaStreamSynchronize(stream), cudaSuccess) << violation();  // two copies into one buffer: fine
+  ASSERT_EQ(cudaMemcpyAsync(host.data(), d, sizeof(float) * 8, cudaMemcpyDeviceToHost, stream), cudaSuccess);
+  host[3] = 1.0f;  // before synchronising: on a GPU the copy and this write race
+  EXPECT_EQ(cudaStreamSynchronize(stream), cudaErrorIllegalAddress);
+  EXPECT_VIOLATION_HAS("changed (byte 12) between the call and the copy");
+  EXPECT_EQ(host[3], 1.0f);  // the copy was not done
+  hf_emu::clear_errors();
+  EXPECT_EQ(cudaStreamDestroy(stream), cudaSuccess);
+}
+
 TEST_F(CudaEmulation, UploadsFromPageableMemoryAreStagedAndFromPinnedMemoryAreNot) {
   float* d = device_array<float>(1);
   cudaStream_t stream;

@@ -6,6 +6,7 @@
 // before returning), one from pinned memory reads it when it runs, and every copy to host memory
 // fills the destination with 0xFF bytes when it is queued, so a host read before the stream is
 // synchronised sees garbage.
+#include <algorithm>
 #include <cstdlib>
 #include <cstring>
 #include <utility>
@@ -72,6 +73,30 @@ bool overlap(const void* a, std::size_t a_bytes, const void* b, std::size_t b_by
   return x < y + b_bytes && y < x + a_bytes;
 }
 
+// When a copy into host memory runs: its destination must still hold the 0xFF bytes it got when
+// the copy was queued. Anything else means the host wrote it, or freed it to the allocator, before
+// waiting for the copy: reported, and the copy is not done (it would write freed memory).
+bool host_destination_untouched(const std::shared_ptr<PendingHostWrite>& pending, const char* destination,
+                                std::size_t pitch, std::size_t width, std::size_t height, const std::string& call) {
+  Runtime& state = runtime();
+  {
+    std::lock_guard<std::mutex> lock(state.mutex);
+    if (pending->superseded) return true;
+  }
+  for (std::size_t row = 0; row < height; ++row) {
+    const auto* bytes = reinterpret_cast<const unsigned char*>(destination + row * pitch);
+    for (std::size_t i = 0; i < width; ++i) {
+      if (bytes[i] == 0xFF) continue;
+      report_violation(call + ": the host destination " + pointer_text(destination) + " changed (byte " +
+                       std::to_string(row * pitch + i) +
+                       ") between the call and the copy: the host wrote it, or freed it, before synchronising with "
+                       "the stream (a race with the copy on a GPU); the copy was not done");
+      return false;
+    }
+  }
+  return true;
+}
+
 // One copy, 1-D (height 1) or 2-D, queued on `stream` (or the legacy stream and waited for when
 // `blocking`).
 cudaError_t copy(const char* call, void* destination, std::size_t destination_pitch, const void* source,
@@ -124,17 +149,33 @@ cudaError_t copy(const char* call, void* destination, std::size_t destination_pi
         read_from = staged->data();
         read_pitch = width;
       }
+      std::shared_ptr<PendingHostWrite> pending;
       if (!to_device) {
         for (std::size_t row = 0; row < height; ++row)
           std::memset(static_cast<char*>(destination) + row * destination_pitch, 0xFF, width);
+        pending = std::make_shared<PendingHostWrite>();
+        pending->begin = reinterpret_cast<std::uintptr_t>(destination);
+        pending->end = pending->begin + destination_span;
+        auto& list = state.pending_host_writes;
+        list.erase(std::remove_if(list.begin(), list.end(), [](const auto& weak) { return weak.expired(); }),
+                   list.end());
+        for (const auto& weak : list) {
+          const std::shared_ptr<PendingHostWrite> other = weak.lock();
+          if (other != nullptr && other->begin < pending->end && pending->begin < other->end) other->superseded = true;
+        }
+        list.push_back(pending);
       }
       auto* write_to = static_cast<char*>(destination);
-      enqueue(state, s, WorkItem{call, {}, [staged, read_from, read_pitch, write_to, destination_pitch, width, height] {
-                                   for (std::size_t row = 0; row < height; ++row)
-                                     std::memcpy(write_to + row * destination_pitch, read_from + row * read_pitch,
-                                                 width);
-                                   return cudaSuccess;
-                                 }});
+      enqueue(state, s,
+              WorkItem{
+                  call, {}, [name, staged, read_from, read_pitch, write_to, destination_pitch, width, height, pending] {
+                    if (pending != nullptr &&
+                        !host_destination_untouched(pending, write_to, destination_pitch, width, height, name))
+                      return cudaErrorIllegalAddress;
+                    for (std::size_t row = 0; row < height; ++row)
+                      std::memcpy(write_to + row * destination_pitch, read_from + row * read_pitch, width);
+                    return cudaSuccess;
+                  }});
     }
   }
   if (!problem.empty()) {

@@ -62,6 +62,13 @@ struct Event {
   std::shared_ptr<double> time_ms;  // host time at which the recorded point ran
 };
 
+// A queued copy into host memory, whose destination holds 0xFF bytes until the copy runs. A later
+// copy into overlapping memory supersedes it (its destination is poisoned again).
+struct PendingHostWrite {
+  std::uintptr_t begin = 0, end = 0;
+  bool superseded = false;
+};
+
 struct Device {
   int index = 0;
   std::size_t total_bytes = 0;
@@ -81,6 +88,7 @@ class Runtime {
   std::map<std::uintptr_t, Allocation> allocations;  // by first byte
   std::map<cudaStream_t, std::shared_ptr<Stream>> streams;
   std::map<cudaEvent_t, std::unique_ptr<Event>> events;
+  std::vector<std::weak_ptr<PendingHostWrite>> pending_host_writes;  // owned by their queued copies
   std::uint64_t next_allocation_id = 1;
   std::uint64_t allocations_made = 0;  // device allocations attempted, for fault injection
   std::uint64_t launches_made = 0;     // launches attempted, for fault injection
