@@ -489,6 +489,21 @@ TEST_F(CudaEmulation, AHostReadBeforeTheStreamIsSynchronisedSeesGarbage) {
   EXPECT_EQ(host[0], 7.0f);
 }
 
+TEST_F(CudaEmulation, BlockingStreamsAreOrderedWithTheLegacyStreamAndNonBlockingOnesAreNot) {
+  float* d = device_array<float>(32);
+  float host = 0.0f;
+  HF_LAUNCH(fill_kernel, 1, 32, 0, cudaStreamPerThread)(d, 32, 3.0f);
+  ASSERT_EQ(cudaMemcpy(&host, d, sizeof host, cudaMemcpyDeviceToHost), cudaSuccess);  // waits for it
+  EXPECT_EQ(host, 3.0f);
+  cudaStream_t blocking;
+  ASSERT_EQ(cudaStreamCreate(&blocking), cudaSuccess);
+  HF_LAUNCH(fill_kernel, 1, 32, 0, blocking)(d, 32, 4.0f);
+  ASSERT_EQ(cudaMemcpy(&host, d, sizeof host, cudaMemcpyDeviceToHost), cudaSuccess);
+  EXPECT_EQ(host, 4.0f);
+  EXPECT_EQ(cudaStreamQuery(blocking), cudaSuccess);  // the copy ran its work first
+  EXPECT_EQ(cudaStreamDestroy(blocking), cudaSuccess);
+}
+
 TEST_F(CudaEmulation, AHostWriteToAPendingCopysDestinationIsReported) {
   float* d = device_array<float>(8);
   cudaStream_t stream;

@@ -151,6 +151,7 @@ Runtime& Runtime::instance() {
 
 void Runtime::configure_devices(int count, const std::vector<std::size_t>& memory) {
   devices.clear();
+  ++configuration;
   for (int d = 0; d < count; ++d) {
     Device device;
     device.index = d;

@@ -90,6 +90,7 @@ class Runtime {
   std::map<cudaEvent_t, std::unique_ptr<Event>> events;
   std::vector<std::weak_ptr<PendingHostWrite>> pending_host_writes;  // owned by their queued copies
   std::uint64_t next_allocation_id = 1;
+  std::uint64_t configuration = 0;     // bumped by configure_devices: older per-thread streams are gone
   std::uint64_t allocations_made = 0;  // device allocations attempted, for fault injection
   std::uint64_t launches_made = 0;     // launches attempted, for fault injection
   Counters counters;

@@ -14,9 +14,9 @@ std::shared_ptr<Stream> resolve_stream(Runtime& state, cudaStream_t handle, cuda
     if ((error = device_missing(state, device)) != cudaSuccess) return nullptr;
     if (handle != cudaStreamPerThread) return state.devices[device].legacy_stream;
     // This thread's default stream: ordered with the legacy stream like any blocking stream.
-    thread_local std::map<std::pair<Runtime*, int>, std::shared_ptr<Stream>> per_thread;
-    std::shared_ptr<Stream>& stream = per_thread[{&state, device}];
-    if (stream == nullptr || stream->device >= static_cast<int>(state.devices.size())) {
+    thread_local std::map<std::pair<std::uint64_t, int>, std::shared_ptr<Stream>> per_thread;
+    std::shared_ptr<Stream>& stream = per_thread[{state.configuration, device}];
+    if (stream == nullptr) {
       stream = std::make_shared<Stream>();
       stream->device = device;
       state.devices[device].streams.push_back(stream);
