@@ -142,13 +142,21 @@ struct LaunchState {
   std::uintptr_t builtins_begin = 0, builtins_end = 0;                   // threadIdx & co.
   std::vector<AllocationRange> allocations;
   const AllocationRange* last_allocation = nullptr;
+  struct CachedMemory {
+    std::uintptr_t page = ~std::uintptr_t{0};
+    const AllocationRange* allocation = nullptr;  // null: no allocation on the page
+  };
+  CachedMemory memory_cache[1024];
   // Shadow.
   std::unordered_map<std::uintptr_t, Page*> pages;
   std::vector<std::unique_ptr<Page>> page_pool;
   std::size_t pages_used = 0;
-  std::uintptr_t last_page_key = ~std::uintptr_t{0};
-  Page* last_page = nullptr;
-  std::unordered_map<std::uintptr_t, Record> bytes;  // records of split granules
+  // Recently used pages, direct-mapped: a kernel alternates between a few arrays.
+  struct CachedPage {
+    std::uintptr_t key = ~std::uintptr_t{0};
+    Page* page = nullptr;
+  };
+  CachedPage page_cache[64];
   bool over_limit = false;
   bool race_found = false;
 };
@@ -166,9 +174,12 @@ int collect_tls(dl_phdr_info* info, std::size_t, void* data) {
   return 0;
 }
 
-Page* page_for(LaunchState& s, std::uintptr_t granule) {
-  const std::uintptr_t key = granule / kPageRecords;
-  if (key == s.last_page_key) return s.last_page;
+// The page holding record `index`: of 4-byte granules, or with `bytes` of single bytes (split
+// granules' records, in pages of their own).
+Page* page_for(LaunchState& s, std::uintptr_t index, bool bytes = false) {
+  const std::uintptr_t key = index / kPageRecords | (bytes ? std::uintptr_t{1} << 63 : 0);
+  LaunchState::CachedPage& cached = s.page_cache[key % 64];
+  if (cached.key == key) return cached.page;
   auto it = s.pages.find(key);
   Page* page = nullptr;
   if (it != s.pages.end()) {
@@ -188,8 +199,8 @@ Page* page_for(LaunchState& s, std::uintptr_t granule) {
     page = s.page_pool[s.pages_used++].get();
     s.pages.emplace(key, page);
   }
-  s.last_page_key = key;
-  s.last_page = page;
+  cached.key = key;
+  cached.page = page;
   return page;
 }
 
@@ -337,7 +348,10 @@ void apply(LaunchState& s, Record& r, std::uintptr_t address, Space space, Kind 
   }
 }
 
-Record& byte_record(LaunchState& s, std::uintptr_t address) { return s.bytes[address]; }
+Record* byte_record(LaunchState& s, std::uintptr_t address) {
+  Page* page = page_for(s, address, true);
+  return page == nullptr ? nullptr : &page->records[address % kPageRecords];
+}
 
 void record_granule(LaunchState& s, std::uintptr_t granule, unsigned first_byte, unsigned end_byte, Space space,
                     Kind kind, std::int32_t pc) {
@@ -355,9 +369,10 @@ void record_granule(LaunchState& s, std::uintptr_t granule, unsigned first_byte,
     // The granule's history goes to each of its bytes, which are tracked one by one from now on.
     const bool fresh = r.generation != s.generation;
     for (unsigned b = 0; b < kGranule; ++b) {
-      Record& byte = byte_record(s, base + b);
-      byte = fresh ? Record{} : r;
-      byte.split = false;
+      Record* byte = byte_record(s, base + b);
+      if (byte == nullptr) return;  // past the shadow's limit
+      *byte = fresh ? Record{} : r;
+      byte->split = false;
     }
     if (fresh) {
       r = Record{};
@@ -365,7 +380,10 @@ void record_granule(LaunchState& s, std::uintptr_t granule, unsigned first_byte,
     }
     r.split = true;
   }
-  for (unsigned b = first_byte; b < end_byte; ++b) apply(s, byte_record(s, base + b), base + b, space, kind, pc);
+  for (unsigned b = first_byte; b < end_byte; ++b) {
+    Record* byte = byte_record(s, base + b);
+    if (byte != nullptr) apply(s, *byte, base + b, space, kind, pc);
+  }
 }
 
 // The memory an address belongs to, or false for memory the check ignores (fiber stacks, the
@@ -387,12 +405,29 @@ bool classify(LaunchState& s, std::uintptr_t address, Space& space) {
       return true;
     }
   }
-  auto it = std::upper_bound(s.allocations.begin(), s.allocations.end(), address,
-                             [](std::uintptr_t a, const AllocationRange& r) { return a < r.begin; });
-  if (it == s.allocations.begin()) return false;
-  --it;
-  if (address >= it->end) return false;
-  s.last_allocation = &*it;
+  // 256-byte lines known to lie wholly inside one allocation or wholly outside all of them (the
+  // kernel's argument copies, constant tables): most accesses end here, not in the binary search.
+  const std::uintptr_t page = address >> 8;
+  LaunchState::CachedMemory& cached = s.memory_cache[page % 1024];
+  if (cached.page == page) {
+    if (cached.allocation == nullptr) return false;
+    s.last_allocation = cached.allocation;
+    space = Space::Global;
+    return true;
+  }
+  auto next = std::upper_bound(s.allocations.begin(), s.allocations.end(), address,
+                               [](std::uintptr_t a, const AllocationRange& r) { return a < r.begin; });
+  const std::uintptr_t page_begin = page << 8, page_end = page_begin + 256;
+  const bool page_before_next = next == s.allocations.end() || next->begin >= page_end;
+  if (next == s.allocations.begin() || address >= std::prev(next)->end) {
+    if (page_before_next && (next == s.allocations.begin() || std::prev(next)->end <= page_begin))
+      cached = LaunchState::CachedMemory{page, nullptr};
+    return false;
+  }
+  const AllocationRange* allocation = &*std::prev(next);
+  if (allocation->begin <= page_begin && allocation->end >= page_end)
+    cached = LaunchState::CachedMemory{page, allocation};
+  s.last_allocation = allocation;
   space = Space::Global;
   return true;
 }
@@ -438,9 +473,7 @@ void begin_launch(const GridLaunch& launch) {
   }
   s.pages.clear();
   s.pages_used = 0;
-  s.last_page_key = ~std::uintptr_t{0};
-  s.last_page = nullptr;
-  s.bytes.clear();
+  for (LaunchState::CachedPage& cached : s.page_cache) cached = LaunchState::CachedPage{};
   s.over_limit = false;
   s.race_found = false;
   if (s.static_shared.empty()) dl_iterate_phdr(collect_tls, &s);
@@ -454,6 +487,7 @@ void begin_launch(const GridLaunch& launch) {
       if (a.pinned() || a.device == launch.device) s.allocations.push_back({a.begin, a.begin + a.size, a.id, a.device});
   }
   s.last_allocation = nullptr;
+  for (LaunchState::CachedMemory& cached : s.memory_cache) cached = LaunchState::CachedMemory{};
 }
 
 void end_launch() {
