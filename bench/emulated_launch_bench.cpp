@@ -74,15 +74,18 @@ int main() {
       break;
     }
     hf_emu::enable_race_check(race_check);
-    report("element-wise", race_check,
-           median_ms([&] { HF_LAUNCH(element_kernel, kBlocks, kThreadsPerBlock, 0, nullptr)
-                           (in, out, kThreads); }));
-    report("barrier + shared", race_check,
-           median_ms([&] { HF_LAUNCH(barrier_kernel, kBlocks, kThreadsPerBlock, 0, nullptr)
-                           (in, out); }));
-    report("warp shuffles (x5)", race_check,
-           median_ms([&] { HF_LAUNCH(shuffle_kernel, kBlocks, kThreadsPerBlock, 0, nullptr)
-                           (in, out); }));
+    report("element-wise", race_check, median_ms([&] {
+             HF_LAUNCH(element_kernel, kBlocks, kThreadsPerBlock, 0, nullptr)
+             (in, out, kThreads);
+           }));
+    report("barrier + shared", race_check, median_ms([&] {
+             HF_LAUNCH(barrier_kernel, kBlocks, kThreadsPerBlock, 0, nullptr)
+             (in, out);
+           }));
+    report("warp shuffles (x5)", race_check, median_ms([&] {
+             HF_LAUNCH(shuffle_kernel, kBlocks, kThreadsPerBlock, 0, nullptr)
+             (in, out);
+           }));
   }
   cudaFree(in);
   cudaFree(out);
