@@ -21,6 +21,8 @@ if ! ldd "$bin/hyperfuse" | grep -q 'libcublas.so.* => /'; then
   [ -n "$pip_cublas" ] && export LD_LIBRARY_PATH="$pip_cublas:$LD_LIBRARY_PATH"
 fi
 export HYPERFUSE_TEST_SOURCE_DIR=$root HYPERFUSE_TEST_BINARY=$bin/hyperfuse
+# A GPU test that finds no usable GPU fails here instead of skipping (tests/gpu_available.hpp).
+export HYPERFUSE_REQUIRE_GPU=1
 
 step() { echo "== $(date +%T) $*"; }
 status() { if [ "$1" -eq 0 ]; then echo ok; elif [ "$1" -eq 124 ]; then echo timeout; else echo "failed ($1)"; fi; }

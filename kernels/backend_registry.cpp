@@ -22,7 +22,8 @@ BackendEntry cuda_entry() {
   entry.name = "cuda";
   entry.description = cuda_backend_description();
   entry.accelerator = true;
-  entry.chosen_by_auto = !cuda_backend_is_emulated();
+  entry.emulated = cuda_backend_is_emulated();
+  entry.chosen_by_auto = !entry.emulated;
   entry.device_count = cuda_device_count;
   entry.make = make_cuda_backend;
   entry.device_memory = [](int device) {

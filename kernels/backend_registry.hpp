@@ -25,6 +25,7 @@ struct BackendEntry {
   // Accelerators train on devices, one worker thread per device, with packs sized by device
   // memory; the CPU backend is not one (one worker per core, one network per pack).
   bool accelerator = false;
+  bool emulated = false;       // runs on a host emulation of its device (tests only, no speed)
   bool chosen_by_auto = true;  // device = "auto" may pick it when it has a device
   // Accelerators only. device_count throws DeviceError when the devices cannot be counted (a
   // driver too old for this build, ...); 0 means none is visible.

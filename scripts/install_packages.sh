@@ -1,6 +1,6 @@
 # Sourced by the scripts: install_packages PACKAGE... installs the Debian 12 packages that are
 # missing (with sudo when not root). HYPERFUSE_PACKAGES lists what every build needs.
-HYPERFUSE_PACKAGES=(g++ make cmake libtomlplusplus-dev libboost-dev libsqlite3-dev libxsmm-dev libgtest-dev
+HYPERFUSE_PACKAGES=(g++ make cmake libtomlplusplus-dev libboost-dev libboost-context-dev libsqlite3-dev libxsmm-dev libgtest-dev
   libopenmpi-dev openmpi-bin)
 
 install_packages() {

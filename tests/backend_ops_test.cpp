@@ -21,8 +21,6 @@
 namespace hf {
 namespace {
 
-using testing::gpu_visible;
-
 struct BackendCase {
   std::string name;
   std::function<std::unique_ptr<Backend>()> make;
@@ -81,8 +79,8 @@ PackSpec mixed_pack(std::vector<int> widths, Activation a, double dropout) {
 class BackendOps : public ::testing::TestWithParam<BackendCase> {
  protected:
   void SetUp() override {
-    if (GetParam().needs_gpu && !gpu_visible())
-      GTEST_SKIP() << "no CUDA device visible: the " << GetParam().name << " backend's op tests need a GPU";
+    if (GetParam().needs_gpu)
+      HF_SKIP_UNLESS_GPU_VISIBLE("no CUDA device visible: the " << GetParam().name << " backend's op tests need a GPU");
   }
 
   // The workspace holds more rows than the batch (as the trainer's does: its evaluation batch is
@@ -498,7 +496,9 @@ TEST_P(BackendOps, NonFiniteLossAndParametersAreFlagged) {
   ws_->output_loss_gradient(info(Mode::Training));
   ws_->check_loss(info(Mode::Training));
   std::vector<float> broken = params_;
-  broken[2 * spec_.layout.size + 3] = std::numeric_limits<float>::infinity();  // network 2's weights
+  // Network 2's weights, more than one, as in a diverging network: several threads find them.
+  broken[2 * spec_.layout.size + 3] = std::numeric_limits<float>::infinity();
+  broken[2 * spec_.layout.size + 4] = std::numeric_limits<float>::quiet_NaN();
   ws_->write_parameters(broken.data());
   ws_->check_parameters();
   const std::vector<NetworkHealth> health = ws_->read_health();

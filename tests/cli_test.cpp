@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <fstream>
+#include <optional>
 #include <regex>
 #include <set>
 #include <sstream>
@@ -305,9 +306,37 @@ TEST_F(Cli, MismatchedTrainAndTestWidthsExitTwo) {
   EXPECT_EQ(read_text(work_ / "out" / "hyperparameter_results.csv"), sentinel);
 }
 
+// Sets an environment variable for the processes this test starts, and restores it.
+class ScopedEnvironment {
+ public:
+  ScopedEnvironment(const char* name, const char* value) : name_(name) {
+    if (const char* old = std::getenv(name)) old_ = old;
+    setenv(name, value, 1);
+  }
+  ~ScopedEnvironment() {
+    if (old_.empty())
+      unsetenv(name_);
+    else
+      setenv(name_, old_.c_str(), 1);
+  }
+  ScopedEnvironment(const ScopedEnvironment&) = delete;
+  ScopedEnvironment& operator=(const ScopedEnvironment&) = delete;
+
+ private:
+  const char* name_;
+  std::string old_;
+};
+
 TEST_F(Cli, CudaDeviceWithoutCudaExitsTwo) {
-  if (testing::gpu_visible()) GTEST_SKIP() << "a CUDA device is visible, so device = \"cuda\" is valid here";
-  const char* reason = testing::gpu_backend_entry() != nullptr ? "no CUDA device is visible" : "no CUDA backend";
+  // The emulation (tests/cuda_emulation) takes its device away when told to; a real GPU cannot.
+  const BackendEntry* gpu = testing::gpu_backend_entry();
+  std::optional<ScopedEnvironment> no_device;
+  if (gpu != nullptr && gpu->emulated) {
+    no_device.emplace("HYPERFUSE_EMU_DEVICES", "0");
+  } else if (testing::gpu_visible()) {
+    GTEST_SKIP() << "a CUDA device is visible, so device = \"cuda\" is valid here";
+  }
+  const char* reason = gpu != nullptr ? "no CUDA device is visible" : "no CUDA backend";
   make_tiny_data();
   const fs::path config = write_config("max_epochs = [1]\n", 1, "cuda");
   Outcome o = expect_input_error({"run", config.string(), "--quiet"});
@@ -321,6 +350,28 @@ TEST_F(Cli, CudaDeviceWithoutCudaExitsTwo) {
   o = expect_input_error({"run", config.string(), "--device", "cuda", "--quiet"});
   EXPECT_CONTAINS(o.err, reason);
   EXPECT_FALSE(fs::exists(work_ / "out" / "hyperparameter_results.csv"));
+}
+
+// --device cuda trains on the emulated GPU (and only then: auto stays on the CPU), which counts
+// the steps it took into the file HYPERFUSE_EMU_COUNTERS names.
+TEST_F(Cli, CudaDeviceTrainsOnTheEmulatedGpu) {
+  const BackendEntry* gpu = testing::gpu_backend_entry();
+  if (gpu == nullptr || !gpu->emulated) GTEST_SKIP() << "runs in the emulated build (-DHYPERFUSE_CUDA=EMULATE)";
+  make_tiny_data();
+  const fs::path counters = work_ / "counters.json";
+  const ScopedEnvironment count_into("HYPERFUSE_EMU_COUNTERS", counters.string().c_str());
+  const fs::path config = write_config("max_epochs = [1]\nbatch_size = [50]\nlearning_rate = [0.01, 0.1]\n", 1, "auto");
+  Outcome o = hyperfuse({"run", config.string(), "--quiet"});
+  ASSERT_EQ(o.exit_code, 0) << o;
+  EXPECT_CONTAINS(read_text(counters), "\"launches\": 0,");  // auto: the CPU
+
+  // A fresh output folder, or the run would resume the finished study from its journal.
+  o = hyperfuse({"run", config.string(), "--device", "cuda", "--output-dir", (work_ / "out_gpu").string(), "--quiet"});
+  ASSERT_EQ(o.exit_code, 0) << o;
+  EXPECT_TRUE(fs::exists(work_ / "out_gpu" / "hyperparameter_results.csv"));
+  const std::string figures = read_text(counters);
+  EXPECT_EQ(figures.find("\"launches\": 0,"), std::string::npos) << figures;
+  EXPECT_CONTAINS(figures, "\"training_steps\": 8}");  // 200 rows in batches of 50, two networks
 }
 
 TEST_F(Cli, UnwritableOutputFolderExitsTwoBeforeTraining) {

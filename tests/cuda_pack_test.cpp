@@ -18,7 +18,6 @@
 namespace hf {
 namespace {
 
-using testing::gpu_visible;
 using testing::make_gpu_backend;
 
 // Float32 on both sides, but the GEMMs sum in different orders (libxsmm's loops, cuBLAS's
@@ -100,9 +99,7 @@ std::vector<float> parameters_after_two_epochs(Backend& backend, const PackSpec&
 
 class CudaPack : public ::testing::Test {
  protected:
-  void SetUp() override {
-    if (!gpu_visible()) GTEST_SKIP() << "no CUDA device visible (or no CUDA backend in this build)";
-  }
+  void SetUp() override { HF_SKIP_UNLESS_GPU_VISIBLE("no CUDA device visible (or no CUDA backend in this build)"); }
   const Dataset train_ = make_dataset(250, 7, 11);  // 15 batches of 16 per epoch, then one of 10
   const Dataset test_ = make_dataset(300, 7, 12);   // two evaluation batches, the second partial
 };

@@ -1,9 +1,17 @@
-// What the GPU tests need to know first: how many devices this build's accelerator backend
-// (CUDA, real or emulated) can use here (0 in a build without one), and a backend on device 0
-// for those that found one. Read from the backend registry, so no test needs an #if.
+// What the GPU tests need to know first: how many devices this build's CUDA backend (real or
+// emulated) can use here (0 in a build without one), read from the backend registry so no test
+// needs an #if; a backend on device 0 for those that found one; and whether a GPU test may skip
+// at all: with HYPERFUSE_REQUIRE_GPU=1 (bench/device_check.sh sets it) a GPU test that finds no
+// device fails instead, so a GPU machine whose driver or build cannot reach the GPU does not pass
+// by skipping. In the emulated build (-DHYPERFUSE_CUDA=EMULATE) the emulated device is always
+// there, so nothing GPU-related skips.
 #pragma once
 
+#include <gtest/gtest.h>
+
+#include <cstdlib>
 #include <memory>
+#include <string>
 
 #include "kernels/backend_registry.hpp"
 
@@ -11,12 +19,18 @@ namespace hf::testing {
 
 inline const BackendEntry* gpu_backend_entry() { return find_backend("cuda"); }
 
+// Throws DeviceError when CUDA is there but broken (a driver too old for this build, ...).
 inline int visible_gpus() {
   const BackendEntry* entry = gpu_backend_entry();
   return entry == nullptr ? 0 : entry->device_count();
 }
 
 inline bool gpu_visible() { return visible_gpus() > 0; }
+
+inline bool gpu_required() {
+  const char* value = std::getenv("HYPERFUSE_REQUIRE_GPU");
+  return value != nullptr && *value != '\0' && std::string(value) != "0";
+}
 
 // nullptr in a build without the CUDA backend.
 inline std::unique_ptr<Backend> make_gpu_backend() {
@@ -25,3 +39,13 @@ inline std::unique_ptr<Backend> make_gpu_backend() {
 }
 
 }  // namespace hf::testing
+
+// In a test or SetUp(): skips (or, with HYPERFUSE_REQUIRE_GPU=1, fails) when no CUDA device is
+// visible; `what` says what the test needed the GPU for.
+#define HF_SKIP_UNLESS_GPU_VISIBLE(what)                                                         \
+  do {                                                                                           \
+    if (!::hf::testing::gpu_visible()) {                                                         \
+      if (::hf::testing::gpu_required()) FAIL() << "HYPERFUSE_REQUIRE_GPU is set, but " << what; \
+      GTEST_SKIP() << what;                                                                      \
+    }                                                                                            \
+  } while (0)

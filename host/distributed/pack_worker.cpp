@@ -103,7 +103,7 @@ int serve_packs(MpiSession& mpi, const std::function<SearchConfig()>& load_confi
   std::optional<PreparedSearch> prepared;
   try {
     SearchConfig config = load_config();
-    if (config.gpus.empty()) config.gpus = gpus_for_local_rank(mpi.local_rank());
+    if (config.gpus.empty() && config.device != Device::Cpu) config.gpus = gpus_for_local_rank(mpi.local_rank());
     prepared = prepare_search(config);
     hello.study_hash = prepared->identity.hash;
     hello.packs = prepared->plan.packs.size();

@@ -4,8 +4,8 @@
 #include <memory>
 
 #include "host/common/errors.hpp"
-#include "kernels/backend/device_errors.hpp"
 #include "host/training/pack_trainer.hpp"
+#include "kernels/backend/device_errors.hpp"
 
 namespace hf {
 namespace {
@@ -13,17 +13,11 @@ namespace {
 const char* kCudaBackend = "cuda";
 
 // Visible devices of the CUDA backend, 0 when this build has none. A driver that cannot be used
-// (too old for this build, ...) is an error naming the config, not a quiet fall-back to the CPU.
-int visible_cuda_devices(const SearchConfig* config) {
+// (too old for this build, ...) throws DeviceError with its fix: never a quiet fall-back to the
+// CPU.
+int visible_cuda_devices() {
   const BackendEntry* cuda = find_backend(kCudaBackend);
-  if (cuda == nullptr) return 0;
-  try {
-    return cuda->device_count();
-  } catch (const DeviceError& e) {
-    if (config == nullptr) throw;
-    throw InputError(config->source.string() + ": [execution] device = \"" + device_name(config->device) +
-                     "\": " + e.what());
-  }
+  return cuda == nullptr ? 0 : cuda->device_count();
 }
 
 std::string no_cuda_message(const SearchConfig& config) {
@@ -45,8 +39,9 @@ DeviceChoice choose_device(const SearchConfig& config, int cpu_threads) {
   choice.threads = cpu_threads;
   if (config.device == Device::Cpu) return choice;
   const BackendEntry* cuda = find_backend(kCudaBackend);
-  if (config.device == Device::Auto && (cuda == nullptr || !cuda->chosen_by_auto)) return choice;
-  const int visible = visible_cuda_devices(&config);
+  const int visible = visible_cuda_devices();  // throws DeviceError when CUDA is there but broken
+  // An emulated GPU (tests/cuda_emulation) is for tests: only device = "cuda" trains on it.
+  if (config.device == Device::Auto && cuda != nullptr && !cuda->chosen_by_auto) return choice;
   if (visible == 0) {
     if (config.device == Device::Cuda) throw InputError(no_cuda_message(config));
     return choice;  // auto without a GPU: the CPU
@@ -70,7 +65,7 @@ DeviceChoice choose_device(const SearchConfig& config, int cpu_threads) {
 }
 
 std::vector<int> gpus_for_local_rank(int local_rank) {
-  const int visible = visible_cuda_devices(nullptr);
+  const int visible = visible_cuda_devices();
   if (visible == 0) return {};
   return {local_rank % visible};
 }

@@ -8,6 +8,7 @@
 //      derivative;
 //   3. one thread per row of Softmin/Softmax/LogSoftmax networks: the row backward.
 #include "kernels/cuda/cuda_check.hpp"
+#include "kernels/cuda/kernel_launch.hpp"
 #include "kernels/cuda/pack_kernels.hpp"
 #include "kernels/math/activations.hpp"
 #include "kernels/math/dropout.hpp"
@@ -81,17 +82,17 @@ void launch_activation_backward(const PackView& pack, const LayerView& layer, co
                                 float* parameter_gradients, int rows, bool training, std::uint64_t step, bool any_prelu,
                                 bool any_row_activation, cudaStream_t stream) {
   const std::size_t elements = static_cast<std::size_t>(pack.models) * rows * layer.width;
-  dropout_and_derivative_kernel<<<blocks_for(elements), kThreadsPerBlock, 0, stream>>>(pack, layer, rows, training,
-                                                                                       step);
+  HF_LAUNCH(dropout_and_derivative_kernel, blocks_for(elements), kThreadsPerBlock, 0, stream)
+  (pack, layer, rows, training, step);
   HF_CUDA_CHECK_LAUNCH();
   if (any_prelu) {
-    prelu_backward_kernel<<<blocks_for(pack.models), kThreadsPerBlock, 0, stream>>>(pack, layer, parameters,
-                                                                                    parameter_gradients, rows);
+    HF_LAUNCH(prelu_backward_kernel, blocks_for(pack.models), kThreadsPerBlock, 0, stream)
+    (pack, layer, parameters, parameter_gradients, rows);
     HF_CUDA_CHECK_LAUNCH();
   }
   if (any_row_activation) {
     const std::size_t row_count = static_cast<std::size_t>(pack.models) * rows;
-    row_activation_backward_kernel<<<blocks_for(row_count), kThreadsPerBlock, 0, stream>>>(pack, layer, rows);
+    HF_LAUNCH(row_activation_backward_kernel, blocks_for(row_count), kThreadsPerBlock, 0, stream)(pack, layer, rows);
     HF_CUDA_CHECK_LAUNCH();
   }
 }

@@ -10,6 +10,7 @@
 // layout a persistent kernel that keeps a network's layers on chip can replace the whole step
 // later.
 #include "kernels/cuda/cuda_check.hpp"
+#include "kernels/cuda/kernel_launch.hpp"
 #include "kernels/cuda/pack_kernels.hpp"
 #include "kernels/math/activations.hpp"
 #include "kernels/math/dropout.hpp"
@@ -82,13 +83,13 @@ __global__ void row_activation_forward_kernel(PackView pack, LayerView layer, in
 void launch_bias_activation_dropout(const PackView& pack, const LayerView& layer, const float* parameters, int rows,
                                     bool training, std::uint64_t step, bool any_row_activation, cudaStream_t stream) {
   const std::size_t elements = static_cast<std::size_t>(pack.models) * rows * layer.width;
-  bias_activation_dropout_kernel<<<blocks_for(elements), kThreadsPerBlock, 0, stream>>>(pack, layer, parameters, rows,
-                                                                                        training, step);
+  HF_LAUNCH(bias_activation_dropout_kernel, blocks_for(elements), kThreadsPerBlock, 0, stream)
+  (pack, layer, parameters, rows, training, step);
   HF_CUDA_CHECK_LAUNCH();
   if (any_row_activation && !layer.output_layer) {
     const std::size_t row_count = static_cast<std::size_t>(pack.models) * rows;
-    row_activation_forward_kernel<<<blocks_for(row_count), kThreadsPerBlock, 0, stream>>>(pack, layer, rows, training,
-                                                                                          step);
+    HF_LAUNCH(row_activation_forward_kernel, blocks_for(row_count), kThreadsPerBlock, 0, stream)
+    (pack, layer, rows, training, step);
     HF_CUDA_CHECK_LAUNCH();
   }
 }

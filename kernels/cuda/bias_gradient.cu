@@ -3,6 +3,7 @@
 // network m is rows x width at m * max_rows * width; db lands at the layer's bias offset in
 // the network's gradient vector.
 #include "kernels/cuda/cuda_check.hpp"
+#include "kernels/cuda/kernel_launch.hpp"
 #include "kernels/cuda/pack_kernels.hpp"
 
 namespace hf {
@@ -26,8 +27,8 @@ __global__ void bias_gradient_kernel(PackView pack, const float* gradient, int w
 void launch_bias_gradient(const PackView& pack, const float* gradient, int width, int rows, std::size_t bias_offset,
                           float* parameter_gradients, cudaStream_t stream) {
   const std::size_t threads = static_cast<std::size_t>(pack.models) * width;
-  bias_gradient_kernel<<<blocks_for(threads), kThreadsPerBlock, 0, stream>>>(pack, gradient, width, rows, bias_offset,
-                                                                             parameter_gradients);
+  HF_LAUNCH(bias_gradient_kernel, blocks_for(threads), kThreadsPerBlock, 0, stream)
+  (pack, gradient, width, rows, bias_offset, parameter_gradients);
   HF_CUDA_CHECK_LAUNCH();
 }
 

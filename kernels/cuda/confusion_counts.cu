@@ -5,6 +5,7 @@
 // given the same outputs. Layout: outputs of network m at m * max_rows; counts models x
 // {tp, fp, fn, tn}.
 #include "kernels/cuda/cuda_check.hpp"
+#include "kernels/cuda/kernel_launch.hpp"
 #include "kernels/cuda/pack_kernels.hpp"
 
 namespace hf {
@@ -48,8 +49,8 @@ __global__ void count_confusion_kernel(PackView pack, const float* probabilities
 void launch_count_confusion(const PackView& pack, const float* probabilities, const float* labels, int rows,
                             float threshold, long long* counts, cudaStream_t stream) {
   const std::size_t threads = static_cast<std::size_t>(pack.models) * kWarp;
-  count_confusion_kernel<<<blocks_for(threads), kThreadsPerBlock, 0, stream>>>(pack, probabilities, labels, rows,
-                                                                               threshold, counts);
+  HF_LAUNCH(count_confusion_kernel, blocks_for(threads), kThreadsPerBlock, 0, stream)
+  (pack, probabilities, labels, rows, threshold, counts);
   HF_CUDA_CHECK_LAUNCH();
 }
 

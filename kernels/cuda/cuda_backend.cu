@@ -12,6 +12,7 @@
 #include <cublas_v2.h>
 #include <cuda_runtime.h>
 
+#include <algorithm>
 #include <exception>
 #include <stdexcept>
 #include <thread>
@@ -20,6 +21,7 @@
 
 #include "kernels/cuda/cuda_check.hpp"
 #include "kernels/cuda/device_buffer.hpp"
+#include "kernels/cuda/kernel_launch.hpp"
 #include "kernels/cuda/layer_gemms.hpp"
 #include "kernels/cuda/pack_kernels.hpp"
 #include "kernels/math/activations.hpp"
@@ -376,6 +378,7 @@ class CudaPack final : public PackWorkspace {
     ws.scalars.upload(scalars.data(), static_cast<std::size_t>(ws.models()), ws.stream);
     launch_optimizer_step(ws.view(), ws.parameters.data(), ws.gradients.data(), ws.state1.data(), ws.state2.data(),
                           ws.scalars.data(), ws.stream);
+    HF_COUNT_TRAINING_STEPS(std::count(ws.active_host.begin(), ws.active_host.end(), std::uint8_t{1}));
   }
 
   void check_parameters() override {
@@ -447,7 +450,7 @@ class CudaBackend final : public Backend {
 std::unique_ptr<Backend> make_cuda_backend(int device) { return std::make_unique<CudaBackend>(device); }
 
 std::string cuda_backend_description() {
-#ifdef HYPERFUSE_CUDA_EMULATED
+#if HYPERFUSE_CUDA_EMULATED
   return "CUDA emulated on the host (tests/cuda_emulation: checks, no speed)";
 #else
   return std::string("CUDA for ") + HYPERFUSE_CUDA_ARCHITECTURES + ", cuBLAS " + std::to_string(CUBLAS_VER_MAJOR) +
@@ -456,20 +459,51 @@ std::string cuda_backend_description() {
 }
 
 bool cuda_backend_is_emulated() {
-#ifdef HYPERFUSE_CUDA_EMULATED
+#if HYPERFUSE_CUDA_EMULATED
   return true;
 #else
   return false;
 #endif
 }
 
+namespace {
+
+// "12.8" for 12080.
+std::string cuda_version_text(int version) {
+  return std::to_string(version / 1000) + "." + std::to_string(version % 1000 / 10);
+}
+
+constexpr const char* kCpuInstead = "or run on the CPU with --device cpu ([execution] device = \"cpu\")";
+
+}  // namespace
+
 int cuda_device_count() {
   int count = 0;
-  if (cudaGetDeviceCount(&count) != cudaSuccess) {
-    cudaGetLastError();  // no driver or no device: not an error for the caller
-    return 0;
+  const cudaError_t status = cudaGetDeviceCount(&count);
+  if (status == cudaSuccess) return count;
+  cudaGetLastError();  // not sticky: clear it so later queries work
+  if (status == cudaErrorNoDevice) return 0;
+  int driver = 0;
+  if (cudaDriverGetVersion(&driver) != cudaSuccess) driver = 0;
+  // The runtime reports a missing driver as an insufficient one; with no driver at all (version 0)
+  // this is a machine without an NVIDIA GPU, not a broken one.
+  if (status == cudaErrorInsufficientDriver && driver == 0) return 0;
+  const std::string code = std::string(cudaGetErrorName(status)) + ": " + cudaGetErrorString(status);
+  if (status == cudaErrorInsufficientDriver) {
+    throw DeviceError("CUDA cannot start: the NVIDIA driver supports CUDA up to " + cuda_version_text(driver) +
+                      ", but this build of hyperfuse needs CUDA " + cuda_version_text(CUDART_VERSION) + " (" + code +
+                      "); update the NVIDIA driver, " + kCpuInstead);
   }
-  return count;
+  if (status == cudaErrorCompatNotSupportedOnDevice || status == cudaErrorSystemDriverMismatch) {
+    throw DeviceError("CUDA cannot start: the NVIDIA driver (CUDA " + cuda_version_text(driver) +
+                      ") cannot run this CUDA " + cuda_version_text(CUDART_VERSION) + " build on this machine (" +
+                      code +
+                      "; a forward-compatibility package on an unsupported GPU, or a driver library and kernel module "
+                      "of different versions); install a matching NVIDIA driver, " +
+                      kCpuInstead);
+  }
+  throw DeviceError("CUDA cannot start: cudaGetDeviceCount failed (" + code +
+                    "); check the GPU and its driver with nvidia-smi, " + kCpuInstead);
 }
 
 CudaDeviceMemory cuda_device_memory(int device) {

@@ -19,7 +19,10 @@ std::unique_ptr<Backend> make_cuda_backend(int device);
 std::string cuda_backend_description();
 bool cuda_backend_is_emulated();
 
-// CUDA devices visible to this process; 0 when there is no driver or no device.
+// CUDA devices visible to this process; 0 when there is no device or no NVIDIA driver at all.
+// Throws DeviceError, saying what to do, when a driver is there but cannot run this build (too old
+// for its CUDA version, mismatched) or CUDA fails otherwise: a broken GPU setup is never read as
+// "no GPU", which would train on the CPU and skip every GPU test unnoticed.
 int cuda_device_count();
 
 struct CudaDeviceMemory {

@@ -5,6 +5,7 @@
 #include <cub/block/block_reduce.cuh>
 
 #include "kernels/cuda/cuda_check.hpp"
+#include "kernels/cuda/kernel_launch.hpp"
 #include "kernels/cuda/pack_kernels.hpp"
 
 namespace hf {
@@ -31,8 +32,8 @@ __global__ void l1_penalty_kernel(PackView pack, const float* parameters, float*
 
 void launch_l1_penalty(const PackView& pack, const float* parameters, float* parameter_gradients, double* losses,
                        cudaStream_t stream) {
-  l1_penalty_kernel<<<static_cast<unsigned>(pack.models), kThreadsPerBlock, 0, stream>>>(pack, parameters,
-                                                                                         parameter_gradients, losses);
+  HF_LAUNCH(l1_penalty_kernel, static_cast<unsigned>(pack.models), kThreadsPerBlock, 0, stream)
+  (pack, parameters, parameter_gradients, losses);
   HF_CUDA_CHECK_LAUNCH();
 }
 

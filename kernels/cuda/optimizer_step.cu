@@ -3,6 +3,7 @@
 // code and step scalars (computed on the host in double, as for the CPU). Layout: parameters,
 // gradients and both optimizer states are models x parameters.
 #include "kernels/cuda/cuda_check.hpp"
+#include "kernels/cuda/kernel_launch.hpp"
 #include "kernels/cuda/pack_kernels.hpp"
 
 namespace hf {
@@ -29,8 +30,8 @@ __global__ void optimizer_step_kernel(PackView pack, float* parameters, const fl
 void launch_optimizer_step(const PackView& pack, float* parameters, const float* parameter_gradients, float* state1,
                            float* state2, const OptimizerStep* scalars, cudaStream_t stream) {
   const std::size_t elements = pack.parameters * pack.models;
-  optimizer_step_kernel<<<blocks_for(elements), kThreadsPerBlock, 0, stream>>>(pack, parameters, parameter_gradients,
-                                                                               state1, state2, scalars);
+  HF_LAUNCH(optimizer_step_kernel, blocks_for(elements), kThreadsPerBlock, 0, stream)
+  (pack, parameters, parameter_gradients, state1, state2, scalars);
   HF_CUDA_CHECK_LAUNCH();
 }
 

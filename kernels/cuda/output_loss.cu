@@ -3,6 +3,7 @@
 // last bit given the same sigmoid outputs. Layout: the output layer has width 1, so network
 // m's outputs and gradients are rows consecutive floats at m * max_rows.
 #include "kernels/cuda/cuda_check.hpp"
+#include "kernels/cuda/kernel_launch.hpp"
 #include "kernels/cuda/pack_kernels.hpp"
 #include "kernels/math/losses.hpp"
 
@@ -31,8 +32,8 @@ __global__ void output_loss_gradient_kernel(PackView pack, const float* probabil
 void launch_output_loss_gradient(const PackView& pack, const float* probabilities, const float* labels, int rows,
                                  float norm, float* gradient_at_z, double* losses, float* parameter_gradients,
                                  cudaStream_t stream) {
-  output_loss_gradient_kernel<<<blocks_for(pack.models), kThreadsPerBlock, 0, stream>>>(
-      pack, probabilities, labels, rows, norm, gradient_at_z, losses, parameter_gradients);
+  HF_LAUNCH(output_loss_gradient_kernel, blocks_for(pack.models), kThreadsPerBlock, 0, stream)
+  (pack, probabilities, labels, rows, norm, gradient_at_z, losses, parameter_gradients);
   HF_CUDA_CHECK_LAUNCH();
 }
 

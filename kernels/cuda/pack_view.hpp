@@ -43,4 +43,27 @@ struct LayerView {
   float* gradient = nullptr;
 };
 
+#if HYPERFUSE_CUDA_EMULATED
+// The device pointers each view holds, for the CUDA emulation's check of kernel arguments
+// (tests/cuda_emulation/README.md): a launch with any of them outside the device's memory fails.
+template <typename Visit>
+void emulated_device_pointers(const PackView& v, Visit&& visit) {
+  visit(v.activation, "activation");
+  visit(v.loss, "loss");
+  visit(v.optimizer, "optimizer");
+  visit(v.dropout, "dropout");
+  visit(v.keep_scale, "keep_scale");
+  visit(v.l1, "l1");
+  visit(v.seed, "seed");
+  visit(v.active, "active");
+}
+template <typename Visit>
+void emulated_device_pointers(const LayerView& v, Visit&& visit) {
+  visit(v.pre_activation, "pre_activation");
+  visit(v.activation, "activation");
+  visit(v.output, "output");
+  visit(v.gradient, "gradient");
+}
+#endif
+
 }  // namespace hf

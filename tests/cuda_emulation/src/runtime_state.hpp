@@ -1,0 +1,136 @@
+// The emulated machine's state shared by the runtime's parts: devices, allocations, streams,
+// counters and injected faults, behind one mutex; and the per host thread state CUDA keeps per
+// thread (current device, last error).
+#pragma once
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "cuda_runtime_api.h"
+#include "tests/cuda_emulation/emulation_control.hpp"
+
+namespace hf_emu {
+
+// One cudaMalloc'd block (device >= 0) or one cudaMallocHost/cudaHostAlloc block (device -1),
+// each a separate host allocation so AddressSanitizer sees overruns.
+struct Allocation {
+  std::uintptr_t begin = 0;
+  std::size_t size = 0;
+  int device = -1;
+  std::uint64_t id = 0;
+  bool pinned() const { return device < 0; }
+  bool contains(std::uintptr_t address, std::size_t bytes) const {
+    return address >= begin && address - begin <= size && bytes <= size - (address - begin);
+  }
+};
+std::string describe(const Allocation& allocation);  // "device allocation #12 (400 bytes on device 0)"
+
+struct Stream;
+
+// A unit of stream work: runs when its stream is synchronised, after `waits` (other streams up
+// to a sequence number). Returns cudaSuccess or the sticky error it caused.
+struct WorkItem {
+  std::string description;
+  std::vector<std::pair<std::shared_ptr<Stream>, std::uint64_t>> waits;
+  std::function<cudaError_t()> run;
+};
+
+struct Stream {
+  int device = 0;
+  bool blocking = true;  // synchronises with the legacy default stream
+  bool legacy = false;   // the device's legacy default stream (stream 0)
+  std::deque<WorkItem> queue;
+  std::uint64_t enqueued = 0;   // items ever queued
+  std::uint64_t completed = 0;  // items run (or dropped after a sticky error)
+  std::uint64_t queries = 0;    // for cudaStreamQuery's one "not ready" per batch of work
+};
+
+struct Event {
+  int device = 0;
+  unsigned flags = 0;
+  std::shared_ptr<Stream> stream;   // null until recorded
+  std::uint64_t sequence = 0;       // complete once stream->completed reaches it
+  std::shared_ptr<double> time_ms;  // host time at which the recorded point ran
+};
+
+// A queued copy into host memory, whose destination holds 0xFF bytes until the copy runs. A later
+// copy into overlapping memory supersedes it (its destination is poisoned again).
+struct PendingHostWrite {
+  std::uintptr_t begin = 0, end = 0;
+  bool superseded = false;
+};
+
+struct Device {
+  int index = 0;
+  std::size_t total_bytes = 0;
+  std::size_t used_bytes = 0;
+  cudaError_t sticky = cudaSuccess;               // set by a failed kernel or a lost device; never cleared
+  std::map<const void*, int> max_dynamic_shared;  // cudaFuncSetAttribute per kernel
+  std::shared_ptr<Stream> legacy_stream;
+  std::vector<std::weak_ptr<Stream>> streams;  // every stream created on the device
+  std::uint64_t launches = 0;
+};
+
+class Runtime {
+ public:
+  std::mutex mutex;                // guards everything below
+  std::recursive_mutex execution;  // held while stream work runs (one work item at a time)
+  std::vector<Device> devices;
+  std::map<std::uintptr_t, Allocation> allocations;  // by first byte
+  std::map<cudaStream_t, std::shared_ptr<Stream>> streams;
+  std::map<cudaEvent_t, std::unique_ptr<Event>> events;
+  std::vector<std::weak_ptr<PendingHostWrite>> pending_host_writes;  // owned by their queued copies
+  std::uint64_t next_allocation_id = 1;
+  std::uint64_t configuration = 0;     // bumped by configure_devices: older per-thread streams are gone
+  std::uint64_t allocations_made = 0;  // device allocations attempted, for fault injection
+  std::uint64_t launches_made = 0;     // launches attempted, for fault injection
+  Counters counters;
+  Faults faults;
+  std::string last_violation;
+  std::uint64_t violations = 0;
+  bool abort_on_violation = false;
+  std::string counters_path;  // HYPERFUSE_EMU_COUNTERS
+
+  // Reads the environment on first use (see the README for every variable).
+  static Runtime& instance();
+  // Devices as configured by the environment, or `count`/`memory` for tests (reset_emulation).
+  void configure_devices(int count, const std::vector<std::size_t>& memory);
+  // The allocation holding the byte at `address`, or null. Call with the mutex held.
+  const Allocation* find(const void* address) const;
+
+ private:
+  Runtime();
+};
+
+inline Runtime& runtime() { return Runtime::instance(); }
+
+// Per host thread, as in CUDA.
+int& current_device();
+cudaError_t& last_error();
+
+// Sets the calling thread's last error when `error` is one, and returns it.
+cudaError_t returned(cudaError_t error);
+// The error every call on `device` returns first: driver too old, no device, invalid ordinal, or
+// the device's sticky error. Call with the runtime mutex held.
+cudaError_t device_unusable(const Runtime& state, int device);
+// The same without the sticky error: whether `device` names a device at all.
+cudaError_t device_missing(const Runtime& state, int device);
+
+// A program error the emulation caught (a race, a bad pointer, a divergent barrier...): printed to
+// stderr with "hyperfuse CUDA emulation:", kept for last_violation(), and abort() when
+// HYPERFUSE_EMU_ABORT_ON_VIOLATION=1. Call without the runtime mutex held.
+void report_violation(const std::string& message);
+
+// Host time in milliseconds, for events.
+double now_ms();
+
+}  // namespace hf_emu
