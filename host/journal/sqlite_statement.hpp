@@ -1,11 +1,13 @@
-// One prepared SQLite statement, owned: bind, step, read columns. Shared by the study journal's
-// writer and the read-only readers of a finished study (stored models, the report).
+// One prepared SQLite statement, owned: bind, step, read columns; and a journal opened for
+// reading. Shared by the study journal's writer and the readers of a finished study (stored
+// models, the report).
 #pragma once
 
 #include <sqlite3.h>
 
 #include <cstdint>
 #include <cstring>
+#include <filesystem>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -50,6 +52,8 @@ class Statement {
   std::int64_t integer(int i) const { return sqlite3_column_int64(statement_, i); }
   double real(int i) const { return sqlite3_column_double(statement_, i); }
   bool is_null(int i) const { return sqlite3_column_type(statement_, i) == SQLITE_NULL; }
+  int columns() const { return sqlite3_column_count(statement_); }
+  std::string column_name(int i) const { return sqlite3_column_name(statement_, i); }
   // A blob column read back as values of T; a size that is not a whole number of values is an
   // error (a damaged journal).
   template <typename T>
@@ -69,5 +73,21 @@ class Statement {
   sqlite3* db_;
   sqlite3_stmt* statement_ = nullptr;
 };
+
+// `path` opened for reading only (nullptr when it cannot be opened). Read-write when the folder
+// allows, so that closing the last connection checkpoints the write-ahead log and removes its
+// -wal and -shm files, which a read-only connection would leave beside the journal; nothing is
+// written through it.
+inline sqlite3* open_journal_for_reading(const std::filesystem::path& path) {
+  for (const int flags : {SQLITE_OPEN_READWRITE, SQLITE_OPEN_READONLY}) {
+    sqlite3* db = nullptr;
+    if (sqlite3_open_v2(path.c_str(), &db, flags, nullptr) == SQLITE_OK) {
+      sqlite3_busy_timeout(db, 5000);
+      return db;
+    }
+    sqlite3_close(db);
+  }
+  return nullptr;
+}
 
 }  // namespace hf

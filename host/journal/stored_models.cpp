@@ -151,13 +151,9 @@ StoredModels::StoredModels(const std::filesystem::path& study_dir) : path_(study
                      "); give --study the output folder of a search (its [output] dir or --output-dir), or run "
                      "`hyperfuse run` first");
   }
-  if (sqlite3_open_v2(path_.c_str(), &db_, SQLITE_OPEN_READONLY, nullptr) != SQLITE_OK) {
-    const std::string reason = db_ ? sqlite3_errmsg(db_) : "out of memory";
-    sqlite3_close(db_);
-    throw InputError(path_.string() + ": cannot open the study journal (" + reason + ")");
-  }
+  db_ = open_journal_for_reading(path_);
+  if (db_ == nullptr) throw InputError(path_.string() + ": cannot open the study journal; check its permissions");
   try {
-    sqlite3_busy_timeout(db_, 5000);
     Statement has_info(db_, "SELECT count(*) FROM sqlite_master WHERE name = 'journal_info'");
     has_info.step();
     if (has_info.integer(0) == 0) throw InputError(path_.string() + ": is not a hyperfuse study journal");
