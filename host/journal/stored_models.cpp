@@ -180,9 +180,13 @@ StoredModels::StoredModels(const std::filesystem::path& study_dir) : path_(study
     Statement kept(db_, "SELECT count(*) FROM kept_models");
     kept.step();
     kept_ = static_cast<int>(kept.integer(0));
-  } catch (...) {
+  } catch (const InputError&) {
     sqlite3_close(db_);
     throw;
+  } catch (const std::exception& e) {
+    sqlite3_close(db_);
+    throw InputError(path_.string() + ": is not a readable hyperfuse study journal (" + e.what() +
+                     "); give --study the output folder of a search");
   }
 }
 
