@@ -11,6 +11,7 @@
 #include <thread>
 
 #include "host/distributed/protocol.hpp"
+#include "host/journal/stored_models.hpp"
 #include "tests/result_files.hpp"
 #include "tests/search_fixtures.hpp"
 #include "tests/test_paths.hpp"
@@ -87,6 +88,17 @@ hidden_layers = [[2, 1]]
 )");
 }
 
+// The networks rank 0 kept from the workers' results are the single process's, bit for bit.
+void expect_the_same_kept_networks(const fs::path& study, const fs::path& single) {
+  const StoredModels got(study), expected(single);
+  ASSERT_EQ(got.kept(), expected.kept());
+  EXPECT_GT(got.kept(), 0);
+  for (int rank = 1; rank <= got.kept(); ++rank) {
+    EXPECT_EQ(got.ensemble(rank).parameters, expected.ensemble(rank).parameters) << "rank " << rank;
+    EXPECT_EQ(got.ensemble(rank).epoch_losses, expected.ensemble(rank).epoch_losses) << "rank " << rank;
+  }
+}
+
 bool have_mpirun() { return std::system("command -v mpirun >/dev/null 2>&1") == 0; }
 
 // argv for mpirun with `ranks` ranks running `hyperfuse run CONFIG -q`.
@@ -149,6 +161,7 @@ TEST_F(MpiSearch, TwoAndThreeRanksWriteTheSingleProcessResults) {
     const testing::JournalRows journal = journal_rows(dir / "out" / "study.sqlite");
     EXPECT_EQ(journal.distinct_trainings, 96);
     EXPECT_EQ(journal.rows, 96);
+    expect_the_same_kept_networks(dir / "out", single_ / "out");
   }
 }
 
@@ -173,6 +186,7 @@ TEST_F(MpiSearch, AKilledWorkerRankLosesOnlyItsPacksInFlight) {
   EXPECT_EQ(journal.distinct_trainings, 96) << "every training exactly once";
   EXPECT_EQ(journal.rows, 96);
   EXPECT_EQ(without_timing(read_csv(dir / "out" / "hyperparameter_results.csv")), expected_);
+  expect_the_same_kept_networks(dir / "out", single_ / "out");
 }
 
 TEST(MpiLaunch, ABuildWithoutMpiRefusesToRunAsOneOfManyRanks) {

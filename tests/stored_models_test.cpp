@@ -370,6 +370,20 @@ TEST(KeptModels, MissingStudiesAreRefusedByName) {
   EXPECT_CONTAINS(input_error_of([&] { StoredModels models(dir); }), "study.sqlite: is not a");
 }
 
+TEST(KeptModels, OutputKeepModelsIsReadWithItsDefaultAndRange) {
+  const fs::path config = testing::scratch_dir("config") / "search.toml";
+  EXPECT_EQ(parse_search_config("", config).keep_models, 5);
+  EXPECT_EQ(parse_search_config("[output]\nkeep_models = 0\n", config).keep_models, 0);
+  EXPECT_EQ(parse_search_config("[output]\nkeep_models = 40\n", config).keep_models, 40);
+  std::string message = input_error_of([&] { parse_search_config("[output]\nkeep_models = -1\n", config); });
+  EXPECT_CONTAINS(message, "search.toml:2:");
+  EXPECT_CONTAINS(message, "[output] keep_models: -1 is out of range; use a value from 0 to 1000000");
+  message = input_error_of([&] { parse_search_config("[output]\nkeep_models = \"all\"\n", config); });
+  EXPECT_CONTAINS(message, "[output] keep_models: must be a whole number");
+  message = input_error_of([&] { parse_search_config("[output]\nkeep_model = 3\n", config); });
+  EXPECT_CONTAINS(message, "did you mean 'keep_models'?");
+}
+
 TEST(KeptModels, MpiResultsCarryEachNetworksParametersAndEpochLosses) {
   PackResults pack;
   pack.pack = 3;

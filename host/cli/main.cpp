@@ -238,6 +238,10 @@ int export_command(const ExportArguments& args) {
 }
 
 int report_command(const ReportArguments& args) {
+  if (!std::filesystem::is_directory(args.study)) {
+    throw InputError(args.study.string() +
+                     ": no such folder; give --study the output folder of a search (its [output] dir or --output-dir)");
+  }
   const std::filesystem::path out = args.out ? *args.out : args.study / "report.html";
   require_file_destination(out, "--out");
   const StudyReport report = make_study_report(args.study);
