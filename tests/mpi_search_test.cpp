@@ -11,7 +11,7 @@
 #include <thread>
 
 #include "host/distributed/protocol.hpp"
-#include "host/journal/stored_models.hpp"
+#include "tests/kept_networks.hpp"
 #include "tests/result_files.hpp"
 #include "tests/search_fixtures.hpp"
 #include "tests/test_paths.hpp"
@@ -20,6 +20,7 @@ namespace hf {
 namespace {
 
 namespace fs = std::filesystem;
+using testing::expect_the_same_kept_networks;
 using testing::journal_rows;
 using testing::read_csv;
 using testing::read_text;
@@ -86,17 +87,6 @@ batch_size = [32, 64]
 max_epochs = [6]
 hidden_layers = [[2, 1]]
 )");
-}
-
-// The networks rank 0 kept from the workers' results are the single process's, bit for bit.
-void expect_the_same_kept_networks(const fs::path& study, const fs::path& single) {
-  const StoredModels got(study), expected(single);
-  ASSERT_EQ(got.kept(), expected.kept());
-  EXPECT_GT(got.kept(), 0);
-  for (int rank = 1; rank <= got.kept(); ++rank) {
-    EXPECT_EQ(got.ensemble(rank).parameters, expected.ensemble(rank).parameters) << "rank " << rank;
-    EXPECT_EQ(got.ensemble(rank).epoch_losses, expected.ensemble(rank).epoch_losses) << "rank " << rank;
-  }
 }
 
 bool have_mpirun() { return std::system("command -v mpirun >/dev/null 2>&1") == 0; }
