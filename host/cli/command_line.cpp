@@ -148,7 +148,13 @@ class Parser {
     Value& value = *values_.back();
     value.command = command;
     value.option = command->add_option(names, value.text, help);
-    value.option->option_text(placeholder)->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
+    value.option->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
+    // A positional is named by itself (CONFIG, DATA.csv); an option by its placeholder (N, DIR).
+    if (value.option->get_positional()) {
+      value.option->type_name("");
+    } else {
+      value.option->option_text(placeholder);
+    }
     value.set = std::move(set);
     return value.option;
   }
@@ -192,18 +198,18 @@ class Parser {
     whole_number(run, "--reruns", "trainings per combination ([search] rerun_count)", 1, kMaxRerunCount,
                  [&r](long long n) { r.reruns = static_cast<int>(n); });
     run->add_flag("--fresh", r.fresh,
-                  "discard the output folder's study journal and start over (without it, running the same search "
-                  "again resumes it)");
+                  "discard the output folder's study journal and start over\n"
+                  "(without it, running the same search again resumes it)");
     run->add_flag("-q,--quiet", r.quiet, "no progress line");
   }
 
   void add_predict() {
     CLI::App* predict =
         command("predict",
-                "Applies a kept combination's trained networks to DATA.csv: each row's probability (the mean of the "
-                "reruns' sigmoid outputs) and whether it is a buy (above the search's prediction_threshold), most "
-                "probable first. DATA.csv holds the training file's feature columns, optionally an identifier (a "
-                "ticker) first and a 0/1 label last.");
+                "Applies a kept combination's trained networks to DATA.csv: each row's probability (the mean of\n"
+                "the reruns' sigmoid outputs) and whether it is a buy (above the search's prediction_threshold),\n"
+                "most probable first. DATA.csv holds the training file's feature columns, optionally an\n"
+                "identifier (a ticker) first and a 0/1 label last.");
     PredictArguments& p = line_.predict;
     path(predict, "DATA.csv", "", "the rows to predict", [&p](const std::filesystem::path& v) { p.data = v; });
     study_and_rank(predict, p.study, p.rank);
@@ -216,9 +222,11 @@ class Parser {
   }
 
   void add_export() {
-    CLI::App* e = command("export",
-                          "Writes a kept combination's trained networks as one ONNX model: standardisation, the "
-                          "layers, the activation and sigmoid of every rerun, and their mean.");
+    CLI::App* e =
+        command("export",
+                "Writes a kept combination's trained networks as one ONNX model (opset 17): standardisation,\n"
+                "every rerun's layers, activation and sigmoid, and their mean. Input 'features' float32\n"
+                "[rows, n]; outputs 'probability' float32 [rows] and 'buy' bool [rows].");
     ExportArguments& x = line_.export_model;
     study_and_rank(e, x.study, x.rank);
     path(e, "--onnx", "FILE", "the ONNX file to write", [&x](const std::filesystem::path& v) { x.onnx = v; });
@@ -228,8 +236,9 @@ class Parser {
 
   void add_report() {
     CLI::App* report = command("report",
-                               "Writes one self-contained HTML page of plots of a finished search (it opens "
-                               "offline): p-values, each hyperparameter's effect, reruns, the winner's training loss.");
+                               "Writes one self-contained HTML page of plots of a finished search (it opens\n"
+                               "offline; gnuplot draws them): p-values, each hyperparameter's effect, reruns, the\n"
+                               "winner's training loss.");
     ReportArguments& r = line_.report;
     path(report, "--study", "DIR", "the search's output folder (default results)",
          [&r](const std::filesystem::path& v) { r.study = v; });
@@ -247,7 +256,7 @@ class Parser {
     whole_number(make_data, "--test-rows", "test rows (default 2500)", 1, 100000000,
                  [&m](long long n) { m.test_rows = static_cast<int>(n); });
     whole_number(make_data, "--latest-rows",
-                 "also write latest.csv: this many stocks' last 30 closes behind a ticker, "
+                 "also write latest.csv: this many stocks' last 30 closes behind a ticker,\n"
                  "no label, as predict reads (default 0: none)",
                  0, 100000000, [&m](long long n) { m.latest_rows = static_cast<int>(n); });
     whole_number(make_data, "--seed", "generator seed (default 2024)", 0, INT64_MAX,

@@ -81,7 +81,7 @@ std::string render_svg(const GnuplotFigure& figure) {
   for (const auto& [name, contents] : figure.data_files) write_file(folder.path() / name, contents);
   const std::string header = "set terminal svg size " + std::to_string(figure.width) + "," +
                              std::to_string(figure.height) +
-                             " enhanced font \"DejaVu Sans,11\" background rgb \"white\"\n"
+                             " noenhanced font \"DejaVu Sans,11\" background rgb \"white\"\n"
                              "set output \"figure.svg\"\n"
                              "set encoding utf8\n";
   write_file(folder.path() / "figure.gp", header + figure.script + "\nset output\n");

@@ -193,13 +193,15 @@ ReportPlot hyperparameter_panel(const StudyData& data, std::size_t key, const st
   }
   GnuplotFigure f;
   f.data_files = {{"points.tsv", points}, {"medians.tsv", medians}};
-  f.script =
-      "set xrange [-0.6:" + number(static_cast<double>(values.size()) - 0.4) + "]\nset xtics (" + tics + ")" +
-      (long_labels && values.size() > 3 ? " rotate by -25" : "") + "\nset xlabel " + gnuplot_quoted(data.keys[key]) +
-      "\nset ylabel \"median log10 p-value\"\nset grid ytics\nset key outside top center horizontal\n"
-      "plot \"points.tsv\" using 1:2 with points pt 7 ps 0.6 lc rgb \"" +
-      std::string(kBlue) + "\" title \"a combination\", \"medians.tsv\" using 1:2 with points pt 5 ps 1.6 lc rgb \"" +
-      kRed + "\" title \"median of the value's combinations\"\n";
+  // Many long labels (hidden_layers lists) are turned so they do not overlap.
+  const bool turned = long_labels && values.size() > 4;
+  f.script = "set xrange [-0.6:" + number(static_cast<double>(values.size()) - 0.4) + "]\nset xtics (" + tics + ")" +
+             (turned ? " rotate by -25\nset bmargin 7" : "") + "\nset xlabel " + gnuplot_quoted(data.keys[key]) +
+             "\nset ylabel \"median log10 p-value\"\nset grid ytics\nset key outside top center horizontal\n"
+             "plot \"points.tsv\" using 1:2 with points pt 7 ps 0.6 lc rgb \"" +
+             std::string(kBlue) +
+             "\" title \"a combination\", \"medians.tsv\" using 1:2 with points pt 5 ps 1.6 lc rgb \"" + kRed +
+             "\" title \"median of the value's combinations\"\n";
   return {"by-" + data.keys[key], "log10 p by " + data.keys[key],
           "Every ranked combination's median log10 p-value against its " + data.keys[key] +
               " (points spread sideways to stay visible), and each value's median: a value whose points sit lower "
@@ -327,13 +329,14 @@ std::string page(const std::filesystem::path& study, const StudyData& data, cons
       "body{font-family:'DejaVu Sans',Helvetica,Arial,sans-serif;max-width:980px;margin:2em auto;padding:0 1em;"
       "color:#222}\n"
       "h1{font-size:1.6em}h2{font-size:1.2em;margin-top:2em;border-bottom:1px solid #ccc}\n"
-      "table{border-collapse:collapse;font-size:.85em}td,th{border:1px solid #ccc;padding:.2em .5em;text-align:left}\n"
+      ".wide{overflow-x:auto}table{border-collapse:collapse;font-size:.8em}"
+      "td,th{border:1px solid #ccc;padding:.2em .4em;text-align:left;white-space:nowrap}\n"
       "figure{margin:0}img{max-width:100%;height:auto}figcaption,.note{color:#555;font-size:.9em}\n"
       "</style>\n</head>\n<body>\n<h1>hyperfuse search report</h1>\n<p>Study <code>" +
       html_escaped(study.string()) + "</code>: " + std::to_string(data.combinations.size()) +
       " ranked combinations. Lower log10 p-values are better: the one-sided Fisher test of the network's buys "
       "against the base rate, median over each combination's reruns.</p>\n<h2 id=\"best\">Best combinations</h2>\n" +
-      results_summary(data) + "<p>Plots:</p>\n<ul>\n";
+      "<div class=\"wide\">\n" + results_summary(data) + "</div>\n<p>Plots:</p>\n<ul>\n";
   for (const ReportPlot& plot : report.plots)
     html += "<li><a href=\"#" + plot.id + "\">" + html_escaped(plot.title) + "</a></li>\n";
   html += "</ul>\n";
