@@ -34,7 +34,9 @@ class ForwardingWorkspace : public PackWorkspace {
   void check_loss(const StepInfo& i) override { inner_->check_loss(i); }
   void accumulate_loss(const StepInfo& i) override { inner_->accumulate_loss(i); }
   std::vector<double> take_loss_sums() override { return inner_->take_loss_sums(); }
-  void optimizer_step(const StepInfo& i, const std::vector<OptimizerStep>& s) override { inner_->optimizer_step(i, s); }
+  void optimizer_step(const StepInfo& i, const std::vector<OptimizerStep>& s) override {
+    inner_->optimizer_step(i, s);
+  }
   void check_parameters() override { inner_->check_parameters(); }
   void reset_confusion() override { inner_->reset_confusion(); }
   void count_confusion(const StepInfo& i, float threshold) override { inner_->count_confusion(i, threshold); }

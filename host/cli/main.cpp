@@ -125,8 +125,8 @@ int run_command(const RunArguments& args, MpiSession* mpi) {
     std::fprintf(stderr,
                  "hyperfuse: %zu combinations x %d reruns = %zu trainings on %s, %d train / %d test rows of %d "
                  "features\n",
-                 s.plan.combinations.size(), config.search.rerun_count, s.plan.trainings.size(), where.c_str(),
-                 s.train_rows, s.test_rows, s.input_width);
+                 s.plan.combinations.size(), config.search.rerun_count, s.plan.trainings.size(), where.c_str(), s.train_rows,
+                 s.test_rows, s.input_width);
     if (s.trainings_resumed > 0) {
       std::fprintf(stderr, "hyperfuse: resuming the study in %s: %zu of %zu trainings already done\n",
                    s.journal_path.string().c_str(), s.trainings_resumed, s.plan.trainings.size());

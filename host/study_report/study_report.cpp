@@ -369,7 +369,11 @@ StudyReport make_study_report(const std::filesystem::path& study) {
     for (const std::string& c : constant) list += (list.empty() ? "" : ", ") + c;
     report.notes.push_back("One value only, so no panel: " + list + ".");
   }
-  report.plots.push_back(rerun_spread(data, read_training_rows(study / kJournalFileName)));
+  try {
+    report.plots.push_back(rerun_spread(data, read_training_rows(study / kJournalFileName)));
+  } catch (const InputError& e) {
+    report.notes.push_back(std::string("No reruns panel: ") + e.what());
+  }
   const int validation = data.table.column("val_log10_p_value"), test = data.table.column("test_log10_p_value");
   if (validation >= 0 && test >= 0) {
     report.plots.push_back(validation_against_test(data, validation, test));
