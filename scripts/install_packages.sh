@@ -1,7 +1,10 @@
 # Sourced by the scripts: install_packages PACKAGE... installs the Debian 12 packages that are
 # missing (with sudo when not root). HYPERFUSE_PACKAGES lists what every build needs.
-HYPERFUSE_PACKAGES=(g++ make cmake libtomlplusplus-dev libboost-dev libboost-context-dev libsqlite3-dev libxsmm-dev libgtest-dev
-  libopenmpi-dev openmpi-bin)
+# libboost-context-dev: the CUDA emulation's fibers; libcli11-dev: the command line;
+# libonnx-dev and libprotobuf-dev: hyperfuse export; gnuplot-nox: hyperfuse report's plots (run
+# as a program).
+HYPERFUSE_PACKAGES=(g++ make cmake libtomlplusplus-dev libboost-dev libboost-context-dev libsqlite3-dev libxsmm-dev
+  libgtest-dev libopenmpi-dev openmpi-bin libcli11-dev libonnx-dev libprotobuf-dev gnuplot-nox)
 
 install_packages() {
   local missing=() p sudo

@@ -525,6 +525,35 @@ TEST_P(BackendOps, InactiveNetworksAreLeftAlone) {
   EXPECT_NE(after[0], params_[0]);
 }
 
+// The epoch's loss sums: each step adds every active network's loss (as read_losses reports it)
+// and nothing for an inactive one; taking the sums zeroes them.
+TEST_P(BackendOps, LossSumsAddEachStepsLossOfActiveNetworks) {
+  start(mixed_pack({7, 5, 1}, Activation::ReLU, 0.0), 5);
+  const int last = spec_.layout.layers() - 1;
+  const std::uint8_t all[] = {1, 1, 1}, not_second[] = {1, 0, 1};
+  std::vector<double> expected(spec_.models(), 0.0);
+  for (int step = 0; step < 4; ++step) {
+    const std::uint8_t* active = step == 2 ? not_second : all;
+    const StepInfo info{static_cast<std::uint64_t>(step), rows_, Mode::Training, active};
+    write(last, LayerBuffer::PreActivation, random_values(random_, spec_.models() * block(last), 3.0));
+    ws_->bias_activation_dropout(last, info);
+    ws_->output_loss_gradient(info);
+    ws_->l1_penalty(info);
+    ws_->accumulate_loss(info);
+    const std::vector<float> losses = ws_->read_losses();
+    for (int m = 0; m < spec_.models(); ++m) {
+      if (active[m]) expected[m] += losses[m];
+    }
+  }
+  const std::vector<double> sums = ws_->take_loss_sums();
+  ASSERT_EQ(sums.size(), expected.size());
+  for (int m = 0; m < spec_.models(); ++m) {
+    EXPECT_GT(sums[m], 0.0) << "network " << m;
+    EXPECT_NEAR(sums[m], expected[m], 1e-6 * expected[m]) << "network " << m;  // read_losses rounds to float
+  }
+  for (double s : ws_->take_loss_sums()) EXPECT_EQ(s, 0.0) << "taking the sums zeroes them";
+}
+
 INSTANTIATE_TEST_SUITE_P(Every, BackendOps, ::testing::ValuesIn(backends()),
                          [](const auto& test) { return test.param.name; });
 

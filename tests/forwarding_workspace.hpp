@@ -32,6 +32,8 @@ class ForwardingWorkspace : public PackWorkspace {
   void activation_backward(int l, const StepInfo& i) override { inner_->activation_backward(l, i); }
   void l1_penalty(const StepInfo& i) override { inner_->l1_penalty(i); }
   void check_loss(const StepInfo& i) override { inner_->check_loss(i); }
+  void accumulate_loss(const StepInfo& i) override { inner_->accumulate_loss(i); }
+  std::vector<double> take_loss_sums() override { return inner_->take_loss_sums(); }
   void optimizer_step(const StepInfo& i, const std::vector<OptimizerStep>& s) override {
     inner_->optimizer_step(i, s);
   }

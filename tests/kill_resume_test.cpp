@@ -10,6 +10,7 @@
 #include <random>
 #include <thread>
 
+#include "tests/kept_networks.hpp"
 #include "tests/result_files.hpp"
 #include "tests/search_fixtures.hpp"
 #include "tests/test_paths.hpp"
@@ -105,6 +106,7 @@ class KillAndResume : public ::testing::Test {
     EXPECT_TRUE(journal.consistent);
     EXPECT_EQ(without_timing(read_csv(work_ / "out" / "hyperparameter_results.csv")), expected_);
     EXPECT_EQ(read_text(work_ / "out" / "errors.csv"), read_text(reference_ / "out" / "errors.csv"));
+    testing::expect_the_same_kept_networks(work_ / "out", reference_ / "out");
   }
 
   fs::path reference_, work_, config_;

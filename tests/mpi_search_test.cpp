@@ -11,6 +11,7 @@
 #include <thread>
 
 #include "host/distributed/protocol.hpp"
+#include "tests/kept_networks.hpp"
 #include "tests/result_files.hpp"
 #include "tests/search_fixtures.hpp"
 #include "tests/test_paths.hpp"
@@ -19,6 +20,7 @@ namespace hf {
 namespace {
 
 namespace fs = std::filesystem;
+using testing::expect_the_same_kept_networks;
 using testing::journal_rows;
 using testing::read_csv;
 using testing::read_text;
@@ -149,6 +151,7 @@ TEST_F(MpiSearch, TwoAndThreeRanksWriteTheSingleProcessResults) {
     const testing::JournalRows journal = journal_rows(dir / "out" / "study.sqlite");
     EXPECT_EQ(journal.distinct_trainings, 96);
     EXPECT_EQ(journal.rows, 96);
+    expect_the_same_kept_networks(dir / "out", single_ / "out");
   }
 }
 
@@ -173,6 +176,7 @@ TEST_F(MpiSearch, AKilledWorkerRankLosesOnlyItsPacksInFlight) {
   EXPECT_EQ(journal.distinct_trainings, 96) << "every training exactly once";
   EXPECT_EQ(journal.rows, 96);
   EXPECT_EQ(without_timing(read_csv(dir / "out" / "hyperparameter_results.csv")), expected_);
+  expect_the_same_kept_networks(dir / "out", single_ / "out");
 }
 
 TEST(MpiLaunch, ABuildWithoutMpiRefusesToRunAsOneOfManyRanks) {

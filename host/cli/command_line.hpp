@@ -1,5 +1,7 @@
-// The command line: `hyperfuse run [CONFIG] [options]`, `hyperfuse make-data [options]`,
-// `--help`, `--version`. Bad usage throws InputError (exit 2) with the usage hint.
+// The command line, parsed with CLI11: `hyperfuse run [CONFIG] [options]`, `predict`, `export`,
+// `report`, `make-data`, `help [COMMAND]`, `--help`, `--version`. Options take their value as
+// `-j 4`, `-j4`, `--seed 4` or `--seed=4`; each command's `--help` shows its own options. Bad
+// usage throws InputError (exit 2) with what was wrong and where to read more.
 #pragma once
 
 #include <cstdint>
@@ -27,22 +29,46 @@ struct MakeDataArguments {
   std::filesystem::path out_dir = "example_data";
   int train_rows = 10000;
   int test_rows = 2500;
+  int latest_rows = 0;  // > 0: also latest.csv, a ticker and 30 closes per row, no label
   std::uint64_t seed = 2024;
 };
 
-enum class Command { Help, Version, Run, MakeData };
+// The folder of a finished search (its [output] dir) that predict, export and report read.
+inline const std::filesystem::path kDefaultStudyDir = "results";
+
+struct PredictArguments {
+  std::filesystem::path study = kDefaultStudyDir;
+  int rank = 1;  // which kept combination: 1 = the best
+  std::filesystem::path data;
+  std::optional<std::filesystem::path> out;  // stdout when not given
+};
+
+struct ExportArguments {
+  std::filesystem::path study = kDefaultStudyDir;
+  int rank = 1;
+  std::filesystem::path onnx;
+};
+
+struct ReportArguments {
+  std::filesystem::path study = kDefaultStudyDir;
+  std::optional<std::filesystem::path> out;  // STUDY/report.html when not given
+};
+
+enum class Command { Help, Version, Run, MakeData, Predict, Export, Report };
 
 struct CommandLine {
   Command command = Command::Help;
+  std::string help;  // the text Command::Help prints: every command, or the one asked about
   RunArguments run;
   MakeDataArguments make_data;
+  PredictArguments predict;
+  ExportArguments export_model;
+  ReportArguments report;
 };
 
 CommandLine parse_command_line(const std::vector<std::string>& args);
 
 // Command-line overrides win over the config file.
 void apply_overrides(const RunArguments& args, SearchConfig& config);
-
-extern const char* const kUsage;
 
 }  // namespace hf

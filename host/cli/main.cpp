@@ -15,9 +15,12 @@
 #include "host/common/number_format.hpp"
 #include "host/data/synthetic_data.hpp"
 #include "host/distributed/launch_environment.hpp"
+#include "host/export/onnx_export.hpp"
+#include "host/predict/buy_list.hpp"
 #include "host/report/atomic_file.hpp"
 #include "host/run/interruption.hpp"
 #include "host/run/run_search.hpp"
+#include "host/study_report/study_report.hpp"
 #include "kernels/backend_registry.hpp"
 
 #if HYPERFUSE_HAVE_MPI
@@ -70,6 +73,25 @@ void print_best(const SearchConfig& config, const SearchSummary& s) {
   std::printf("  precision %.4f (tp %lld, fp %lld, fn %lld, tn %lld) in its median rerun\n",
               best.representative_score.precision, static_cast<long long>(c.tp), static_cast<long long>(c.fp),
               static_cast<long long>(c.fn), static_cast<long long>(c.tn));
+}
+
+// Where a completed search keeps its trained networks, or why fewer than asked.
+void print_kept_models(const SearchConfig& config, const SearchSummary& s) {
+  if (s.stopped || config.keep_models == 0) return;
+  const std::size_t wanted =
+      std::min<std::size_t>(static_cast<std::size_t>(config.keep_models), s.results.ranked.size());
+  if (s.models_kept > 0) {
+    std::printf(
+        "Trained networks of the best %d combinations kept in %s (hyperfuse predict, export, report --study %s)\n",
+        s.models_kept, s.journal_path.string().c_str(), config.output_dir.string().c_str());
+  }
+  if (static_cast<std::size_t>(s.models_kept) < wanted) {
+    std::fprintf(stderr,
+                 "hyperfuse: the journal holds the trained networks of only %d of the best %zu combinations (an "
+                 "earlier run of this study kept fewer: [output] keep_models); run with --fresh to train and keep "
+                 "them\n",
+                 s.models_kept, wanted);
+  }
 }
 
 SearchConfig config_of(const RunArguments& args) {
@@ -140,6 +162,7 @@ int run_command(const RunArguments& args, MpiSession* mpi) {
     std::fprintf(stderr, ")\n");
   }
   print_best(config, summary);
+  print_kept_models(config, summary);
   if (summary.stopped) {
     const int signal = interruption_signal();
     std::fprintf(stderr, "hyperfuse: stopped by %s; %zu finished trainings are in %s\n",
@@ -154,6 +177,7 @@ int make_data_command(const MakeDataArguments& args) {
   SyntheticDataOptions options;
   options.train_rows = args.train_rows;
   options.test_rows = args.test_rows;
+  options.latest_rows = args.latest_rows;
   options.seed = args.seed;
   const SyntheticData data = make_synthetic_data(options);
   std::error_code error;
@@ -164,6 +188,66 @@ int make_data_command(const MakeDataArguments& args) {
   std::printf("Wrote %s (%d rows, %.1f%% positive) and %s (%d rows, %.1f%% positive)\n",
               (args.out_dir / "train.csv").string().c_str(), args.train_rows, 100.0 * data.train_positive_rate,
               (args.out_dir / "test.csv").string().c_str(), args.test_rows, 100.0 * data.test_positive_rate);
+  if (args.latest_rows > 0) {
+    write_file_atomically(args.out_dir / "latest.csv", data.latest_csv);
+    std::printf("Wrote %s (%d stocks: ticker and last 30 closes, no label)\n",
+                (args.out_dir / "latest.csv").string().c_str(), args.latest_rows);
+  }
+  return 0;
+}
+
+int predict_command(const PredictArguments& args) {
+  if (args.out) require_file_destination(*args.out, "--out");
+  const BuyList list = make_buy_list(args.study, args.rank, args.data);
+  if (args.out) {
+    write_file_atomically(*args.out, list.csv);
+  } else {
+    std::fputs(list.csv.c_str(), stdout);
+  }
+  const StoredEnsemble& m = list.model;
+  std::fprintf(stderr,
+               "hyperfuse: rank %d of %s (%s, widths %s, mean of %zu reruns; median p-value %s): %d of %d rows are "
+               "buys (probability > %s)\n",
+               m.rank, args.study.string().c_str(), kActivationNames[static_cast<int>(m.activation)],
+               widths_text(m.widths).c_str(), m.reruns.size(), python_float_repr(m.p_value).c_str(), list.buys,
+               list.rows, python_float_repr(list.threshold).c_str());
+  if (list.against_labels) {
+    const ConfusionCounts& c = *list.against_labels;
+    const long long buys = c.tp + c.fp;
+    std::fprintf(stderr,
+                 "hyperfuse: against the file's labels: %lld of %lld buys are labelled 1 (precision %.4f; %lld of %lld "
+                 "rows are)\n",
+                 static_cast<long long>(c.tp), buys, buys > 0 ? static_cast<double>(c.tp) / buys : 0.0,
+                 static_cast<long long>(c.tp + c.fn), static_cast<long long>(c.tp + c.fp + c.fn + c.tn));
+  }
+  return 0;
+}
+
+int export_command(const ExportArguments& args) {
+  require_file_destination(args.onnx, "--onnx");
+  const StoredModels models(args.study);
+  const StoredEnsemble ensemble = models.ensemble(args.rank);
+  write_file_atomically(args.onnx, onnx_model(ensemble, models.inputs()));
+  std::printf(
+      "Wrote %s: rank %d of %s (%s, widths %s, the mean of %zu reruns; input 'features' float32 [rows, %d], "
+      "outputs 'probability' and 'buy' [rows])\n",
+      args.onnx.string().c_str(), ensemble.rank, args.study.string().c_str(),
+      kActivationNames[static_cast<int>(ensemble.activation)], widths_text(ensemble.widths).c_str(),
+      ensemble.reruns.size(), models.inputs().features());
+  return 0;
+}
+
+int report_command(const ReportArguments& args) {
+  if (!std::filesystem::is_directory(args.study)) {
+    throw InputError(args.study.string() +
+                     ": no such folder; give --study the output folder of a search (its [output] dir or --output-dir)");
+  }
+  const std::filesystem::path out = args.out ? *args.out : args.study / "report.html";
+  require_file_destination(out, "--out");
+  const StudyReport report = make_study_report(args.study);
+  write_file_atomically(out, report.html);
+  std::printf("Wrote %s (%zu plots)\n", out.string().c_str(), report.plots.size());
+  for (const std::string& note : report.notes) std::printf("  %s\n", note.c_str());
   return 0;
 }
 
@@ -197,10 +281,13 @@ int main(int argc, char** argv) {
   try {
     const hf::CommandLine line = hf::parse_command_line(std::vector<std::string>(argv + 1, argv + argc));
     switch (line.command) {
-      case hf::Command::Help: std::fputs(hf::kUsage, stdout); return 0;
+      case hf::Command::Help: std::fputs(line.help.c_str(), stdout); return 0;
       case hf::Command::Version: std::fputs(hf::version_text().c_str(), stdout); return 0;
       case hf::Command::Run: return hf::run(line.run, &argc, &argv);
       case hf::Command::MakeData: return hf::make_data_command(line.make_data);
+      case hf::Command::Predict: return hf::predict_command(line.predict);
+      case hf::Command::Export: return hf::export_command(line.export_model);
+      case hf::Command::Report: return hf::report_command(line.report);
     }
   } catch (const hf::InputError& e) {
     std::fprintf(stderr, "hyperfuse: error: %s\n", e.what());

@@ -250,8 +250,12 @@ SearchConfig parse_search_config(std::string_view text, const std::filesystem::p
   const toml::table* execution = section("execution");
   read_execution(reader, execution ? *execution : empty, config);
   const toml::table* output = section("output");
-  if (output) reader.check_keys(*output, "[output]", {"dir"});
+  if (output) reader.check_keys(*output, "[output]", {"dir", "keep_models"});
   config.output_dir = reader.read_path(output, "[output]", "dir", "../results");
+  if (output) {
+    config.keep_models =
+        static_cast<int>(reader.read_integer(*output, "[output]", "keep_models", 5, 0, kMaxKeptModels));
+  }
   const toml::table* hyperparameters = section("hyperparameters");
   read_hyperparameters(reader, hyperparameters, config.search);
   check_search_size(reader, hyperparameters, search ? *search : empty, config.search);

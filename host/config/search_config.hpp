@@ -31,11 +31,13 @@ struct SearchConfig {
 
   // [output]
   std::filesystem::path output_dir;
+  int keep_models = 5;  // combinations whose trained networks the journal keeps (0: none)
 };
 
 // Limits that keep a typo from launching a search that would never finish.
 inline constexpr std::uint64_t kMaxCombinations = 1'000'000;
 inline constexpr int kMaxRerunCount = 1000;
+inline constexpr int kMaxKeptModels = 1'000'000;
 
 // Reads and validates a config; throws InputError naming file, line and key on any problem.
 SearchConfig load_search_config(const std::filesystem::path& path);

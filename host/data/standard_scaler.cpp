@@ -5,6 +5,7 @@
 #include <limits>
 #include <stdexcept>
 #include <string>
+#include <utility>
 
 #include "host/common/errors.hpp"
 #include "host/common/number_format.hpp"
@@ -65,6 +66,17 @@ StandardScaler StandardScaler::fit(const LabelledTable& table) {
     // so rounding noise in a huge constant column stays small.
     s.scale_[c] = (constant ? 1.0 : std::sqrt(var)) / s.factor_[c];
   }
+  return s;
+}
+
+StandardScaler StandardScaler::from_statistics(std::vector<double> mean, std::vector<double> scale,
+                                               std::vector<double> factor) {
+  if (scale.size() != mean.size() || factor.size() != mean.size())
+    throw std::logic_error("scaler statistics of different widths");
+  StandardScaler s;
+  s.mean_ = std::move(mean);
+  s.scale_ = std::move(scale);
+  s.factor_ = std::move(factor);
   return s;
 }
 

@@ -20,9 +20,13 @@ struct Dataset {
 class StandardScaler {
  public:
   static StandardScaler fit(const LabelledTable& table);
+  // A scaler fitted earlier, from the statistics it kept (a study's stored models).
+  static StandardScaler from_statistics(std::vector<double> mean, std::vector<double> scale,
+                                        std::vector<double> factor);
   Dataset transform(const LabelledTable& table) const;
   const std::vector<double>& mean() const { return mean_; }
   const std::vector<double>& scale() const { return scale_; }
+  const std::vector<double>& factor() const { return factor_; }
 
  private:
   std::vector<double> mean_;

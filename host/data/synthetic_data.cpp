@@ -79,6 +79,25 @@ std::string make_rows(std::uint64_t seed, int rows, double* positive_rate) {
   return csv;
 }
 
+// One row per simulated stock: its ticker and its last kWindowDays closes.
+std::string make_latest_rows(std::uint64_t seed, int rows) {
+  constexpr int kDays = 200;
+  StockSimulator simulator(seed);
+  std::string csv;
+  for (int r = 0; r < rows; ++r) {
+    const std::vector<double> price = simulator.closes(kDays);
+    char ticker[24];
+    std::snprintf(ticker, sizeof ticker, "SYN%04d", r + 1);
+    csv += ticker;
+    for (int d = kDays - kWindowDays; d < kDays; ++d) {
+      csv += ',';
+      append_number(csv, price[d] / price[kDays - 1]);
+    }
+    csv += '\n';
+  }
+  return csv;
+}
+
 }  // namespace
 
 SyntheticData make_synthetic_data(const SyntheticDataOptions& options) {
@@ -86,6 +105,7 @@ SyntheticData make_synthetic_data(const SyntheticDataOptions& options) {
   data.train_csv = make_rows(mix64(options.seed), options.train_rows, &data.train_positive_rate);
   // Not mix64(seed + 1): that would make this seed's test rows the next seed's training rows.
   data.test_csv = make_rows(mix64(mix64(options.seed) ^ 0x7E57DA7Aull), options.test_rows, &data.test_positive_rate);
+  data.latest_csv = make_latest_rows(mix64(mix64(options.seed) ^ 0x1A7E57ull), options.latest_rows);
   return data;
 }
 

@@ -13,12 +13,16 @@ namespace hf {
 struct SyntheticDataOptions {
   int train_rows = 10000;
   int test_rows = 2500;
+  int latest_rows = 0;  // rows of latest_csv
   std::uint64_t seed = 2024;
 };
 
 struct SyntheticData {
   std::string train_csv;
   std::string test_csv;
+  // As D.AT's latest.csv: per row a ticker ("SYN0001", ...) and one more stock's last 30 closes
+  // divided by the last, no label: what `hyperfuse predict` turns into a buy list.
+  std::string latest_csv;
   double train_positive_rate = 0.0;
   double test_positive_rate = 0.0;
 };

@@ -126,8 +126,9 @@ class PackCoordinator {
     if (pack.members.size() != planned.trainings.size())
       throw std::runtime_error(worker_name(rank) + " sent a malformed result for pack " + std::to_string(pack.pack));
     pack_done_[pack.pack] = true;
-    for (std::size_t m = 0; m < pack.members.size(); ++m) results_[planned.trainings[m]] = pack.members[m];
     if (run_.on_pack_done) run_.on_pack_done(pack.pack, pack.members);
+    for (std::size_t m = 0; m < pack.members.size(); ++m)
+      results_[planned.trainings[m]] = without_parameters(std::move(pack.members[m]));
     done_ += pack.members.size();
   }
 

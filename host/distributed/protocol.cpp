@@ -3,6 +3,24 @@
 #include "host/distributed/message.hpp"
 
 namespace hf {
+namespace {
+
+template <typename T>
+void put_values(MessageWriter& w, const std::vector<T>& values) {
+  w.put<std::uint64_t>(values.size());
+  for (const T& v : values) w.put<T>(v);
+}
+
+// No reserve from the count: a damaged count fails at the first missing value instead.
+template <typename T>
+std::vector<T> get_values(MessageReader& r) {
+  const auto count = r.get<std::uint64_t>();
+  std::vector<T> values;
+  for (std::uint64_t i = 0; i < count; ++i) values.push_back(r.get<T>());
+  return values;
+}
+
+}  // namespace
 
 std::vector<char> encode_hello(const WorkerHello& hello) {
   MessageWriter w;
@@ -67,6 +85,8 @@ std::vector<char> encode_pack_results(const PackResults& results) {
     w.put<double>(m.outcome.seconds);
     w.put_string(m.outcome.error);
     w.put_string(m.device);
+    put_values(w, m.outcome.epoch_losses);
+    put_values(w, m.outcome.parameters);
   }
   return w.bytes();
 }
@@ -86,6 +106,8 @@ PackResults decode_pack_results(const std::vector<char>& bytes) {
     m.outcome.seconds = r.get<double>();
     m.outcome.error = r.get_string();
     m.device = r.get_string();
+    m.outcome.epoch_losses = get_values<double>(r);
+    m.outcome.parameters = get_values<float>(r);
     m.score = training_score(m.outcome);
   }
   return results;

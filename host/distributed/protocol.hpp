@@ -5,7 +5,7 @@
 //
 //   worker -> 0   Hello      ready (or why not), the identity of its plan, its worker threads
 //   worker -> 0   Request    n more packs, please (it keeps one per worker thread in hand)
-//   worker -> 0   Result     one pack's results
+//   worker -> 0   Result     one pack's results (with the trained networks' parameters)
 //   worker -> 0   Heartbeat  still alive (every second, from a thread that never trains)
 //   worker -> 0   Failure    a runtime error it cannot recover from (the search stops)
 //   0 -> worker   Assign     pack indices to train
@@ -48,7 +48,8 @@ std::uint64_t decode_count(const std::vector<char>& bytes);
 std::vector<char> encode_pack_indices(const std::vector<std::size_t>& packs);
 std::vector<std::size_t> decode_pack_indices(const std::vector<char>& bytes);
 
-// A trained pack: its index and each member's outcome (scores are recomputed on rank 0).
+// A trained pack: its index and each member's outcome with its epoch losses and, when the
+// search keeps models, its final parameters (scores are recomputed on rank 0).
 struct PackResults {
   std::size_t pack = 0;
   std::vector<TrainingResult> members;

@@ -12,53 +12,10 @@
 #include <stdexcept>
 
 #include "host/common/errors.hpp"
+#include "host/journal/sqlite_statement.hpp"
 
 namespace hf {
 namespace {
-
-constexpr int kSchemaVersion = 1;
-
-// Owns one prepared statement.
-class Statement {
- public:
-  Statement(sqlite3* db, const std::string& sql) : db_(db) {
-    if (sqlite3_prepare_v2(db, sql.c_str(), -1, &statement_, nullptr) != SQLITE_OK) fail("prepare");
-  }
-  ~Statement() { sqlite3_finalize(statement_); }
-  Statement(const Statement&) = delete;
-  Statement& operator=(const Statement&) = delete;
-
-  void bind(int i, const std::string& text) { sqlite3_bind_text(statement_, i, text.c_str(), -1, SQLITE_TRANSIENT); }
-  void bind(int i, double value) { sqlite3_bind_double(statement_, i, value); }
-  void bind(int i, std::int64_t value) { sqlite3_bind_int64(statement_, i, value); }
-  void bind_null(int i) { sqlite3_bind_null(statement_, i); }
-
-  // True while there is a row to read.
-  bool step() {
-    const int status = sqlite3_step(statement_);
-    if (status == SQLITE_ROW) return true;
-    if (status != SQLITE_DONE) fail("step");
-    return false;
-  }
-  void reset() {
-    sqlite3_reset(statement_);
-    sqlite3_clear_bindings(statement_);
-  }
-
-  std::string text(int i) const {
-    const unsigned char* t = sqlite3_column_text(statement_, i);
-    return t ? reinterpret_cast<const char*>(t) : "";
-  }
-  std::int64_t integer(int i) const { return sqlite3_column_int64(statement_, i); }
-  double real(int i) const { return sqlite3_column_double(statement_, i); }
-
- private:
-  [[noreturn]] void fail(const char* what) const {
-    throw std::runtime_error(std::string("study journal: ") + what + " failed: " + sqlite3_errmsg(db_));
-  }
-  sqlite3* db_;
-  sqlite3_stmt* statement_ = nullptr;
-};
 
 std::string quoted_identifier(const std::string& name) { return "\"" + name + "\""; }
 
@@ -107,7 +64,10 @@ StudyJournal::StudyJournal(const std::filesystem::path& dir, const StudyIdentity
   try {
     sqlite3_busy_timeout(db_, 5000);
     // WAL: readers (sqlite3, pandas) see committed trainings while the search runs.
-    const char* setup = "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL;";
+    // Incremental auto-vacuum: the networks deleted when a search completes give their pages
+    // back (PRAGMA incremental_vacuum) without rewriting the whole file. It only takes effect
+    // on a new database, before the switch to WAL; on an existing one it changes nothing.
+    const char* setup = "PRAGMA auto_vacuum = INCREMENTAL; PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL;";
     char* message = nullptr;
     if (sqlite3_exec(db_, setup, nullptr, nullptr, &message) != SQLITE_OK) {
       const std::string reason = message ? message : sqlite3_errmsg(db_);
@@ -129,6 +89,7 @@ StudyJournal::StudyJournal(const std::filesystem::path& dir, const StudyIdentity
       }
       create_schema(identity, axis_keys);
     } else {
+      check_schema_version();
       check_identity(identity);
       read_finished();
     }
@@ -178,9 +139,16 @@ void StudyJournal::create_schema(const StudyIdentity& identity, const std::vecto
     sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
     throw std::runtime_error(path_.string() + ": cannot create the study journal: " + reason);
   }
+  try {
+    create_model_tables(db_);
+  } catch (...) {
+    sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
+    throw;
+  }
   Statement info(db_, "INSERT INTO journal_info (key, value) VALUES (?, ?)");
-  const std::pair<const char*, std::string> rows[] = {
-      {"schema_version", std::to_string(kSchemaVersion)}, {"study_hash", identity.hash}, {"created_at", utc_now()}};
+  const std::pair<const char*, std::string> rows[] = {{"schema_version", std::to_string(kJournalSchemaVersion)},
+                                                      {"study_hash", identity.hash},
+                                                      {"created_at", utc_now()}};
   for (const auto& [key, value] : rows) {
     info.bind(1, std::string(key));
     info.bind(2, value);
@@ -198,6 +166,16 @@ void StudyJournal::create_schema(const StudyIdentity& identity, const std::vecto
   if (sqlite3_exec(db_, "COMMIT", nullptr, nullptr, nullptr) != SQLITE_OK) {
     throw std::runtime_error(path_.string() + ": cannot create the study journal: " + sqlite3_errmsg(db_));
   }
+}
+
+void StudyJournal::check_schema_version() {
+  Statement version(db_, "SELECT value FROM journal_info WHERE key = 'schema_version'");
+  const std::string found = version.step() ? version.text(0) : "?";
+  if (found == std::to_string(kJournalSchemaVersion)) return;
+  throw InputError(path_.string() + ": the results folder holds a study journal of schema version " + found +
+                   ", which this hyperfuse (version " + std::to_string(kJournalSchemaVersion) +
+                   ", which also stores the trained networks) cannot resume. Run with --fresh to discard it and start "
+                   "the study over, or set --output-dir (or [output] dir) to another folder to keep it");
 }
 
 void StudyJournal::check_identity(const StudyIdentity& identity) {
@@ -251,6 +229,12 @@ void StudyJournal::flush() {
   if (failure_) std::rethrow_exception(failure_);
 }
 
+int StudyJournal::keep_models(const std::vector<KeptCombination>& ranked, int keep, int reruns,
+                              const ModelInputs& inputs) {
+  flush();  // the writer thread is idle from here: every recorded training is committed
+  return keep_top_models(db_, ranked, keep, reruns, inputs, utc_now());
+}
+
 void StudyJournal::write_loop() {
   std::unique_lock<std::mutex> lock(mutex_);
   while (true) {
@@ -281,6 +265,7 @@ void StudyJournal::commit(const std::vector<JournalEntry>& entries) {
   }
   try {
     Statement insert(db_, insert_sql_);
+    Statement insert_model(db_, kInsertModelSql);
     const std::string finished_at = utc_now();
     for (const JournalEntry& e : entries) {
       int i = 1;
@@ -307,6 +292,14 @@ void StudyJournal::commit(const std::vector<JournalEntry>& entries) {
       insert.bind(i++, finished_at);
       insert.step();
       insert.reset();
+      if (!e.parameters.empty()) {
+        insert_model.bind(1, std::to_string(e.combination));
+        insert_model.bind(2, static_cast<std::int64_t>(e.rerun + 1));
+        insert_model.bind_blob(3, e.parameters);
+        insert_model.bind_blob(4, e.epoch_losses);
+        insert_model.step();
+        insert_model.reset();
+      }
     }
   } catch (...) {
     sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);

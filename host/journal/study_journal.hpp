@@ -13,6 +13,7 @@
 #include <thread>
 #include <vector>
 
+#include "host/journal/stored_models.hpp"
 #include "host/journal/study_identity.hpp"
 #include "host/scoring/precision_p_value.hpp"
 #include "kernels/backend/confusion_counts.hpp"
@@ -22,6 +23,9 @@ struct sqlite3;
 namespace hf {
 
 inline constexpr const char* kJournalFileName = "study.sqlite";
+// 2: the trained networks (models, kept_models, kept_hyperparameters, scaler). A journal of
+// another version is refused with what to do.
+inline constexpr int kJournalSchemaVersion = 2;
 
 // One finished (or failed) training, as the journal stores it.
 struct JournalEntry {
@@ -35,6 +39,9 @@ struct JournalEntry {
   PrecisionTest score;
   double seconds = 0.0;
   std::string device;
+  // The trained network, stored when not empty (a finished training of a search keeping models).
+  std::vector<float> parameters;
+  std::vector<double> epoch_losses;
 };
 
 class StudyJournal {
@@ -58,8 +65,14 @@ class StudyJournal {
   // Waits until everything recorded so far is committed; rethrows a write failure.
   void flush();
 
+  // Once the search has completed: keeps the networks of the best `keep` of `ranked` (best
+  // first), deletes the others and records `inputs` (see keep_top_models). Returns how many
+  // combinations' networks were kept.
+  int keep_models(const std::vector<KeptCombination>& ranked, int keep, int reruns, const ModelInputs& inputs);
+
  private:
   void create_schema(const StudyIdentity& identity, const std::vector<std::string>& axis_keys);
+  void check_schema_version();
   void check_identity(const StudyIdentity& identity);
   void read_finished();
   void write_loop();

@@ -7,6 +7,8 @@
 #include <cstring>
 #include <stdexcept>
 
+#include "host/common/errors.hpp"
+
 namespace hf {
 
 void write_file_atomically(const std::filesystem::path& path, const std::string& contents) {
@@ -40,6 +42,21 @@ void write_file_atomically(const std::filesystem::path& path, const std::string&
   if (error) {
     ::unlink(temporary.c_str());
     throw std::runtime_error(path.string() + ": cannot replace (" + error.message() + ")");
+  }
+}
+
+void require_file_destination(const std::filesystem::path& path, const std::string& option) {
+  const std::filesystem::path folder = path.parent_path().empty() ? "." : path.parent_path();
+  if (!std::filesystem::is_directory(folder)) {
+    throw InputError(option + " " + path.string() + ": the folder " + folder.string() +
+                     " does not exist; create it first or choose another path");
+  }
+  if (std::filesystem::is_directory(path)) {
+    throw InputError(option + " " + path.string() + ": is a folder; give a file name");
+  }
+  if (::access(folder.c_str(), W_OK) != 0) {
+    throw InputError(option + " " + path.string() + ": the folder " + folder.string() +
+                     " is not writable; choose another path");
   }
 }
 

@@ -9,4 +9,9 @@ namespace hf {
 
 void write_file_atomically(const std::filesystem::path& path, const std::string& contents);
 
+// Throws InputError when `path` cannot become a file: its folder is missing or not a folder, or
+// it names a folder. `option` is how the user gave the path (e.g. "--out"), for the message.
+// Checked before any work, so a mistyped path fails at once and nothing is written.
+void require_file_destination(const std::filesystem::path& path, const std::string& option);
+
 }  // namespace hf

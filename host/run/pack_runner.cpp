@@ -45,8 +45,9 @@ void run_packs(const SearchPlan& plan, const Dataset& train, const Dataset& test
         const std::size_t p = options.packs[i];
         const PlannedPack& pack = plan.packs[p];
         std::vector<TrainingResult> members = train_and_score_pack(*backend, plan, p, train, test);
-        for (std::size_t m = 0; m < members.size(); ++m) results[pack.trainings[m]] = members[m];
         if (options.on_pack_done) options.on_pack_done(p, members);
+        for (std::size_t m = 0; m < members.size(); ++m)
+          results[pack.trainings[m]] = without_parameters(std::move(members[m]));
         std::lock_guard<std::mutex> lock(mutex);
         done += pack.trainings.size();
       }

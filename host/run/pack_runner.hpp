@@ -22,7 +22,8 @@ using ProgressCallback = std::function<void(std::size_t trainings_done, std::siz
 using BackendFactory = std::function<std::unique_ptr<Backend>(int worker)>;
 
 // Called on a worker thread as soon as a pack is trained and scored, with the pack's index and
-// its members' results (in the pack's member order).
+// its members' results (in the pack's member order), parameters included; the results that
+// run_packs fills keep no parameters.
 using PackDoneCallback = std::function<void(std::size_t pack, const std::vector<TrainingResult>& members)>;
 
 struct PackRunOptions {

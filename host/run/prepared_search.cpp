@@ -29,16 +29,17 @@ PreparedSearch prepare_search(const SearchConfig& config) {
   }
   require_both_labels(train_table, "training");
   require_both_labels(test_table, "test");
-  const StandardScaler scaler = StandardScaler::fit(train_table);
   PreparedSearch prepared;
-  prepared.train = scaler.transform(train_table);
-  prepared.test = scaler.transform(test_table);
+  prepared.scaler = StandardScaler::fit(train_table);
+  prepared.train = prepared.scaler.transform(train_table);
+  prepared.test = prepared.scaler.transform(test_table);
   prepared.identity = study_identity(config, train_file, test_file);
   prepared.backend = device.backend_name();
   prepared.threads = device.threads;
   prepared.make_backend = backend_factory(device);
   prepared.plan = plan_search(config.search, prepared.train.features, prepared.train.rows, prepared.test.rows,
                               pack_size_rule(device, prepared.train.rows, prepared.test.rows));
+  for (PlannedPack& pack : prepared.plan.packs) pack.options.keep_parameters = config.keep_models > 0;
   return prepared;
 }
 

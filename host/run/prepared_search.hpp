@@ -16,6 +16,7 @@ namespace hf {
 struct PreparedSearch {
   Dataset train;
   Dataset test;
+  StandardScaler scaler;  // fitted on the training file; predictions apply it to new rows
   SearchPlan plan;
   StudyIdentity identity;       // of the config and the data files' bytes read here
   std::string backend;          // what trains the packs here ("cpu")
@@ -23,7 +24,8 @@ struct PreparedSearch {
   BackendFactory make_backend;  // one per worker thread
 };
 
-// Loads and scales the data (the scaler is fitted on the training file) and plans the search.
+// Loads and scales the data (the scaler is fitted on the training file) and plans the search;
+// the packs return their networks' final parameters when the config keeps models.
 // Throws InputError for bad data or a device this build cannot use.
 PreparedSearch prepare_search(const SearchConfig& config);
 

@@ -7,6 +7,7 @@
 #include "host/journal/study_journal.hpp"
 #include "host/report/atomic_file.hpp"
 #include "host/report/results_csv.hpp"
+#include "kernels/backend/parameter_layout.hpp"
 
 namespace hf {
 namespace {
@@ -52,7 +53,40 @@ JournalEntry journal_entry(const SearchConfig& config, const SearchPlan& plan, s
   e.score = result.score;
   e.seconds = result.outcome.seconds;
   e.device = result.device;
+  e.parameters = result.outcome.parameters;
+  e.epoch_losses = result.outcome.epoch_losses;
   return e;
+}
+
+// The ranked combinations as the journal keeps their models: number, score, what predict
+// rebuilds the networks from (activation, widths) and every hyperparameter's value.
+std::vector<KeptCombination> ranked_for_keeping(const SearchConfig& config, const SearchPlan& plan,
+                                                const SearchResults& results, int input_width) {
+  std::vector<KeptCombination> ranked;
+  for (const RankedCombination& r : results.ranked) {
+    const PlannedCombination& c = plan.combinations[r.combination];
+    KeptCombination k;
+    k.combination = c.number;
+    k.p_value = r.p_value;
+    k.log10_p_value = r.log10_p_value;
+    k.activation = c.settings.activation;
+    k.widths = layer_widths(input_width, c.settings.hidden_multiples);
+    for (std::size_t a = 0; a < config.search.axes.size(); ++a) {
+      k.hyperparameters.emplace_back(key_name(config.search.axes[a].key),
+                                     config.search.axes[a].values[static_cast<std::size_t>(c.values[a])].text);
+    }
+    ranked.push_back(std::move(k));
+  }
+  return ranked;
+}
+
+ModelInputs model_inputs(const SearchConfig& config, const StandardScaler& scaler) {
+  ModelInputs inputs;
+  inputs.mean = scaler.mean();
+  inputs.scale = scaler.scale();
+  inputs.factor = scaler.factor();
+  inputs.prediction_threshold = config.search.prediction_threshold;
+  return inputs;
 }
 
 // The results an earlier run of this study committed. Scores are recomputed from the counts,
@@ -145,6 +179,12 @@ SearchSummary run_search(const SearchConfig& config, const SearchOptions& option
   summary.stopped = summary.trainings_done < results.size();
 
   summary.results = rank_combinations(summary.plan, results);
+  if (!summary.stopped) {
+    // Complete: only the best combinations' networks stay in the journal.
+    summary.models_kept =
+        journal.keep_models(ranked_for_keeping(config, summary.plan, summary.results, summary.input_width),
+                            config.keep_models, config.search.rerun_count, model_inputs(config, prepared.scaler));
+  }
   // A search stopped before anything finished leaves earlier result files as they were.
   if (summary.trainings_done > 0) {
     write_file_atomically(summary.results_path, results_csv(config, summary.plan, summary.results));

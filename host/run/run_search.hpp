@@ -40,6 +40,9 @@ struct SearchSummary {
   std::size_t trainings_done = 0;     // finished now or earlier; below the plan's count when stopped
   bool stopped = false;               // should_stop ended the search early: results are partial
   bool wrote_results = false;         // false when stopped before any training finished
+  // Combinations whose trained networks the journal keeps once the search completed: the best
+  // [output] keep_models, fewer when fewer ranked or an earlier run of the study kept none.
+  int models_kept = 0;
   std::filesystem::path results_path;
   std::filesystem::path errors_path;
   std::filesystem::path journal_path;

@@ -6,4 +6,9 @@ PrecisionTest training_score(const TrainingOutcome& outcome) {
   return outcome.failed ? PrecisionTest{} : precision_p_value(outcome.counts);
 }
 
+TrainingResult without_parameters(TrainingResult result) {
+  std::vector<float>().swap(result.outcome.parameters);
+  return result;
+}
+
 }  // namespace hf

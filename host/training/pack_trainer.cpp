@@ -51,6 +51,7 @@ void training_step(PackWorkspace& ws, const PackSpec& spec, const StepInfo& info
   const int layers = spec.layout.layers();
   forward_pass(ws, layers, info);
   loss_and_gradients(ws, layers, info);
+  ws.accumulate_loss(info);
   for (int m = 0; m < spec.models(); ++m) {
     const PackMember& member = spec.members[m];
     // Every active network of a pack has taken the same number of steps.
@@ -120,6 +121,26 @@ void train_epoch(PackWorkspace& ws, const PackSpec& spec, const Dataset& train, 
   }
 }
 
+// Each active network's mean loss over the epoch's steps, read once per epoch.
+void record_epoch_losses(PackWorkspace& ws, const std::vector<std::uint8_t>& active, int steps_in_epoch,
+                         std::vector<TrainingOutcome>& outcomes) {
+  const std::vector<double> sums = ws.take_loss_sums();
+  for (std::size_t m = 0; m < outcomes.size(); ++m) {
+    if (active[m]) outcomes[m].epoch_losses.push_back(sums[m] / steps_in_epoch);
+  }
+}
+
+// Each network's final parameters, without the layout's padding; none for a failed network.
+void keep_parameters(PackWorkspace& ws, const ParameterLayout& layout, std::vector<TrainingOutcome>& outcomes) {
+  std::vector<float> all(outcomes.size() * layout.size);
+  ws.read_parameters(all.data());
+  for (std::size_t m = 0; m < outcomes.size(); ++m) {
+    if (outcomes[m].failed) continue;
+    const float* first = all.data() + m * layout.size;
+    outcomes[m].parameters.assign(first, first + layout.used);
+  }
+}
+
 // Marks the networks whose loss or weights became NaN/Inf during this epoch as failed.
 void record_failures(PackWorkspace& ws, const std::vector<std::uint8_t>& active, int epoch, int steps_in_epoch,
                      std::vector<TrainingOutcome>& outcomes) {
@@ -174,8 +195,10 @@ std::vector<TrainingOutcome> train_pack(Backend& backend, const PackSpec& spec, 
     }
     if (!any) break;
     train_epoch(*ws, spec, train, options, epoch, active, step);
+    record_epoch_losses(*ws, active, steps_in_epoch, outcomes);
     record_failures(*ws, active, epoch, steps_in_epoch, outcomes);
   }
+  if (options.keep_parameters) keep_parameters(*ws, spec.layout, outcomes);
 
   const std::vector<ConfusionCounts> counts = evaluate(*ws, spec, test, options.prediction_threshold, outcomes);
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();

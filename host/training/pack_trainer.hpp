@@ -29,6 +29,7 @@ struct PackOptions {
   float prediction_threshold = 0.5f;
   bool shuffle = false;
   std::uint64_t order_seed = 0;  // with shuffle: every network of the pack sees this order
+  bool keep_parameters = false;  // return each network's final parameters (to store the models)
 };
 
 struct TrainingOutcome {
@@ -36,6 +37,11 @@ struct TrainingOutcome {
   bool failed = false;
   std::string error;     // why the training failed, for errors.csv
   double seconds = 0.0;  // this network's share of the pack's wall time
+  // The mean training loss (with its L1 term) over each epoch's steps, one per epoch trained.
+  std::vector<double> epoch_losses;
+  // The final parameters (layout.used floats, ParameterLayout's order) when the pack options
+  // keep them and the training did not fail; empty otherwise.
+  std::vector<float> parameters;
 };
 
 std::vector<TrainingOutcome> train_pack(Backend& backend, const PackSpec& spec, const Dataset& train,
@@ -47,7 +53,8 @@ void forward_pass(PackWorkspace& ws, int layers, const StepInfo& info);
 // Loss (+ L1 term) of the forward pass just run, and every gradient.
 void loss_and_gradients(PackWorkspace& ws, int layers, const StepInfo& info);
 
-// One training step on the loaded batch: forward, loss (+ L1 term), backward, optimizer step.
+// One training step on the loaded batch: forward, loss (+ L1 term), backward, optimizer step;
+// the step's loss is added to the workspace's epoch sums.
 // `scalars` is scratch space, one per network.
 void training_step(PackWorkspace& ws, const PackSpec& spec, const StepInfo& info, std::vector<OptimizerStep>& scalars);
 

@@ -83,6 +83,11 @@ class PackWorkspace {
   virtual void l1_penalty(const StepInfo& info) = 0;
   // Records the step if a network's loss is NaN/Inf.
   virtual void check_loss(const StepInfo& info) = 0;
+  // Adds each active network's loss of this step (with its L1 term) to a running sum kept
+  // where the loss is, so the trainer reads the sums once per epoch instead of every step.
+  virtual void accumulate_loss(const StepInfo& info) = 0;
+  // Each network's loss sum since the last call, then zeroed.
+  virtual std::vector<double> take_loss_sums() = 0;
   // One optimizer step per active network, with its scalars for this step.
   virtual void optimizer_step(const StepInfo& info, const std::vector<OptimizerStep>& scalars) = 0;
   // Flags networks whose parameters hold NaN/Inf.

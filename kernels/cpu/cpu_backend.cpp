@@ -73,6 +73,8 @@ class CpuPack final : public PackWorkspace {
   void activation_backward(int layer, const StepInfo& info) override;
   void l1_penalty(const StepInfo& info) override;
   void check_loss(const StepInfo& info) override;
+  void accumulate_loss(const StepInfo& info) override;
+  std::vector<double> take_loss_sums() override;
   void optimizer_step(const StepInfo& info, const std::vector<OptimizerStep>& scalars) override;
   void check_parameters() override;
   void reset_confusion() override;
@@ -163,6 +165,7 @@ class CpuPack final : public PackWorkspace {
   const float* batch_x_ = nullptr;
   const float* batch_y_ = nullptr;
   std::vector<double> loss_;
+  std::vector<double> loss_sums_;
   std::vector<NetworkHealth> health_;
   std::vector<ConfusionCounts> confusion_;
   std::vector<std::pair<int, std::vector<LayerGemms>>> gemms_by_rows_;
@@ -193,6 +196,7 @@ CpuPack::CpuPack(const PackSpec& pack, int rows) : spec_(pack), max_rows_(rows) 
   }
   scratch_ = AlignedFloats(widest);
   loss_.assign(count, 0.0);
+  loss_sums_.assign(count, 0.0);
   health_.assign(count, NetworkHealth{});
   confusion_.assign(count, ConfusionCounts{});
 }
@@ -396,6 +400,18 @@ void CpuPack::check_loss(const StepInfo& info) {
       health_[m].first_nonfinite_loss_step = static_cast<std::int64_t>(info.step);
     }
   }
+}
+
+void CpuPack::accumulate_loss(const StepInfo& info) {
+  for (int m = 0; m < models(); ++m) {
+    if (is_active(info, m)) loss_sums_[m] += loss_[m];
+  }
+}
+
+std::vector<double> CpuPack::take_loss_sums() {
+  std::vector<double> sums(loss_sums_.size(), 0.0);
+  sums.swap(loss_sums_);
+  return sums;
 }
 
 void CpuPack::optimizer_step(const StepInfo& info, const std::vector<OptimizerStep>& scalars) {

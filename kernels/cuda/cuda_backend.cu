@@ -50,6 +50,7 @@ struct PackBuffers {
   std::vector<DeviceBuffer<float>> z, y, output, g;
   DeviceBuffer<float> batch_x, batch_y;
   DeviceBuffer<double> losses;
+  DeviceBuffer<double> loss_sums;  // per network, since the trainer last took them
   DeviceBuffer<std::int64_t> first_nonfinite_loss_step;
   DeviceBuffer<std::uint8_t> nonfinite_parameters;
   DeviceBuffer<long long> confusion;  // models x {tp, fp, fn, tn}
@@ -187,6 +188,8 @@ class CudaPack final : public PackWorkspace {
     ws.batch_y = DeviceBuffer<float>(static_cast<std::size_t>(max_rows));
     ws.losses = DeviceBuffer<double>(models);
     ws.losses.fill_bytes(0, stream);
+    ws.loss_sums = DeviceBuffer<double>(models);
+    ws.loss_sums.fill_bytes(0, stream);
     ws.first_nonfinite_loss_step = DeviceBuffer<std::int64_t>(models);
     ws.first_nonfinite_loss_step.fill_bytes(0xFF, stream);  // every byte 0xFF: -1
     ws.nonfinite_parameters = DeviceBuffer<std::uint8_t>(models);
@@ -373,6 +376,19 @@ class CudaPack final : public PackWorkspace {
     launch_check_loss(ws.view(), ws.losses.data(), info.step, ws.first_nonfinite_loss_step.data(), ws.stream);
   }
 
+  void accumulate_loss(const StepInfo& info) override {
+    ws.use_active(info);
+    launch_accumulate_losses(ws.view(), ws.losses.data(), ws.loss_sums.data(), ws.stream);
+  }
+
+  std::vector<double> take_loss_sums() override {
+    std::vector<double> sums(ws.models());
+    ws.loss_sums.download(sums.data(), sums.size(), ws.stream);
+    ws.loss_sums.fill_bytes(0, ws.stream);  // stream order: after the download
+    ws.synchronize();
+    return sums;
+  }
+
   void optimizer_step(const StepInfo& info, const std::vector<OptimizerStep>& scalars) override {
     ws.use_active(info);
     ws.scalars.upload(scalars.data(), static_cast<std::size_t>(ws.models()), ws.stream);
@@ -536,8 +552,8 @@ std::size_t cuda_bytes_per_network(const ParameterLayout& layout, int max_rows) 
     floats += 3 * block;                           // Z, activation, gradient
     if (l + 1 < layout.layers()) floats += block;  // output after dropout
   }
-  // Codes, scalars, loss, health and confusion counters.
-  const std::size_t per_network_arrays = 3 + 3 * sizeof(float) + 2 * sizeof(std::uint64_t) + sizeof(double) +
+  // Codes, scalars, loss and its epoch sum, health and confusion counters.
+  const std::size_t per_network_arrays = 3 + 3 * sizeof(float) + 2 * sizeof(std::uint64_t) + 2 * sizeof(double) +
                                          sizeof(std::int64_t) + 1 + 4 * sizeof(long long) + sizeof(OptimizerStep);
   return floats * sizeof(float) + per_network_arrays;
 }

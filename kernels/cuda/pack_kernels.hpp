@@ -53,6 +53,9 @@ void launch_check_loss(const PackView& pack, const double* losses, std::uint64_t
 void launch_check_parameters(const PackView& pack, const float* parameters, std::uint8_t* nonfinite,
                              cudaStream_t stream);
 
+// loss_sums.cu: adds each active network's loss of this step to its sum over the epoch.
+void launch_accumulate_losses(const PackView& pack, const double* losses, double* loss_sums, cudaStream_t stream);
+
 // confusion_counts.cu: adds this batch's tp, fp, fn, tn per network (models x 4 counters).
 void launch_count_confusion(const PackView& pack, const float* probabilities, const float* labels, int rows,
                             float threshold, long long* counts, cudaStream_t stream);

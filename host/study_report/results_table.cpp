@@ -1,0 +1,56 @@
+#include "host/study_report/results_table.hpp"
+
+#include <algorithm>
+#include <fstream>
+#include <sstream>
+
+#include "host/common/errors.hpp"
+
+namespace hf {
+
+int ResultsTable::column(const std::string& name) const {
+  const auto found = std::find(header.begin(), header.end(), name);
+  return found == header.end() ? -1 : static_cast<int>(found - header.begin());
+}
+
+std::vector<std::string> csv_line_cells(const std::string& line) {
+  std::vector<std::string> cells(1);
+  bool quoted = false;
+  for (std::size_t i = 0; i < line.size(); ++i) {
+    const char c = line[i];
+    if (quoted && c == '"' && i + 1 < line.size() && line[i + 1] == '"') {
+      cells.back() += '"';
+      ++i;
+    } else if (c == '"') {
+      quoted = !quoted;
+    } else if (c == ',' && !quoted) {
+      cells.emplace_back();
+    } else if (c != '\r') {
+      cells.back() += c;
+    }
+  }
+  return cells;
+}
+
+ResultsTable read_results_table(const std::filesystem::path& csv) {
+  std::ifstream in(csv, std::ios::binary);
+  if (!in) {
+    throw InputError(csv.string() +
+                     ": cannot open the search's results; give --study the output folder of a search that has written "
+                     "its results (hyperfuse run)");
+  }
+  ResultsTable table;
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.empty()) continue;
+    if (table.header.empty()) {
+      table.header = csv_line_cells(line);
+    } else {
+      table.rows.push_back(csv_line_cells(line));
+    }
+  }
+  if (table.header.empty()) throw InputError(csv.string() + ": the results file is empty");
+  return table;
+}
+
+}  // namespace hf
