@@ -16,7 +16,9 @@
 namespace hf {
 namespace {
 
-constexpr int kSchemaVersion = 1;
+// 2: test counts beside the ranking counts, and each training's predicted positives (for the
+// permutation test without retraining). Version 1 journals lack the predictions.
+constexpr int kSchemaVersion = 2;
 
 // Owns one prepared statement.
 class Statement {
@@ -31,6 +33,9 @@ class Statement {
   void bind(int i, const std::string& text) { sqlite3_bind_text(statement_, i, text.c_str(), -1, SQLITE_TRANSIENT); }
   void bind(int i, double value) { sqlite3_bind_double(statement_, i, value); }
   void bind(int i, std::int64_t value) { sqlite3_bind_int64(statement_, i, value); }
+  void bind_blob(int i, const std::string& bytes) {
+    sqlite3_bind_blob(statement_, i, bytes.data(), static_cast<int>(bytes.size()), SQLITE_TRANSIENT);
+  }
   void bind_null(int i) { sqlite3_bind_null(statement_, i); }
 
   // True while there is a row to read.
@@ -51,6 +56,13 @@ class Statement {
   }
   std::int64_t integer(int i) const { return sqlite3_column_int64(statement_, i); }
   double real(int i) const { return sqlite3_column_double(statement_, i); }
+  bool is_null(int i) const { return sqlite3_column_type(statement_, i) == SQLITE_NULL; }
+  std::string blob(int i) const {
+    const void* bytes = sqlite3_column_blob(statement_, i);
+    return bytes ? std::string(static_cast<const char*>(bytes),
+                               static_cast<std::size_t>(sqlite3_column_bytes(statement_, i)))
+                 : std::string();
+  }
 
  private:
   [[noreturn]] void fail(const char* what) const {
@@ -129,6 +141,7 @@ StudyJournal::StudyJournal(const std::filesystem::path& dir, const StudyIdentity
       }
       create_schema(identity, axis_keys);
     } else {
+      check_schema_version();
       check_identity(identity);
       read_finished();
     }
@@ -144,8 +157,10 @@ StudyJournal::StudyJournal(const std::filesystem::path& dir, const StudyIdentity
     insert_sql_ += ", " + quoted_identifier(key);
     placeholders += ", ?";
   }
-  insert_sql_ += ", status, tp, fp, fn, tn, precision, p_value, log10_p_value, seconds, device, error, finished_at)";
-  insert_sql_ += " VALUES (" + placeholders + ", ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
+  insert_sql_ +=
+      ", status, tp, fp, fn, tn, precision, p_value, log10_p_value, test_tp, test_fp, test_fn, test_tn, "
+      "test_p_value, test_log10_p_value, predicted_positives, seconds, device, error, finished_at)";
+  insert_sql_ += " VALUES (" + placeholders + ", ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
   writer_ = std::thread([this] { write_loop(); });
 }
 
@@ -169,8 +184,10 @@ void StudyJournal::create_schema(const StudyIdentity& identity, const std::vecto
   for (const std::string& key : axis_keys) sql += ", " + quoted_identifier(key) + " TEXT NOT NULL";
   sql +=
       ", status TEXT NOT NULL CHECK (status IN ('finished', 'failed')), tp INTEGER, fp INTEGER, fn INTEGER, "
-      "tn INTEGER, precision REAL, p_value REAL, log10_p_value REAL, seconds REAL NOT NULL, device TEXT NOT NULL, "
-      "error TEXT, finished_at TEXT NOT NULL, PRIMARY KEY (combination, rerun));";
+      "tn INTEGER, precision REAL, p_value REAL, log10_p_value REAL, test_tp INTEGER, test_fp INTEGER, "
+      "test_fn INTEGER, test_tn INTEGER, test_p_value REAL, test_log10_p_value REAL, predicted_positives BLOB, "
+      "seconds REAL NOT NULL, device TEXT NOT NULL, error TEXT, finished_at TEXT NOT NULL, "
+      "PRIMARY KEY (combination, rerun));";
   char* message = nullptr;
   if (sqlite3_exec(db_, sql.c_str(), nullptr, nullptr, &message) != SQLITE_OK) {
     const std::string reason = message ? message : sqlite3_errmsg(db_);
@@ -200,6 +217,19 @@ void StudyJournal::create_schema(const StudyIdentity& identity, const std::vecto
   }
 }
 
+// A journal of another schema cannot resume: an older one lacks the predictions the
+// permutation test reads, and retraining them would not be resuming.
+void StudyJournal::check_schema_version() {
+  Statement version(db_, "SELECT value FROM journal_info WHERE key = 'schema_version'");
+  const std::string found = version.step() ? version.text(0) : "(none)";
+  if (found == std::to_string(kSchemaVersion)) return;
+  throw InputError(path_.string() + ": the study journal has schema version " + found + ", but this hyperfuse reads " +
+                   std::to_string(kSchemaVersion) +
+                   " (which also stores each training's predictions, for the search p-value), so it cannot resume it; "
+                   "run with --fresh to start this study over, or set --output-dir (or [output] dir) to another "
+                   "folder to keep the old journal");
+}
+
 void StudyJournal::check_identity(const StudyIdentity& identity) {
   Statement hash(db_, "SELECT value FROM journal_info WHERE key = 'study_hash'");
   if (hash.step() && hash.text(0) == identity.hash) return;
@@ -218,7 +248,7 @@ void StudyJournal::check_identity(const StudyIdentity& identity) {
 void StudyJournal::read_finished() {
   Statement rows(db_,
                  "SELECT combination, rerun, seed, status, tp, fp, fn, tn, precision, p_value, log10_p_value, seconds, "
-                 "device, error FROM trainings");
+                 "device, error, test_tp, test_fp, test_fn, test_tn, predicted_positives FROM trainings");
   while (rows.step()) {
     JournalEntry e;
     e.combination = std::stoull(rows.text(0));
@@ -232,6 +262,9 @@ void StudyJournal::read_finished() {
     e.seconds = rows.real(11);
     e.device = rows.text(12);
     e.error = rows.text(13);
+    if (!rows.is_null(14))
+      e.test_counts = ConfusionCounts{rows.integer(14), rows.integer(15), rows.integer(16), rows.integer(17)};
+    e.predicted_positives = rows.blob(18);
     finished_.push_back(std::move(e));
   }
 }
@@ -290,12 +323,22 @@ void StudyJournal::commit(const std::vector<JournalEntry>& entries) {
       for (const std::string& value : e.values) insert.bind(i++, value);
       insert.bind(i++, std::string(e.failed ? "failed" : "finished"));
       if (e.failed) {
-        for (int k = 0; k < 7; ++k) insert.bind_null(i++);
+        for (int k = 0; k < 14; ++k) insert.bind_null(i++);
       } else {
         for (std::int64_t n : {e.counts.tp, e.counts.fp, e.counts.fn, e.counts.tn}) insert.bind(i++, n);
         insert.bind(i++, e.score.precision);
         insert.bind(i++, e.score.p_value);
         insert.bind(i++, e.score.log10_p_value);
+        if (e.test_counts) {
+          const ConfusionCounts& t = *e.test_counts;
+          for (std::int64_t n : {t.tp, t.fp, t.fn, t.tn}) insert.bind(i++, n);
+          const PrecisionTest test_score = precision_p_value(t);
+          insert.bind(i++, test_score.p_value);
+          insert.bind(i++, test_score.log10_p_value);
+        } else {
+          for (int k = 0; k < 6; ++k) insert.bind_null(i++);
+        }
+        insert.bind_blob(i++, e.predicted_positives);
       }
       insert.bind(i++, e.seconds);
       insert.bind(i++, e.device);

@@ -15,15 +15,24 @@ namespace hf {
 
 struct PreparedSearch {
   Dataset train;
+  Dataset validation;  // no rows without [data] validation: the search ranks on the test rows
   Dataset test;
+  int embargo_rows = 0;
   SearchPlan plan;
   StudyIdentity identity;       // of the config and the data files' bytes read here
   std::string backend;          // what trains the packs here ("cpu")
   int threads = 0;              // worker threads here
   BackendFactory make_backend;  // one per worker thread
+
+  bool has_validation() const { return validation.rows > 0; }
+  EvaluationSets evaluation() const {
+    return has_validation() ? EvaluationSets{&validation, &test} : EvaluationSets{&test, nullptr};
+  }
+  const Dataset& ranking() const { return has_validation() ? validation : test; }
 };
 
-// Loads and scales the data (the scaler is fitted on the training file) and plans the search.
+// Loads and scales the data (the scaler is fitted on the training rows; search_data.hpp) and
+// plans the search.
 // Throws InputError for bad data or a device this build cannot use.
 PreparedSearch prepare_search(const SearchConfig& config);
 
