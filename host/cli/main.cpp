@@ -2,7 +2,6 @@
 // and an exit status (2: the user must fix usage, config or data; 1: runtime failure).
 #include <unistd.h>
 
-#include <cmath>
 #include <csignal>
 #include <cstdio>
 #include <exception>
@@ -67,8 +66,7 @@ void print_best(const SearchConfig& config, const SearchSummary& s) {
   if (s.validation_rows > 0) {
     std::printf("Best combination (median precision p-value on validation %s, log10 %s%s; on test %s, log10 %s):\n",
                 python_float_repr(best.p_value).c_str(), python_float_repr(best.log10_p_value).c_str(), search.c_str(),
-                python_float_repr(std::pow(10.0, best.test_log10_p_value)).c_str(),
-                python_float_repr(best.test_log10_p_value).c_str());
+                python_float_repr(best.test_p_value).c_str(), python_float_repr(best.test_log10_p_value).c_str());
   } else {
     std::printf("Best combination (median precision p-value %s, log10 %s%s):\n",
                 python_float_repr(best.p_value).c_str(), python_float_repr(best.log10_p_value).c_str(), search.c_str());

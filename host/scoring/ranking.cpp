@@ -20,6 +20,7 @@ void add_test_median(const std::vector<TrainingResult>& results, RankedCombinati
   }
   const RerunMedian median = median_of_reruns(log10_p, p);
   ranked.test_log10_p_value = median.log10_p_value;
+  ranked.test_p_value = median.p_value;
   ranked.test_representative_score = scores[median.representative];
   ranked.test_representative_counts = results[ranked.trainings[median.representative]].outcome.test_counts;
 }

@@ -27,6 +27,7 @@ struct RankedCombination {
   // The test rows, when the search ranks on validation rows: the median over the reruns of the
   // test p-value, and the rerun that is that median (not necessarily the validation median's).
   double test_log10_p_value = 0.0;
+  double test_p_value = 1.0;
   PrecisionTest test_representative_score;
   ConfusionCounts test_representative_counts;
 
