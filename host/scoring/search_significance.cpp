@@ -1,6 +1,7 @@
 #include "host/scoring/search_significance.hpp"
 
 #include <algorithm>
+#include <boost/math/special_functions/gamma.hpp>
 #include <cmath>
 #include <limits>
 #include <map>
@@ -33,11 +34,13 @@ void in_parallel(std::size_t count, int threads, Work&& work) {
   for (std::thread& t : pool) t.join();
 }
 
-// log10 p-values of a network by its true positives, for each predicted-positive count that
-// occurs. Below the base rate the p-value is 1 (log10 0) with no table; from there up to a
-// dozen standard deviations of the shuffled count above its mean it is tabulated; the rare
-// count beyond is computed on the spot. Every value comes from precision_p_value, so a
-// shuffle that reproduces the observed counts reproduces the observed p-value bit for bit.
+// log10 p-values of a network by its true positives, for each predicted-positive count n that
+// occurs. Below the base rate the p-value is 1 (log10 0) with no table. From there up to a
+// dozen standard deviations of the shuffled count above its mean, the one-sided Fisher test
+// P(X >= tp) is tabulated with the recurrence precision_p_value uses, run once over all tp:
+// log pmf(tp) upward from its first value, the tail as a multiple of pmf(tp) downward from the
+// largest possible tp, so no term underflows however small. A count beyond the table (rarer
+// than one in 10^30 shuffles) is computed on the spot.
 class PValueTable {
  public:
   PValueTable(std::int64_t rows, std::int64_t positives, const std::vector<std::int64_t>& predicted_counts, int threads)
@@ -61,12 +64,7 @@ class PValueTable {
     values_.resize(size);
     std::vector<std::pair<std::int64_t, Range>> work(ranges_.begin(), ranges_.end());
     in_parallel(work.size(), threads, [&](int, std::size_t first, std::size_t end) {
-      for (std::size_t i = first; i < end; ++i) {
-        const auto& [n, range] = work[i];
-        for (std::int64_t tp = range.lowest; tp <= range.highest; ++tp) {
-          values_[range.offset + static_cast<std::size_t>(tp - range.lowest)] = computed(n, tp);
-        }
-      }
+      for (std::size_t i = first; i < end; ++i) tabulate(work[i].first, work[i].second);
     });
   }
 
@@ -81,13 +79,37 @@ class PValueTable {
   double log10_p_value(std::int64_t predicted, const Range& range, std::int64_t tp) const {
     if (tp < range.lowest) return 0.0;
     if (tp <= range.highest) return values_[range.offset + static_cast<std::size_t>(tp - range.lowest)];
-    return computed(predicted, tp);
+    const ConfusionCounts counts{tp, predicted - tp, positives_ - tp, rows_ - positives_ - predicted + tp};
+    return precision_p_value(counts).log10_p_value;
   }
 
  private:
-  double computed(std::int64_t predicted, std::int64_t tp) const {
-    const ConfusionCounts counts{tp, predicted - tp, positives_ - tp, rows_ - positives_ - predicted + tp};
-    return precision_p_value(counts).log10_p_value;
+  void tabulate(std::int64_t n, const Range& range) {
+    if (range.highest < range.lowest) return;
+    const double N = static_cast<double>(rows_), K = static_cast<double>(positives_), n_ = static_cast<double>(n);
+    // pmf(k + 1) / pmf(k) of the hypergeometric distribution.
+    const auto ratio = [&](double k) { return (K - k) * (n_ - k) / ((k + 1.0) * (N - K - n_ + k + 1.0)); };
+    // tail(k) / pmf(k) = 1 + ratio(k) (1 + ratio(k + 1) (1 + ...)), from the largest tp down.
+    const std::int64_t top = std::min(n, positives_);
+    std::vector<double> tail_over_pmf(static_cast<std::size_t>(range.highest - range.lowest + 1));
+    double multiple = 1.0;
+    for (std::int64_t k = top - 1; k >= range.lowest; --k) {
+      multiple = 1.0 + ratio(static_cast<double>(k)) * multiple;
+      if (k <= range.highest) tail_over_pmf[static_cast<std::size_t>(k - range.lowest)] = multiple;
+    }
+    if (top <= range.highest) tail_over_pmf[static_cast<std::size_t>(top - range.lowest)] = 1.0;
+    const double lowest = static_cast<double>(range.lowest);
+    double log_pmf = log_choose(K, lowest) + log_choose(N - K, n_ - lowest) - log_choose(N, n_);
+    for (std::int64_t k = range.lowest; k <= range.highest; ++k) {
+      const double log_p = std::min(0.0, log_pmf + std::log(tail_over_pmf[static_cast<std::size_t>(k - range.lowest)]));
+      values_[range.offset + static_cast<std::size_t>(k - range.lowest)] = log_p / std::log(10.0);
+      log_pmf += std::log(ratio(static_cast<double>(k)));
+    }
+  }
+
+  static double log_choose(double n, double k) {
+    using boost::math::lgamma;  // as precision_p_value; std::lgamma writes a global (signgam) from every thread
+    return lgamma(n + 1.0) - lgamma(k + 1.0) - lgamma(n - k + 1.0);
   }
 
   std::int64_t rows_;
@@ -103,6 +125,24 @@ struct Network {
   const PValueTable::Range* range;
 };
 
+__extension__ typedef unsigned __int128 Product;  // 64 x 64 bits
+
+// Uniform in [0, bound): Lemire's multiply-and-reject, which needs a division only in the rare
+// case that may be biased, where SplitMix64::below divides every time; a shuffle draws once per
+// row.
+std::uint64_t draw_below(SplitMix64& random, std::uint64_t bound) {
+  Product product = static_cast<Product>(random.next()) * bound;
+  auto low = static_cast<std::uint64_t>(product);
+  if (low < bound) {
+    const std::uint64_t threshold = (0 - bound) % bound;
+    while (low < threshold) {
+      product = static_cast<Product>(random.next()) * bound;
+      low = static_cast<std::uint64_t>(product);
+    }
+  }
+  return static_cast<std::uint64_t>(product >> 64);
+}
+
 }  // namespace
 
 RowBitset shuffled_labels(const RowBitset& positives, int block, std::uint64_t seed, int index) {
@@ -112,7 +152,7 @@ RowBitset shuffled_labels(const RowBitset& positives, int block, std::uint64_t s
   std::iota(order.begin(), order.end(), 0);
   SplitMix64 random(mix64(mix64(seed ^ kShuffleStream) + static_cast<std::uint64_t>(index)));
   for (int i = blocks - 1; i > 0; --i) {
-    std::swap(order[static_cast<std::size_t>(i)], order[random.below(static_cast<std::uint64_t>(i) + 1)]);
+    std::swap(order[static_cast<std::size_t>(i)], order[draw_below(random, static_cast<std::uint64_t>(i) + 1)]);
   }
   RowBitset shuffled(rows);
   int to = 0;
@@ -209,7 +249,9 @@ void add_search_p_values(std::vector<RankedCombination>& ranked, const std::vect
   }
   const std::vector<CombinationSignificance> significance = search_significance(combinations, positives, test);
   for (std::size_t c = 0; c < ranked.size(); ++c) {
-    if (significance[c].observed_log10_p_value != ranked[c].log10_p_value) {
+    // The table's recurrence and precision_p_value's sum round differently, by far less than this.
+    const double observed = significance[c].observed_log10_p_value, ranked_value = ranked[c].log10_p_value;
+    if (!(std::fabs(observed - ranked_value) <= 1e-9 * std::max(1.0, std::fabs(ranked_value)))) {
       throw std::logic_error("permutation test: a combination's median p-value differs from its ranked one");
     }
     ranked[c].search_p_value = significance[c].search_p_value;

@@ -27,8 +27,10 @@ struct PermutationTest {
 };
 
 struct CombinationSignificance {
-  double observed_log10_p_value = 0.0;  // the median over the reruns with the labels as they are
-  double search_p_value = 1.0;          // (1 + shuffles whose best <= observed) / (1 + shuffles)
+  // The median over the reruns with the labels as they are, from the test's table of p-values
+  // (equal to the ranking's median to about 1e-13).
+  double observed_log10_p_value = 0.0;
+  double search_p_value = 1.0;  // (1 + shuffles whose best <= observed) / (1 + shuffles)
 };
 
 // `combinations[c]` holds the predicted positives of combination c's reruns on the rows whose
