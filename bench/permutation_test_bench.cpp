@@ -1,11 +1,13 @@
 // The search p-value's permutation test on its own: random predicted positives for a search of
 // --combinations x --reruns trainings over --rows ranking rows, shuffled --permutations times
 // on --threads threads (rows in blocks of --block). Prints seconds, shuffles/s and network
-// recounts/s (one recount: a network's true positives under one shuffle, and its p-value).
+// recounts/s (one recount: a network's true positives under one shuffle, and its p-value), and
+// the CPU seconds of all threads beside the wall-clock ones.
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <ctime>
 #include <string>
 #include <vector>
 
@@ -52,14 +54,17 @@ int main(int argc, char** argv) {
     search[t / static_cast<std::size_t>(reruns)].push_back(&predicted[t]);
 
   const auto started = std::chrono::steady_clock::now();
+  const std::clock_t cpu_started = std::clock();  // all threads' CPU time: a shared machine's wall time misleads
   const std::vector<hf::CombinationSignificance> result = hf::search_significance(search, positives, test);
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  const double cpu_seconds = static_cast<double>(std::clock() - cpu_started) / CLOCKS_PER_SEC;
   double smallest = 1.0;
   for (const hf::CombinationSignificance& c : result) smallest = std::min(smallest, c.search_p_value);
   std::printf(
-      "permutation test: %d combinations x %d reruns, %d rows, %d permutations (block %d), %d threads: %.3f s, "
+      "permutation test: %d combinations x %d reruns, %d rows, %d permutations (block %d), %d threads: %.3f s (%.3f s "
+      "of CPU), "
       "%.0f shuffles/s, %.3g network recounts/s (smallest search p-value %.4g)\n",
-      combinations, reruns, rows, test.permutations, test.block, test.threads, seconds, test.permutations / seconds,
-      static_cast<double>(predicted.size()) * test.permutations / seconds, smallest);
+      combinations, reruns, rows, test.permutations, test.block, test.threads, seconds, cpu_seconds,
+      test.permutations / seconds, static_cast<double>(predicted.size()) * test.permutations / seconds, smallest);
   return 0;
 }

@@ -38,9 +38,9 @@ void in_parallel(std::size_t count, int threads, Work&& work) {
 // occurs. Below the base rate the p-value is 1 (log10 0) with no table. From there up to a
 // dozen standard deviations of the shuffled count above its mean, the one-sided Fisher test
 // P(X >= tp) is tabulated with the recurrence precision_p_value uses, run once over all tp:
-// log pmf(tp) upward from its first value, the tail as a multiple of pmf(tp) downward from the
-// largest possible tp, so no term underflows however small. A count beyond the table (rarer
-// than one in 10^30 shuffles) is computed on the spot.
+// log pmf(tp) upward from its first value, the tail as a multiple of pmf(tp) downward from
+// where its terms vanish, so no term underflows however small. A count beyond the table (12
+// standard deviations above the mean: rarer than one in 10^30 shuffles) is computed on the spot.
 class PValueTable {
  public:
   PValueTable(std::int64_t rows, std::int64_t positives, const std::vector<std::int64_t>& predicted_counts, int threads)
@@ -89,8 +89,13 @@ class PValueTable {
     const double N = static_cast<double>(rows_), K = static_cast<double>(positives_), n_ = static_cast<double>(n);
     // pmf(k + 1) / pmf(k) of the hypergeometric distribution.
     const auto ratio = [&](double k) { return (K - k) * (n_ - k) / ((k + 1.0) * (N - K - n_ + k + 1.0)); };
-    // tail(k) / pmf(k) = 1 + ratio(k) (1 + ratio(k + 1) (1 + ...)), from the largest tp down.
-    const std::int64_t top = std::min(n, positives_);
+    // tail(k) / pmf(k) = 1 + ratio(k) (1 + ratio(k + 1) (1 + ...)), from the top down. The top
+    // is the largest tp, or where the terms past the table have shrunk below 1e-20 of
+    // pmf(highest) (they only shrink above the mean), which keeps large row counts cheap.
+    std::int64_t top = range.highest;
+    for (double shrink = 1.0; top < std::min(n, positives_) && shrink > 1e-20; ++top) {
+      shrink *= ratio(static_cast<double>(top));
+    }
     std::vector<double> tail_over_pmf(static_cast<std::size_t>(range.highest - range.lowest + 1));
     double multiple = 1.0;
     for (std::int64_t k = top - 1; k >= range.lowest; --k) {
