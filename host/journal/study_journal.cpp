@@ -88,6 +88,19 @@ void remove_journal_files(const std::filesystem::path& path) {
   for (const char* suffix : {"", "-wal", "-shm", "-journal"}) std::filesystem::remove(path.string() + suffix, ignored);
 }
 
+// test_tp, test_fp, test_fn, test_tn, test_p_value, test_log10_p_value from column `i` on:
+// NULL without test counts (no validation rows, so the ranking counts are the test counts).
+void bind_test_columns(Statement& insert, int& i, const std::optional<ConfusionCounts>& counts) {
+  if (!counts) {
+    for (int k = 0; k < 6; ++k) insert.bind_null(i++);
+    return;
+  }
+  for (std::int64_t n : {counts->tp, counts->fp, counts->fn, counts->tn}) insert.bind(i++, n);
+  const PrecisionTest score = precision_p_value(*counts);
+  insert.bind(i++, score.p_value);
+  insert.bind(i++, score.log10_p_value);
+}
+
 }  // namespace
 
 StudyJournal::StudyJournal(const std::filesystem::path& dir, const StudyIdentity& identity,
@@ -329,15 +342,7 @@ void StudyJournal::commit(const std::vector<JournalEntry>& entries) {
         insert.bind(i++, e.score.precision);
         insert.bind(i++, e.score.p_value);
         insert.bind(i++, e.score.log10_p_value);
-        if (e.test_counts) {
-          const ConfusionCounts& t = *e.test_counts;
-          for (std::int64_t n : {t.tp, t.fp, t.fn, t.tn}) insert.bind(i++, n);
-          const PrecisionTest test_score = precision_p_value(t);
-          insert.bind(i++, test_score.p_value);
-          insert.bind(i++, test_score.log10_p_value);
-        } else {
-          for (int k = 0; k < 6; ++k) insert.bind_null(i++);
-        }
+        bind_test_columns(insert, i, e.test_counts);
         insert.bind_blob(i++, e.predicted_positives);
       }
       insert.bind(i++, e.seconds);
