@@ -3,6 +3,8 @@
 // only its own options, the last of a repeated option winning; and make-data's latest.csv.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include <set>
 #include <sstream>
 
@@ -50,7 +52,8 @@ TEST_F(CliConventions, ValuesAttachedOrApartMeanTheSame) {
   EXPECT_FALSE(fs::exists(work_ / "from_config"));
   const auto apart_csv = testing::without_timing(testing::read_csv(work_ / "apart" / "hyperparameter_results.csv"));
   ASSERT_EQ(apart_csv.size(), 3u);
-  EXPECT_EQ(apart_csv.front().back(), "p_value_rerun_2") << "--reruns 2 took effect";
+  const std::vector<std::string>& header = apart_csv.front();
+  EXPECT_NE(std::find(header.begin(), header.end(), "p_value_rerun_2"), header.end()) << "--reruns 2 took effect";
   EXPECT_EQ(testing::without_timing(testing::read_csv(work_ / "attached" / "hyperparameter_results.csv")), apart_csv);
 
   // A repeated option: the last one wins, as before.

@@ -455,7 +455,7 @@ TEST_F(Cli, TinyRunWritesResultsAndErrors) {
 
   std::vector<std::string> header = config_order;
   header.insert(header.end(), kScoreColumns.begin(), kScoreColumns.end());
-  header.push_back("p_value_rerun_1");
+  header.insert(header.end(), {"p_value_rerun_1", "holm_p_value", "bh_p_value", "search_p_value"});
   const std::vector<std::string> results = lines_of(read_text(work_ / "out" / "hyperparameter_results.csv"));
   ASSERT_EQ(results.size(), 3u) << "header and two combinations";
   EXPECT_EQ(results[0], joined(header));
@@ -500,7 +500,7 @@ TEST_F(Cli, LeftOutKeysFollowTheListedOnesInCanonicalOrder) {
     if (key != "optimizer" && key != "max_epochs") header.push_back(key);
   }
   header.insert(header.end(), kScoreColumns.begin(), kScoreColumns.end());
-  header.push_back("p_value_rerun_1");
+  header.insert(header.end(), {"p_value_rerun_1", "holm_p_value", "bh_p_value", "search_p_value"});
   const std::vector<std::string> results = lines_of(read_text(work_ / "out" / "hyperparameter_results.csv"));
   ASSERT_EQ(results.size(), 3u);
   EXPECT_EQ(results[0], joined(header));
@@ -514,6 +514,29 @@ TEST_F(Cli, WithoutQuietThePlanIsReportedOnStderr) {
   EXPECT_CONTAINS(o.err, "2 combinations x 1 reruns = 2 trainings on cpu");
   EXPECT_CONTAINS(o.err, "200 train / 100 test rows of 30 features");
   EXPECT_CONTAINS(o.out, "Best combination");
+  // Once: ranking and reporting share the test rows.
+  const std::string note = "note: no [data] validation, so the test rows both choose the best combination";
+  EXPECT_CONTAINS(o.err, note);
+  EXPECT_EQ(o.err.find(note), o.err.rfind(note)) << o;
+  EXPECT_CONTAINS(o.err, "search p-values from 1000 label permutations in ");
+  EXPECT_CONTAINS(o.out, ", search p-value ");
+}
+
+TEST_F(Cli, WithValidationTheSummaryGivesValidationSearchAndTestPValues) {
+  make_tiny_data();
+  const fs::path config = write_config("max_epochs = [1]\nlearning_rate = [0.001, 0.01]\n");
+  std::string text = read_text(config);
+  text.replace(text.find("[data]\n"), 7, "[data]\nvalidation = 0.25\nembargo_rows = 5\n");
+  write_text(config, text);
+  const Outcome o = hyperfuse({"run", config.string()});
+  ASSERT_EQ(o.exit_code, 0) << o;
+  EXPECT_CONTAINS(o.err, "145 train / 5 embargo / 50 validation / 100 test rows of 30 features");
+  EXPECT_EQ(o.err.find("note: no [data] validation"), std::string::npos) << o;
+  EXPECT_CONTAINS(o.out, "Best combination (median precision p-value on validation ");
+  EXPECT_CONTAINS(o.out, ", search p-value ");
+  EXPECT_CONTAINS(o.out, "; on test ");
+  EXPECT_CONTAINS(o.out, "in its median rerun on validation");
+  EXPECT_CONTAINS(o.out, "in its median rerun on test");
 }
 
 TEST_F(Cli, OverridesWinOverTheConfig) {
@@ -529,9 +552,10 @@ TEST_F(Cli, OverridesWinOverTheConfig) {
   const std::vector<std::string> results = lines_of(read_text(other / "hyperparameter_results.csv"));
   ASSERT_EQ(results.size(), 3u);
   const std::vector<std::string> header = csv_cells(results[0]);
-  ASSERT_GE(header.size(), 2u);
-  EXPECT_EQ(header[header.size() - 2], "p_value_rerun_1");
-  EXPECT_EQ(header.back(), "p_value_rerun_2");
+  ASSERT_GE(header.size(), 5u);
+  EXPECT_EQ(header[header.size() - 5], "p_value_rerun_1");
+  EXPECT_EQ(header[header.size() - 4], "p_value_rerun_2");
+  EXPECT_EQ(header[header.size() - 3], "holm_p_value");
   EXPECT_EQ(std::count(header.begin(), header.end(), "p_value_rerun_3"), 0);
   for (std::size_t i = 1; i < results.size(); ++i) EXPECT_EQ(csv_cells(results[i]).size(), header.size()) << results[i];
   EXPECT_TRUE(fs::exists(other / "errors.csv"));

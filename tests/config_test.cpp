@@ -258,7 +258,8 @@ TEST(ConfigLoad, EmptyFileGivesEveryDefault) {
   EXPECT_EQ(axis_texts(config), expected);
   EXPECT_EQ(hf::combination_count(config.search.axes), std::optional<std::uint64_t>(1));
 
-  const hf::TrainingSettings settings = hf::resolve_settings(config.search.axes, std::vector<int>(config.search.axes.size(), 0));
+  const hf::TrainingSettings settings =
+      hf::resolve_settings(config.search.axes, std::vector<int>(config.search.axes.size(), 0));
   EXPECT_EQ(settings.learning_rate, 0.001);
   EXPECT_EQ(settings.max_epochs, 8);
   EXPECT_EQ(settings.batch_size, 32);
@@ -373,7 +374,9 @@ TEST(ConfigLoad, RepositorySeedConfigIsTheSeedScriptsGrid) {
   EXPECT_EQ(axis_texts(config)[0], (std::vector<std::string>{"learning_rate", "0.001", "0.0005"}));
   EXPECT_EQ(axis_texts(config)[3],
             (std::vector<std::string>{"hidden_layers", "[2, 3, 2, 1, 0.5]", "[2, 3, 2, 1, 0.5, 0.25]"}));
-  EXPECT_EQ(hf::choose_combinations(config.search.axes, true, config.search.combinations_to_try, config.search.seed).size(), 1024u);
+  EXPECT_EQ(
+      hf::choose_combinations(config.search.axes, true, config.search.combinations_to_try, config.search.seed).size(),
+      1024u);
 }
 
 TEST(ConfigLoad, RepositoryRandomConfigSamplesALargeSpace) {
@@ -384,7 +387,9 @@ TEST(ConfigLoad, RepositoryRandomConfigSamplesALargeSpace) {
   EXPECT_EQ(hf::combination_count(config.search.axes),
             std::optional<std::uint64_t>(4 * 2 * 3 * 4 * 5 * 9 * 5 * 3 * 2 * 2 * 5));
   EXPECT_EQ(axis_of(config, hf::Hyperparameter::L1Regularization).values[1].text, "1e-05");
-  EXPECT_EQ(hf::choose_combinations(config.search.axes, false, config.search.combinations_to_try, config.search.seed).size(), 40u);
+  EXPECT_EQ(
+      hf::choose_combinations(config.search.axes, false, config.search.combinations_to_try, config.search.seed).size(),
+      40u);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -471,14 +476,15 @@ INSTANTIATE_TEST_SUITE_P(
         ErrorCase{"Data",
                   "[data]\ntrain = \"a.csv\"\ntset = \"b.csv\"\n",
                   3,
-                  {"[data]", "unknown key 'tset'", "did you mean 'test'?", "valid keys are: train, test, shuffle"},
+                  {"[data]", "unknown key 'tset'", "did you mean 'test'?",
+                   "valid keys are: train, test, validation, embargo_rows, shuffle"},
                   {}},
         ErrorCase{"Search",
                   "[search]\nrerun_count = 2\nnumber_of_combinations = 10\n",
                   3,
                   {"[search]", "unknown key 'number_of_combinations'", "did you mean 'number_of_combinations_to_try'?",
                    "valid keys are: explore_all_combinations, number_of_combinations_to_try, rerun_count, seed, "
-                   "prediction_threshold"},
+                   "prediction_threshold, permutations, permutation_block"},
                   {}},
         ErrorCase{
             "Execution",
@@ -957,3 +963,49 @@ TEST(ConfigLongList, HundredThousandValuesLoadAndARepeatAtTheEndIsFound) {
   // The values start on line 6, so 7 is on line 12; its repeat is on line 100006.
   EXPECT_TRUE(fails_at(head + values + ",\n7\n]\n", 100006, {"max_epochs", "7 is listed twice (also at line 12)"}));
 }
+
+namespace {
+
+// [data] validation and embargo_rows, [search] permutations and permutation_block.
+TEST(ConfigValidation, AFractionAFileOrNeither) {
+  const hf::SearchConfig none = load_text("[data]\ntrain = \"t.csv\"\n");
+  EXPECT_FALSE(none.has_validation());
+  EXPECT_EQ(none.embargo_rows, 0);
+  EXPECT_EQ(none.permutations, 1000);
+  EXPECT_EQ(none.permutation_block, 1);
+
+  const hf::SearchConfig fraction =
+      load_text("[data]\nvalidation = 0.2\nembargo_rows = 10\n[search]\npermutations = 0\npermutation_block = 20\n");
+  EXPECT_TRUE(fraction.has_validation());
+  EXPECT_EQ(fraction.validation_fraction, 0.2);
+  EXPECT_TRUE(fraction.validation_path.empty());
+  EXPECT_EQ(fraction.embargo_rows, 10);
+  EXPECT_EQ(fraction.permutations, 0);
+  EXPECT_EQ(fraction.permutation_block, 20);
+  EXPECT_EQ(fraction.validation_where, (fraction.source.string() + ":2:14"));
+
+  const hf::SearchConfig file = load_text("[data]\nvalidation = \"data/val.csv\"\n");
+  EXPECT_TRUE(file.has_validation());
+  EXPECT_EQ(file.validation_fraction, 0.0);
+  EXPECT_EQ(file.validation_path, file.source.parent_path() / "data" / "val.csv");
+}
+
+TEST(ConfigValidation, MistakesNameTheLineAndSayWhatToWrite) {
+  EXPECT_TRUE(fails_at("[data]\nvalidation = 1.0\n", 2,
+                       {"[data] validation: 1.0 is out of range", "between 0 and 1", "0.2 holds out the last 20%"}));
+  EXPECT_TRUE(fails_at("[data]\nvalidation = 0\n", 2, {"[data] validation: 0 is out of range"}));
+  EXPECT_TRUE(fails_at("[data]\nvalidation = true\n", 2,
+                       {"[data] validation: must be a number or a quoted path, not true", "e.g. validation = 0.2"}));
+  EXPECT_TRUE(fails_at("[data]\nvalidation = \"\"\n", 2, {"[data] validation: must not be empty"}));
+  EXPECT_TRUE(fails_at("[data]\n\nembargo_rows = 10\n", 3,
+                       {"[data] embargo_rows: only means something with a validation set", "set [data] validation"}));
+  EXPECT_TRUE(fails_at("[data]\nvalidation = 0.2\nembargo_rows = -1\n", 3,
+                       {"[data] embargo_rows: -1 is out of range", "from 0 to"}));
+  EXPECT_TRUE(
+      fails_at("[search]\npermutations = -5\n", 2, {"[search] permutations: -5 is out of range", "from 0 to 1000000"}));
+  EXPECT_TRUE(
+      fails_at("[search]\npermutation_block = 0\n", 2, {"[search] permutation_block: 0 is out of range", "from 1"}));
+  EXPECT_TRUE(fails_at("[search]\npermutations = 0.5\n", 2, {"[search] permutations: must be a whole number"}));
+}
+
+}  // namespace

@@ -145,7 +145,13 @@ TEST_F(CudaPack, TrainPackGivesTheCpuTrainersConfusionCounts) {
   int agreeing = 0;
   for (int m = 0; m < spec.models(); ++m) {
     EXPECT_EQ(actual[m].counts.total(), expected[m].failed ? 0 : test_.rows) << "network " << m;
-    agreeing += actual[m].failed == expected[m].failed && actual[m].counts == expected[m].counts;
+    // The predicted positives, read back from the GPU's outputs, are the rows it counted.
+    if (!actual[m].failed) {
+      EXPECT_EQ(actual[m].predicted_positives.rows(), test_.rows) << "network " << m;
+      EXPECT_EQ(actual[m].predicted_positives.count(), actual[m].counts.tp + actual[m].counts.fp) << "network " << m;
+    }
+    agreeing += actual[m].failed == expected[m].failed && actual[m].counts == expected[m].counts &&
+                actual[m].predicted_positives == expected[m].predicted_positives;
   }
   EXPECT_GE(agreeing, static_cast<int>(std::ceil(kNetworksThatMustAgree * spec.models())))
       << agreeing << " of " << spec.models() << " networks have the CPU's confusion counts";

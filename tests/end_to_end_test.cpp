@@ -86,7 +86,10 @@ TEST(EndToEnd, SearchWritesRankedResultsAndErrorFiles) {
                                                     "tn",
                                                     "p_value_rerun_1",
                                                     "p_value_rerun_2",
-                                                    "p_value_rerun_3"};
+                                                    "p_value_rerun_3",
+                                                    "holm_p_value",
+                                                    "bh_p_value",
+                                                    "search_p_value"};
   EXPECT_EQ(header, expected_header);
   double previous = -1e300;
   for (std::size_t r = 1; r < rows.size(); ++r) {

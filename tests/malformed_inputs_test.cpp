@@ -30,9 +30,9 @@ using testing::write_text;
 
 fs::path battery_dir() { return source_dir() / "tests" / "malformed"; }
 
-// How a battery file is used: as the training or test file of a small valid config, or as the
-// config itself (with valid data beside it).
-enum class Role { Train, Test, Config };
+// How a battery file is used: as the training, test or validation file of a small valid config,
+// or as the config itself (with valid data beside it).
+enum class Role { Train, Test, Validation, Config };
 
 struct MalformedCase {
   const char* file;  // under tests/malformed/data/ or tests/malformed/config/
@@ -42,6 +42,7 @@ struct MalformedCase {
   int column;                          // expected "file:line:column:" (0: none)
   const char* located;                 // the file the message names, relative to the work folder ("": the case's file)
   std::vector<std::string> fragments;  // what is wrong and how to fix it
+  const char* data_keys = "";          // more [data] keys for a data file's config, e.g. "validation = 0.25\n"
 };
 
 std::ostream& operator<<(std::ostream& os, const MalformedCase& c) { return os << c.file; }
@@ -72,8 +73,10 @@ class MalformedInput : public ::testing::TestWithParam<MalformedCase> {
     fs::copy_file(battery_dir() / "data" / c.file, work_ / "data" / c.file);
     const std::string train = c.role == Role::Train ? std::string("data/") + c.file : "data/train.csv";
     const std::string test = c.role == Role::Test ? std::string("data/") + c.file : "data/test.csv";
-    write_text(work_ / "search.toml", "[data]\ntrain = \"" + train + "\"\ntest = \"" + test +
-                                          "\"\n\n[search]\nrerun_count = 1\nseed = 1\n\n[execution]\ndevice = "
+    std::string data_keys = c.data_keys;
+    if (c.role == Role::Validation) data_keys = std::string("validation = \"data/") + c.file + "\"\n" + data_keys;
+    write_text(work_ / "search.toml", "[data]\ntrain = \"" + train + "\"\ntest = \"" + test + "\"\n" + data_keys +
+                                          "\n[search]\nrerun_count = 1\nseed = 1\n\n[execution]\ndevice = "
                                           "\"cpu\"\ncpu_count = 1\n\n[output]\ndir = \"results\"\n\n"
                                           "[hyperparameters]\nmax_epochs = [1]\nhidden_layers = [[1]]\nbatch_size = "
                                           "[32]\n");
@@ -205,6 +208,29 @@ const std::vector<MalformedCase>& data_cases() {
        0,
        "",
        {"has 5 columns but the training file", "has 4", "the same feature columns"}},
+      {"single_class_tail.csv",
+       Role::Train,
+       2,
+       4,
+       14,
+       "search.toml",
+       {"[data] validation = 0.25: every validation row (rows 31 to 40 of", "has label 1",
+        "the validation rows need both classes", "use a larger fraction"},
+       "validation = 0.25\n"},
+      {"single_class_validation.csv",
+       Role::Validation,
+       2,
+       0,
+       0,
+       "",
+       {"every label (the last column) is 0, in all 12 rows", "the validation data needs rows of both classes"}},
+      {"validation_wider_than_train.csv",
+       Role::Validation,
+       2,
+       1,
+       0,
+       "",
+       {"has 5 columns but the training file", "has 4", "(the validation file)"}},
   };
   return cases;
 }
@@ -354,6 +380,58 @@ const std::vector<MalformedCase>& config_cases() {
        "",
        {"TOML syntax error", "expected comma or closing ']'", "lists in [ ]"}},
       {"not_utf8.toml", Role::Config, 2, 3, 13, "", {"invalid utf-8", "save the config as UTF-8"}},
+      {"validation_out_of_range.toml",
+       Role::Config,
+       2,
+       3,
+       14,
+       "",
+       {"[data] validation: 1.5 is out of range", "between 0 and 1", "e.g. 0.2"}},
+      {"validation_wrong_type.toml",
+       Role::Config,
+       2,
+       3,
+       14,
+       "",
+       {"[data] validation: must be a number or a quoted path, not a list", "validation = 0.2"}},
+      {"embargo_without_validation.toml",
+       Role::Config,
+       2,
+       4,
+       16,
+       "",
+       {"[data] embargo_rows: only means something with a validation set", "set [data] validation"}},
+      {"validation_leaves_no_training_rows.toml",
+       Role::Config,
+       2,
+       5,
+       14,
+       "",
+       {"[data] validation = 0.9 (with embargo_rows = 5): leaves 0 training rows of the 40",
+        "36 go to validation, 5 to the embargo", "use a smaller fraction or fewer embargo rows"}},
+      {"validation_too_few_rows.toml",
+       Role::Config,
+       2,
+       5,
+       14,
+       "",
+       {"[data] validation = 0.01: holds out 0 of the 40 rows", "use a larger fraction"}},
+      {"validation_fraction_and_embargo.toml", Role::Config, 0, 0, 0, "", {}},
+      {"permutation_block_too_large.toml",
+       Role::Config,
+       2,
+       0,
+       0,
+       "",
+       {"[search] permutation_block = 50 makes the 20 test rows a single block", "at most 10 rows",
+        "permutations = 0"}},
+      {"permutations_negative.toml",
+       Role::Config,
+       2,
+       3,
+       16,
+       "",
+       {"[search] permutations: -1 is out of range", "from 0 to 1000000"}},
   };
   return cases;
 }

@@ -10,6 +10,7 @@
 #include <fstream>
 #include <thread>
 
+#include "host/data/row_bitset.hpp"
 #include "host/distributed/protocol.hpp"
 #include "tests/kept_networks.hpp"
 #include "tests/result_files.hpp"
@@ -51,6 +52,9 @@ TEST(MpiProtocol, HelloAndPackResultsRoundTrip) {
   pack.members[0].done = true;
   pack.members[0].outcome.counts = {30, 12, 50, 408};
   pack.members[0].outcome.seconds = 0.25;
+  pack.members[0].outcome.test_counts = {7, 3, 40, 200};
+  pack.members[0].outcome.predicted_positives = RowBitset(500);
+  for (int r : {0, 9, 64, 499}) pack.members[0].outcome.predicted_positives.set(r);
   pack.members[0].device = "cpu, rank 2 on node07";
   pack.members[1].done = true;
   pack.members[1].outcome.failed = true;
@@ -60,6 +64,9 @@ TEST(MpiProtocol, HelloAndPackResultsRoundTrip) {
   EXPECT_EQ(got.pack, 41u);
   EXPECT_TRUE(got.members[0].done);
   EXPECT_EQ(got.members[0].outcome.counts, pack.members[0].outcome.counts);
+  EXPECT_EQ(got.members[0].outcome.test_counts, pack.members[0].outcome.test_counts);
+  EXPECT_EQ(got.members[0].outcome.predicted_positives, pack.members[0].outcome.predicted_positives);
+  EXPECT_TRUE(got.members[1].outcome.predicted_positives.empty()) << "a failed training has no predictions";
   EXPECT_EQ(got.members[0].outcome.seconds, 0.25);
   EXPECT_EQ(got.members[0].device, "cpu, rank 2 on node07");
   EXPECT_EQ(got.members[0].score.log10_p_value, precision_p_value({30, 12, 50, 408}).log10_p_value)
@@ -152,6 +159,35 @@ TEST_F(MpiSearch, TwoAndThreeRanksWriteTheSingleProcessResults) {
     EXPECT_EQ(journal.distinct_trainings, 96);
     EXPECT_EQ(journal.rows, 96);
     expect_the_same_kept_networks(dir / "out", single_ / "out");
+  }
+}
+
+// The search of write_config ranked on a validation tail after an embargo: every rank splits the
+// training file alike, and the workers send back test counts and predictions, so the CSV (with
+// its validation, test and search p-value columns) is the single process's.
+fs::path write_validation_config(const fs::path& dir) {
+  const fs::path config = write_config(dir);
+  std::string text = read_text(config);
+  text.replace(text.find("[data]\n"), 7, "[data]\nvalidation = 0.2\nembargo_rows = 10\n");
+  testing::write_text(config, text);
+  return config;
+}
+
+TEST(MpiValidationSearch, TwoAndThreeRanksWriteTheSingleProcessResults) {
+  if (!HYPERFUSE_HAVE_MPI) GTEST_SKIP() << "built without MPI (apt-get install libopenmpi-dev openmpi-bin)";
+  if (!have_mpirun()) GTEST_SKIP() << "mpirun is not on PATH (apt-get install openmpi-bin)";
+  const fs::path single = testing::scratch_dir("validated_single");
+  const pid_t pid = testing::start_process(
+      {testing::hyperfuse_binary().string(), "run", write_validation_config(single).string(), "-q"}, single / "log");
+  ASSERT_EQ(wait_for(pid), 0) << read_text(single / "log");
+  const auto expected = without_timing(read_csv(single / "out" / "hyperparameter_results.csv"));
+  ASSERT_EQ(expected.size(), 33u);
+  EXPECT_EQ(expected[0].back(), "test_tn");
+  for (int ranks : {2, 3}) {
+    const fs::path dir = testing::scratch_dir("validated" + std::to_string(ranks));
+    const pid_t run = testing::start_process(mpirun_command(ranks, write_validation_config(dir), false), dir / "log");
+    ASSERT_EQ(wait_for(run), 0) << read_text(dir / "log");
+    EXPECT_EQ(without_timing(read_csv(dir / "out" / "hyperparameter_results.csv")), expected) << ranks << " ranks";
   }
 }
 

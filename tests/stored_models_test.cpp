@@ -351,7 +351,7 @@ TEST(KeptModels, AJournalOfTheEarlierSchemaIsRefusedWithWhatToDo) {
   execute(summary.journal_path, "UPDATE journal_info SET value = '1' WHERE key = 'schema_version'");
 
   const std::string resume = input_error_of([&] { run_search(config, {}, nullptr, nullptr); });
-  EXPECT_CONTAINS(resume, "study.sqlite: the results folder holds a study journal of schema version 1");
+  EXPECT_CONTAINS(resume, "study.sqlite: the study journal has schema version 1");
   EXPECT_CONTAINS(resume, "--fresh");
   const std::string read = input_error_of([&] { StoredModels models(config.output_dir); });
   EXPECT_CONTAINS(read, "schema version 1, written by an earlier hyperfuse");

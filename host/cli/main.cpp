@@ -39,6 +39,21 @@ class MpiSession;
 
 namespace {
 
+// "Best combination (median precision p-value ...):": which rows each p-value comes from, and
+// the one that accounts for the search (docs/SIGNIFICANCE.md).
+void print_best_headline(const RankedCombination& best, const SearchSummary& s) {
+  const std::string search =
+      best.search_p_value >= 0.0 ? ", search p-value " + python_float_repr(best.search_p_value) : "";
+  if (s.validation_rows > 0) {
+    std::printf("Best combination (median precision p-value on validation %s, log10 %s%s; on test %s, log10 %s):\n",
+                python_float_repr(best.p_value).c_str(), python_float_repr(best.log10_p_value).c_str(), search.c_str(),
+                python_float_repr(best.test_p_value).c_str(), python_float_repr(best.test_log10_p_value).c_str());
+  } else {
+    std::printf("Best combination (median precision p-value %s, log10 %s%s):\n",
+                python_float_repr(best.p_value).c_str(), python_float_repr(best.log10_p_value).c_str(), search.c_str());
+  }
+}
+
 void print_best(const SearchConfig& config, const SearchSummary& s) {
   if (!s.wrote_results) {
     std::printf("Stopped before any training finished; no result files were written\n");
@@ -63,16 +78,44 @@ void print_best(const SearchConfig& config, const SearchSummary& s) {
   }
   const RankedCombination& best = s.results.ranked.front();
   const PlannedCombination& combination = s.plan.combinations[best.combination];
-  std::printf("Best combination (median precision p-value %s, log10 %s):\n", python_float_repr(best.p_value).c_str(),
-              python_float_repr(best.log10_p_value).c_str());
+  print_best_headline(best, s);
   for (std::size_t a = 0; a < config.search.axes.size(); ++a) {
     std::printf("  %-22s %s\n", key_name(config.search.axes[a].key),
                 config.search.axes[a].values[combination.values[a]].text.c_str());
   }
   const ConfusionCounts& c = best.representative_counts;
-  std::printf("  precision %.4f (tp %lld, fp %lld, fn %lld, tn %lld) in its median rerun\n",
+  std::printf("  precision %.4f (tp %lld, fp %lld, fn %lld, tn %lld) in its median rerun%s\n",
               best.representative_score.precision, static_cast<long long>(c.tp), static_cast<long long>(c.fp),
-              static_cast<long long>(c.fn), static_cast<long long>(c.tn));
+              static_cast<long long>(c.fn), static_cast<long long>(c.tn),
+              s.validation_rows > 0 ? " on validation" : "");
+  if (s.validation_rows > 0) {
+    const ConfusionCounts& t = best.test_representative_counts;
+    std::printf("  precision %.4f (tp %lld, fp %lld, fn %lld, tn %lld) in its median rerun on test\n",
+                best.test_representative_score.precision, static_cast<long long>(t.tp), static_cast<long long>(t.fp),
+                static_cast<long long>(t.fn), static_cast<long long>(t.tn));
+  }
+}
+
+// Said once per run without validation rows: the rows that choose the winner also judge it.
+void note_shared_test_rows() {
+  std::fprintf(stderr,
+               "hyperfuse: note: no [data] validation, so the test rows both choose the best combination and "
+               "report its p-value, which flatters it; set [data] validation to rank on held-out rows "
+               "(docs/SIGNIFICANCE.md)\n");
+}
+
+// The permutation test's time beside the whole run's: it must stay a small share.
+void print_permutation_time(const SearchSummary& s) {
+  std::fprintf(stderr, "hyperfuse: search p-values from %d label permutations in %.2f s (%.1f%% of the run's %.1f s)\n",
+               s.permutations, s.permutation_seconds, 100.0 * s.permutation_seconds / s.seconds, s.seconds);
+}
+
+// The rows a search trains, ranks and reports on, for the plan line.
+std::string rows_text(const SearchSummary& s) {
+  if (s.validation_rows == 0) return std::to_string(s.train_rows) + " train / " + std::to_string(s.test_rows) + " test";
+  return std::to_string(s.train_rows) + " train / " +
+         (s.embargo_rows > 0 ? std::to_string(s.embargo_rows) + " embargo / " : "") +
+         std::to_string(s.validation_rows) + " validation / " + std::to_string(s.test_rows) + " test";
 }
 
 // Where a completed search keeps its trained networks, or why fewer than asked.
@@ -122,11 +165,10 @@ int run_command(const RunArguments& args, MpiSession* mpi) {
     if (args.quiet) return;
     // Under MPI the workers' threads are their own; rank 0 names the ranks instead.
     const std::string where = mpi ? s.backend : s.backend + " (" + std::to_string(s.threads) + " threads)";
-    std::fprintf(stderr,
-                 "hyperfuse: %zu combinations x %d reruns = %zu trainings on %s, %d train / %d test rows of %d "
-                 "features\n",
-                 s.plan.combinations.size(), config.search.rerun_count, s.plan.trainings.size(), where.c_str(), s.train_rows,
-                 s.test_rows, s.input_width);
+    std::fprintf(stderr, "hyperfuse: %zu combinations x %d reruns = %zu trainings on %s, %s rows of %d features\n",
+                 s.plan.combinations.size(), config.search.rerun_count, s.plan.trainings.size(), where.c_str(),
+                 rows_text(s).c_str(), s.input_width);
+    if (s.validation_rows == 0) note_shared_test_rows();
     if (s.trainings_resumed > 0) {
       std::fprintf(stderr, "hyperfuse: resuming the study in %s: %zu of %zu trainings already done\n",
                    s.journal_path.string().c_str(), s.trainings_resumed, s.plan.trainings.size());
@@ -161,6 +203,8 @@ int run_command(const RunArguments& args, MpiSession* mpi) {
     }
     std::fprintf(stderr, ")\n");
   }
+  if (!args.quiet && summary.permutations > 0) print_permutation_time(summary);
+
   print_best(config, summary);
   print_kept_models(config, summary);
   if (summary.stopped) {

@@ -132,17 +132,54 @@ HyperparameterAxis read_axis(const TomlReader& reader, const HyperparameterDescr
   return axis;
 }
 
+// [data] validation: a fraction of the training rows (0 < f < 1) or a file; embargo_rows only
+// with it.
+void read_validation(const TomlReader& reader, const toml::table& data, SearchConfig& config) {
+  const toml::node* node = data.get("validation");
+  const toml::node* embargo = data.get("embargo_rows");
+  if (node == nullptr) {
+    if (embargo != nullptr) {
+      reader.fail(embargo->source(),
+                  "[data] embargo_rows: only means something with a validation set (the rows dropped between the "
+                  "training rows and the validation rows); set [data] validation, e.g. validation = 0.2, or remove "
+                  "embargo_rows");
+    }
+    return;
+  }
+  config.validation_where = config.source.string() + ":" + std::to_string(node->source().begin.line) + ":" +
+                            std::to_string(node->source().begin.column);
+  constexpr const char* kHow =
+      "write a fraction of the training rows to hold out from the end of the training file, e.g. validation = 0.2, "
+      "or the path of a validation file in quotes";
+  if (node->is_string()) {
+    config.validation_path = reader.read_path(&data, "[data]", "validation", "");
+  } else if (node->is_number()) {
+    const double fraction = number_value(*node);
+    if (!(fraction > 0.0 && fraction < 1.0)) {
+      reader.fail(node->source(), "[data] validation: " + number_text(*node) +
+                                      " is out of range; a fraction must lie between 0 and 1 (exclusive), e.g. 0.2 "
+                                      "holds out the last 20% of the training rows");
+    }
+    config.validation_fraction = fraction;
+  } else {
+    reader.fail(node->source(),
+                "[data] validation: must be a number or a quoted path, not " + describe_type(*node) + "; " + kHow);
+  }
+  config.embargo_rows = static_cast<int>(reader.read_integer(data, "[data]", "embargo_rows", 0, 0, kMaxDataRows));
+}
+
 void read_data(const TomlReader& reader, const toml::table* data, SearchConfig& config) {
-  if (data) reader.check_keys(*data, "[data]", {"train", "test", "shuffle"});
+  if (data) reader.check_keys(*data, "[data]", {"train", "test", "validation", "embargo_rows", "shuffle"});
   config.train_path = reader.read_path(data, "[data]", "train", "../example_data/train.csv");
   config.test_path = reader.read_path(data, "[data]", "test", "../example_data/test.csv");
+  if (data) read_validation(reader, *data, config);
   if (data) config.search.shuffle = reader.read_bool(*data, "[data]", "shuffle", false);
 }
 
 void read_search(const TomlReader& reader, const toml::table& s, SearchSettings& search) {
-  reader.check_keys(
-      s, "[search]",
-      {"explore_all_combinations", "number_of_combinations_to_try", "rerun_count", "seed", "prediction_threshold"});
+  reader.check_keys(s, "[search]",
+                    {"explore_all_combinations", "number_of_combinations_to_try", "rerun_count", "seed",
+                     "prediction_threshold", "permutations", "permutation_block"});
   search.explore_all_combinations = reader.read_bool(s, "[search]", "explore_all_combinations", true);
   search.combinations_to_try = static_cast<std::uint64_t>(reader.read_integer(
       s, "[search]", "number_of_combinations_to_try", 100, 1, static_cast<long long>(kMaxCombinations)));
@@ -155,6 +192,13 @@ void read_search(const TomlReader& reader, const toml::table& s, SearchSettings&
                     " is out of range; the network outputs a probability, so use a value between 0 and 1 (exclusive), "
                     "e.g. 0.5");
   }
+}
+
+// [search] permutations and permutation_block: how the search p-value is computed.
+void read_permutations(const TomlReader& reader, const toml::table& s, SearchConfig& config) {
+  config.permutations = static_cast<int>(reader.read_integer(s, "[search]", "permutations", 1000, 0, kMaxPermutations));
+  config.permutation_block =
+      static_cast<int>(reader.read_integer(s, "[search]", "permutation_block", 1, 1, kMaxDataRows));
 }
 
 void read_execution(const TomlReader& reader, const toml::table& e, SearchConfig& config) {
@@ -247,6 +291,7 @@ SearchConfig parse_search_config(std::string_view text, const std::filesystem::p
   read_data(reader, section("data"), config);
   const toml::table* search = section("search");
   read_search(reader, search ? *search : empty, config.search);
+  read_permutations(reader, search ? *search : empty, config);
   const toml::table* execution = section("execution");
   read_execution(reader, execution ? *execution : empty, config);
   const toml::table* output = section("output");

@@ -20,9 +20,22 @@ struct SearchConfig {
   // [data] train and test
   std::filesystem::path train_path;
   std::filesystem::path test_path;
+  // [data] validation and embargo_rows: rank on validation rows and only report the test set.
+  // Either a fraction of the training file's rows, taken from its end, or a file of its own;
+  // neither: rank on the test set, as the seed did.
+  double validation_fraction = 0.0;       // 0: no fraction
+  std::filesystem::path validation_path;  // empty: no validation file
+  int embargo_rows = 0;                   // training rows dropped just before the validation rows
+  std::string validation_where;           // "config:line:column" of [data] validation, for messages
+  bool has_validation() const { return validation_fraction > 0.0 || !validation_path.empty(); }
 
   // What is trained: [search], [data] shuffle and [hyperparameters].
   SearchSettings search;
+
+  // [search] permutations and permutation_block: the search-wide permutation test
+  // (docs/SIGNIFICANCE.md). Not part of the study's identity: it reads stored predictions.
+  int permutations = 1000;  // 0: no search_p_value
+  int permutation_block = 1;
 
   // [execution]
   Device device = Device::Auto;
@@ -38,6 +51,8 @@ struct SearchConfig {
 inline constexpr std::uint64_t kMaxCombinations = 1'000'000;
 inline constexpr int kMaxRerunCount = 1000;
 inline constexpr int kMaxKeptModels = 1'000'000;
+inline constexpr int kMaxPermutations = 1'000'000;
+inline constexpr int kMaxDataRows = 100'000'000;  // bounds row counts in keys (embargo, permutation blocks)
 
 // Reads and validates a config; throws InputError naming file, line and key on any problem.
 SearchConfig load_search_config(const std::filesystem::path& path);

@@ -59,6 +59,19 @@ LabelledTable parse_labelled_csv(std::string_view text, const std::filesystem::p
   return table;
 }
 
+LabelledTable table_rows(const LabelledTable& table, int begin, int end) {
+  LabelledTable part;
+  part.source = table.source;
+  part.rows = end - begin;
+  part.features = table.features;
+  part.first_row = table.first_row + begin;
+  const auto width = static_cast<std::size_t>(table.features);
+  part.values.assign(table.values.begin() + static_cast<std::ptrdiff_t>(begin * width),
+                     table.values.begin() + static_cast<std::ptrdiff_t>(end * width));
+  part.labels.assign(table.labels.begin() + begin, table.labels.begin() + end);
+  return part;
+}
+
 void require_both_labels(const LabelledTable& table, const std::string& role) {
   if (table.labels.empty()) return;
   const float first = table.labels.front();

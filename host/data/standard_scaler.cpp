@@ -95,7 +95,7 @@ Dataset StandardScaler::transform(const LabelledTable& table) const {
       if (!std::isfinite(x)) {
         // Only a set the scaler was not fitted on can get here (standardised training values
         // are at most sqrt(rows) in magnitude).
-        throw InputError(table.source.string() + ": row " + std::to_string(r + 1) +
+        throw InputError(table.source.string() + ": row " + std::to_string(table.first_row + r + 1) +
                          " (not counting blank lines), column " + std::to_string(c + 1) + ": " +
                          python_float_repr(table.values[i]) + " lies so far outside the training data (mean " +
                          python_float_repr(mean_[c]) + ", standard deviation " + python_float_repr(scale_[c]) +

@@ -62,8 +62,8 @@ class TrainingPool {
           pack = todo_.front();
           todo_.pop_front();
         }
-        PackResults results{pack,
-                            train_and_score_pack(*backend, prepared_.plan, pack, prepared_.train, prepared_.test)};
+        PackResults results{
+            pack, train_and_score_pack(*backend, prepared_.plan, pack, prepared_.train, prepared_.evaluation())};
         std::lock_guard<std::mutex> lock(mutex_);
         finished_.push_back(std::move(results));
         changed_.notify_all();

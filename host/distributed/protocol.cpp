@@ -82,6 +82,12 @@ std::vector<char> encode_pack_results(const PackResults& results) {
     for (std::int64_t n : {m.outcome.counts.tp, m.outcome.counts.fp, m.outcome.counts.fn, m.outcome.counts.tn}) {
       w.put<std::int64_t>(n);
     }
+    for (std::int64_t n :
+         {m.outcome.test_counts.tp, m.outcome.test_counts.fp, m.outcome.test_counts.fn, m.outcome.test_counts.tn}) {
+      w.put<std::int64_t>(n);
+    }
+    w.put<std::int32_t>(m.outcome.predicted_positives.rows());
+    w.put_string(m.outcome.predicted_positives.to_bytes());
     w.put<double>(m.outcome.seconds);
     w.put_string(m.outcome.error);
     w.put_string(m.device);
@@ -103,6 +109,12 @@ PackResults decode_pack_results(const std::vector<char>& bytes) {
     m.outcome.counts.fp = r.get<std::int64_t>();
     m.outcome.counts.fn = r.get<std::int64_t>();
     m.outcome.counts.tn = r.get<std::int64_t>();
+    m.outcome.test_counts.tp = r.get<std::int64_t>();
+    m.outcome.test_counts.fp = r.get<std::int64_t>();
+    m.outcome.test_counts.fn = r.get<std::int64_t>();
+    m.outcome.test_counts.tn = r.get<std::int64_t>();
+    const int rows = r.get<std::int32_t>();
+    m.outcome.predicted_positives = RowBitset::from_bytes(rows, r.get_string());
     m.outcome.seconds = r.get<double>();
     m.outcome.error = r.get_string();
     m.device = r.get_string();

@@ -1,7 +1,8 @@
 // The messages of a search across MPI ranks. Rank 0 (the coordinator) plans the search, hands
 // out packs on request and collects their results; every other rank (a worker) prepares the
 // same plan from the same config and data, trains the packs it is handed and sends back each
-// network's confusion counts and time.
+// network's confusion counts (ranking and test rows), its predicted positives on the ranking
+// rows and its time.
 //
 //   worker -> 0   Hello      ready (or why not), the identity of its plan, its worker threads
 //   worker -> 0   Request    n more packs, please (it keeps one per worker thread in hand)

@@ -33,6 +33,10 @@ class Statement {
     sqlite3_bind_blob(statement_, i, values.data(), static_cast<int>(values.size() * sizeof(T)), SQLITE_TRANSIENT);
   }
 
+  void bind_blob(int i, const std::string& bytes) {
+    sqlite3_bind_blob(statement_, i, bytes.data(), static_cast<int>(bytes.size()), SQLITE_TRANSIENT);
+  }
+
   // True while there is a row to read.
   bool step() {
     const int status = sqlite3_step(statement_);
@@ -52,6 +56,12 @@ class Statement {
   std::int64_t integer(int i) const { return sqlite3_column_int64(statement_, i); }
   double real(int i) const { return sqlite3_column_double(statement_, i); }
   bool is_null(int i) const { return sqlite3_column_type(statement_, i) == SQLITE_NULL; }
+  // A blob column's bytes.
+  std::string bytes(int i) const {
+    const void* data = sqlite3_column_blob(statement_, i);
+    return data ? std::string(static_cast<const char*>(data), static_cast<std::size_t>(sqlite3_column_bytes(statement_, i)))
+                : std::string();
+  }
   int columns() const { return sqlite3_column_count(statement_); }
   std::string column_name(int i) const { return sqlite3_column_name(statement_, i); }
   // A blob column read back as values of T; a size that is not a whole number of values is an

@@ -26,11 +26,20 @@ std::string content_hash(const std::string& bytes) {
   return text;
 }
 
-StudyIdentity study_identity(const SearchConfig& config, const std::string& train_file, const std::string& test_file) {
+StudyIdentity study_identity(const SearchConfig& config, const std::string& train_file, const std::string& test_file,
+                             const std::string& validation_file) {
   StudyIdentity identity;
   auto& facts = identity.facts;
   facts.emplace_back("data.train", file_fact(train_file));
   facts.emplace_back("data.test", file_fact(test_file));
+  // Only with validation rows, so a study without them keeps the facts it always had. They
+  // decide which rows train, which rank and which stored predictions mean what.
+  if (config.validation_fraction > 0.0) {
+    facts.emplace_back("data.validation", "fraction " + python_float_repr(config.validation_fraction));
+  } else if (!config.validation_path.empty()) {
+    facts.emplace_back("data.validation", "file " + file_fact(validation_file));
+  }
+  if (config.has_validation()) facts.emplace_back("data.embargo_rows", std::to_string(config.embargo_rows));
   facts.emplace_back("data.shuffle", config.search.shuffle ? "true" : "false");
   facts.emplace_back("search.explore_all_combinations", config.search.explore_all_combinations ? "true" : "false");
   if (!config.search.explore_all_combinations) {

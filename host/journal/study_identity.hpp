@@ -21,8 +21,10 @@ struct StudyIdentity {
 
 // Device, thread count and output folder are left out: they change how fast a study runs, not
 // what it computes. Values are compared by meaning ("1e-3" equals "0.001"), data by content.
-// `train_file` and `test_file` are the data files' bytes, as read for loading.
-StudyIdentity study_identity(const SearchConfig& config, const std::string& train_file, const std::string& test_file);
+// `train_file`, `test_file` and `validation_file` (a separate validation file, else empty) are
+// the data files' bytes, as read for loading.
+StudyIdentity study_identity(const SearchConfig& config, const std::string& train_file, const std::string& test_file,
+                             const std::string& validation_file = "");
 
 // Human-readable differences, one line per fact that changed ("search.seed: 42 -> 7").
 std::vector<std::string> identity_differences(const std::vector<StudyFact>& journal,

@@ -33,6 +33,19 @@ void remove_journal_files(const std::filesystem::path& path) {
   for (const char* suffix : {"", "-wal", "-shm", "-journal"}) std::filesystem::remove(path.string() + suffix, ignored);
 }
 
+// test_tp, test_fp, test_fn, test_tn, test_p_value, test_log10_p_value from column `i` on:
+// NULL without test counts (no validation rows, so the ranking counts are the test counts).
+void bind_test_columns(Statement& insert, int& i, const std::optional<ConfusionCounts>& counts) {
+  if (!counts) {
+    for (int k = 0; k < 6; ++k) insert.bind_null(i++);
+    return;
+  }
+  for (std::int64_t n : {counts->tp, counts->fp, counts->fn, counts->tn}) insert.bind(i++, n);
+  const PrecisionTest score = precision_p_value(*counts);
+  insert.bind(i++, score.p_value);
+  insert.bind(i++, score.log10_p_value);
+}
+
 }  // namespace
 
 StudyJournal::StudyJournal(const std::filesystem::path& dir, const StudyIdentity& identity,
@@ -105,8 +118,10 @@ StudyJournal::StudyJournal(const std::filesystem::path& dir, const StudyIdentity
     insert_sql_ += ", " + quoted_identifier(key);
     placeholders += ", ?";
   }
-  insert_sql_ += ", status, tp, fp, fn, tn, precision, p_value, log10_p_value, seconds, device, error, finished_at)";
-  insert_sql_ += " VALUES (" + placeholders + ", ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
+  insert_sql_ +=
+      ", status, tp, fp, fn, tn, precision, p_value, log10_p_value, test_tp, test_fp, test_fn, test_tn, "
+      "test_p_value, test_log10_p_value, predicted_positives, seconds, device, error, finished_at)";
+  insert_sql_ += " VALUES (" + placeholders + ", ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
   writer_ = std::thread([this] { write_loop(); });
 }
 
@@ -130,8 +145,10 @@ void StudyJournal::create_schema(const StudyIdentity& identity, const std::vecto
   for (const std::string& key : axis_keys) sql += ", " + quoted_identifier(key) + " TEXT NOT NULL";
   sql +=
       ", status TEXT NOT NULL CHECK (status IN ('finished', 'failed')), tp INTEGER, fp INTEGER, fn INTEGER, "
-      "tn INTEGER, precision REAL, p_value REAL, log10_p_value REAL, seconds REAL NOT NULL, device TEXT NOT NULL, "
-      "error TEXT, finished_at TEXT NOT NULL, PRIMARY KEY (combination, rerun));";
+      "tn INTEGER, precision REAL, p_value REAL, log10_p_value REAL, test_tp INTEGER, test_fp INTEGER, "
+      "test_fn INTEGER, test_tn INTEGER, test_p_value REAL, test_log10_p_value REAL, predicted_positives BLOB, "
+      "seconds REAL NOT NULL, device TEXT NOT NULL, error TEXT, finished_at TEXT NOT NULL, "
+      "PRIMARY KEY (combination, rerun));";
   char* message = nullptr;
   if (sqlite3_exec(db_, sql.c_str(), nullptr, nullptr, &message) != SQLITE_OK) {
     const std::string reason = message ? message : sqlite3_errmsg(db_);
@@ -168,14 +185,17 @@ void StudyJournal::create_schema(const StudyIdentity& identity, const std::vecto
   }
 }
 
+// A journal of another schema cannot resume: an older one lacks the predictions the permutation
+// test reads and the trained networks, and retraining them would not be resuming.
 void StudyJournal::check_schema_version() {
   Statement version(db_, "SELECT value FROM journal_info WHERE key = 'schema_version'");
-  const std::string found = version.step() ? version.text(0) : "?";
+  const std::string found = version.step() ? version.text(0) : "(none)";
   if (found == std::to_string(kJournalSchemaVersion)) return;
-  throw InputError(path_.string() + ": the results folder holds a study journal of schema version " + found +
-                   ", which this hyperfuse (version " + std::to_string(kJournalSchemaVersion) +
-                   ", which also stores the trained networks) cannot resume. Run with --fresh to discard it and start "
-                   "the study over, or set --output-dir (or [output] dir) to another folder to keep it");
+  throw InputError(path_.string() + ": the study journal has schema version " + found + ", but this hyperfuse reads " +
+                   std::to_string(kJournalSchemaVersion) +
+                   " (which also stores each training's predictions, for the search p-value, and the trained "
+                   "networks), so it cannot resume it; run with --fresh to start this study over, or set --output-dir "
+                   "(or [output] dir) to another folder to keep the old journal");
 }
 
 void StudyJournal::check_identity(const StudyIdentity& identity) {
@@ -196,7 +216,7 @@ void StudyJournal::check_identity(const StudyIdentity& identity) {
 void StudyJournal::read_finished() {
   Statement rows(db_,
                  "SELECT combination, rerun, seed, status, tp, fp, fn, tn, precision, p_value, log10_p_value, seconds, "
-                 "device, error FROM trainings");
+                 "device, error, test_tp, test_fp, test_fn, test_tn, predicted_positives FROM trainings");
   while (rows.step()) {
     JournalEntry e;
     e.combination = std::stoull(rows.text(0));
@@ -210,6 +230,9 @@ void StudyJournal::read_finished() {
     e.seconds = rows.real(11);
     e.device = rows.text(12);
     e.error = rows.text(13);
+    if (!rows.is_null(14))
+      e.test_counts = ConfusionCounts{rows.integer(14), rows.integer(15), rows.integer(16), rows.integer(17)};
+    e.predicted_positives = rows.bytes(18);
     finished_.push_back(std::move(e));
   }
 }
@@ -275,12 +298,14 @@ void StudyJournal::commit(const std::vector<JournalEntry>& entries) {
       for (const std::string& value : e.values) insert.bind(i++, value);
       insert.bind(i++, std::string(e.failed ? "failed" : "finished"));
       if (e.failed) {
-        for (int k = 0; k < 7; ++k) insert.bind_null(i++);
+        for (int k = 0; k < 14; ++k) insert.bind_null(i++);
       } else {
         for (std::int64_t n : {e.counts.tp, e.counts.fp, e.counts.fn, e.counts.tn}) insert.bind(i++, n);
         insert.bind(i++, e.score.precision);
         insert.bind(i++, e.score.p_value);
         insert.bind(i++, e.score.log10_p_value);
+        bind_test_columns(insert, i, e.test_counts);
+        insert.bind_blob(i++, e.predicted_positives);
       }
       insert.bind(i++, e.seconds);
       insert.bind(i++, e.device);

@@ -9,6 +9,7 @@
 #include <exception>
 #include <filesystem>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -35,8 +36,10 @@ struct JournalEntry {
   std::vector<std::string> values;  // the combination's value of each axis, as the config wrote it
   bool failed = false;
   std::string error;
-  ConfusionCounts counts;
+  ConfusionCounts counts;  // on the ranking rows: validation when the study has them, else test
   PrecisionTest score;
+  std::optional<ConfusionCounts> test_counts;  // with validation rows: on the test rows
+  std::string predicted_positives;             // on the ranking rows, RowBitset::to_bytes(); empty when failed
   double seconds = 0.0;
   std::string device;
   // The trained network, stored when not empty (a finished training of a search keeping models).

@@ -27,6 +27,13 @@ std::string seconds_text(double seconds) {
   return buffer;
 }
 
+// ",precision,tp,fp,fn,tn" of one rerun.
+std::string set_cells(const PrecisionTest& score, const ConfusionCounts& counts) {
+  std::string cells = "," + python_float_repr(score.precision);
+  for (std::int64_t n : {counts.tp, counts.fp, counts.fn, counts.tn}) cells += "," + std::to_string(n);
+  return cells;
+}
+
 }  // namespace
 
 std::string csv_cell(const std::string& text) {
@@ -37,16 +44,30 @@ std::string csv_cell(const std::string& text) {
 }
 
 std::string results_csv(const SearchConfig& config, const SearchPlan& plan, const SearchResults& results) {
+  // The seed's columns first, describing the rows the ranking uses; the search-adjusted
+  // p-values after them; with validation rows, both sets under names of their own.
   std::string out = hyperparameter_header(config) + "p_value,execution_time,log10_p_value,precision,tp,fp,fn,tn";
   for (int r = 1; r <= config.search.rerun_count; ++r) out += ",p_value_rerun_" + std::to_string(r);
+  out += ",holm_p_value,bh_p_value,search_p_value";
+  if (config.has_validation()) {
+    for (const char* set : {"val", "test"}) {
+      for (const char* column : {"log10_p_value", "precision", "tp", "fp", "fn", "tn"})
+        out += std::string(",") + set + "_" + column;
+    }
+  }
   out += "\n";
   for (const RankedCombination& c : results.ranked) {
     out += hyperparameter_cells(config, plan.combinations[c.combination]);
-    out += python_float_repr(c.p_value) + "," + seconds_text(c.seconds) + "," + python_float_repr(c.log10_p_value) +
-           "," + python_float_repr(c.representative_score.precision);
-    const ConfusionCounts& k = c.representative_counts;
-    for (std::int64_t n : {k.tp, k.fp, k.fn, k.tn}) out += "," + std::to_string(n);
+    out += python_float_repr(c.p_value) + "," + seconds_text(c.seconds) + "," + python_float_repr(c.log10_p_value);
+    out += set_cells(c.representative_score, c.representative_counts);
     for (double p : c.rerun_p_values) out += "," + python_float_repr(p);
+    out += "," + python_float_repr(c.holm_p_value) + "," + python_float_repr(c.bh_p_value) + ",";
+    if (c.search_p_value >= 0.0) out += python_float_repr(c.search_p_value);
+    if (config.has_validation()) {
+      out += "," + python_float_repr(c.log10_p_value) + set_cells(c.representative_score, c.representative_counts);
+      out += "," + python_float_repr(c.test_log10_p_value) +
+             set_cells(c.test_representative_score, c.test_representative_counts);
+    }
     out += "\n";
   }
   return out;

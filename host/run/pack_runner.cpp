@@ -12,9 +12,9 @@
 namespace hf {
 
 std::vector<TrainingResult> train_and_score_pack(Backend& backend, const SearchPlan& plan, std::size_t pack,
-                                                 const Dataset& train, const Dataset& test) {
+                                                 const Dataset& train, const EvaluationSets& evaluation) {
   std::vector<TrainingOutcome> outcomes =
-      train_planned_pack(backend, plan.packs.at(pack), pack, plan.packs.size(), train, test);
+      train_planned_pack(backend, plan.packs.at(pack), pack, plan.packs.size(), train, evaluation);
   std::vector<TrainingResult> members(outcomes.size());
   for (std::size_t m = 0; m < outcomes.size(); ++m) {
     TrainingResult& r = members[m];
@@ -26,8 +26,8 @@ std::vector<TrainingResult> train_and_score_pack(Backend& backend, const SearchP
   return members;
 }
 
-void run_packs(const SearchPlan& plan, const Dataset& train, const Dataset& test, const PackRunOptions& options,
-               std::vector<TrainingResult>& results) {
+void run_packs(const SearchPlan& plan, const Dataset& train, const EvaluationSets& evaluation,
+               const PackRunOptions& options, std::vector<TrainingResult>& results) {
   results.resize(plan.trainings.size());
   std::atomic<std::size_t> next{0};
   std::atomic<bool> failed{false};
@@ -44,7 +44,7 @@ void run_packs(const SearchPlan& plan, const Dataset& train, const Dataset& test
       for (std::size_t i; !stopping() && (i = next.fetch_add(1)) < options.packs.size();) {
         const std::size_t p = options.packs[i];
         const PlannedPack& pack = plan.packs[p];
-        std::vector<TrainingResult> members = train_and_score_pack(*backend, plan, p, train, test);
+        std::vector<TrainingResult> members = train_and_score_pack(*backend, plan, p, train, evaluation);
         if (options.on_pack_done) options.on_pack_done(p, members);
         for (std::size_t m = 0; m < members.size(); ++m)
           results[pack.trainings[m]] = without_parameters(std::move(members[m]));

@@ -39,10 +39,10 @@ struct PackRunOptions {
 // Trains the plan's pack `pack` (split in halves when a device runs out of memory) and scores
 // its networks.
 std::vector<TrainingResult> train_and_score_pack(Backend& backend, const SearchPlan& plan, std::size_t pack,
-                                                 const Dataset& train, const Dataset& test);
+                                                 const Dataset& train, const EvaluationSets& evaluation);
 
 // Fills the results of the trainings in the packs it ran; the others stay not done.
-void run_packs(const SearchPlan& plan, const Dataset& train, const Dataset& test, const PackRunOptions& options,
-               std::vector<TrainingResult>& results);
+void run_packs(const SearchPlan& plan, const Dataset& train, const EvaluationSets& evaluation,
+               const PackRunOptions& options, std::vector<TrainingResult>& results);
 
 }  // namespace hf

@@ -8,10 +8,10 @@ namespace hf {
 namespace {
 
 std::vector<TrainingOutcome> train_halving_on_out_of_memory(Backend& backend, const PackSpec& spec,
-                                                            const Dataset& train, const Dataset& test,
+                                                            const Dataset& train, const EvaluationSets& evaluation,
                                                             const PackOptions& options) {
   try {
-    return train_pack(backend, spec, train, test, options);
+    return train_pack(backend, spec, train, evaluation, options);
   } catch (const OutOfDeviceMemory&) {
     if (spec.models() <= 1) throw;
   }
@@ -20,8 +20,8 @@ std::vector<TrainingOutcome> train_halving_on_out_of_memory(Backend& backend, co
   const auto middle = spec.members.begin() + spec.models() / 2;
   const PackSpec first{spec.layout, spec.batch_size, {spec.members.begin(), middle}};
   const PackSpec second{spec.layout, spec.batch_size, {middle, spec.members.end()}};
-  std::vector<TrainingOutcome> outcomes = train_halving_on_out_of_memory(backend, first, train, test, options);
-  std::vector<TrainingOutcome> rest = train_halving_on_out_of_memory(backend, second, train, test, options);
+  std::vector<TrainingOutcome> outcomes = train_halving_on_out_of_memory(backend, first, train, evaluation, options);
+  std::vector<TrainingOutcome> rest = train_halving_on_out_of_memory(backend, second, train, evaluation, options);
   outcomes.insert(outcomes.end(), rest.begin(), rest.end());
   return outcomes;
 }
@@ -37,9 +37,10 @@ std::string describe(const PlannedPack& pack, std::size_t pack_index, std::size_
 }  // namespace
 
 std::vector<TrainingOutcome> train_planned_pack(Backend& backend, const PlannedPack& pack, std::size_t pack_index,
-                                                std::size_t pack_count, const Dataset& train, const Dataset& test) {
+                                                std::size_t pack_count, const Dataset& train,
+                                                const EvaluationSets& evaluation) {
   try {
-    return train_halving_on_out_of_memory(backend, pack.spec, train, test, pack.options);
+    return train_halving_on_out_of_memory(backend, pack.spec, train, evaluation, pack.options);
   } catch (const OutOfDeviceMemory& e) {
     throw OutOfDeviceMemory(std::string(e.what()) + " [while training " + describe(pack, pack_index, pack_count) +
                             " on the " + backend.name() + " backend: even one network does not fit]");

@@ -14,6 +14,7 @@ namespace hf {
 
 // Outcomes in the pack's member order, as train_pack returns them.
 std::vector<TrainingOutcome> train_planned_pack(Backend& backend, const PlannedPack& pack, std::size_t pack_index,
-                                                std::size_t pack_count, const Dataset& train, const Dataset& test);
+                                                std::size_t pack_count, const Dataset& train,
+                                                const EvaluationSets& evaluation);
 
 }  // namespace hf

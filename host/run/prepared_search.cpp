@@ -3,9 +3,8 @@
 #include <algorithm>
 #include <thread>
 
-#include "host/common/errors.hpp"
-#include "host/data/labelled_table.hpp"
 #include "host/run/device_choice.hpp"
+#include "host/run/search_data.hpp"
 
 namespace hf {
 
@@ -16,29 +15,21 @@ int worker_threads(const SearchConfig& config) {
 
 PreparedSearch prepare_search(const SearchConfig& config) {
   const DeviceChoice device = choose_device(config, worker_threads(config));
-  // Each file is read once: parsed here, hashed for the study's identity.
-  const std::string train_file = read_data_file(config.train_path);
-  const std::string test_file = read_data_file(config.test_path);
-  const LabelledTable train_table = parse_labelled_csv(train_file, config.train_path);
-  const LabelledTable test_table = parse_labelled_csv(test_file, config.test_path);
-  if (train_table.features != test_table.features) {
-    throw InputError(located(config.test_path.string(), 1, 0,
-                             "has " + std::to_string(test_table.features + 1) + " columns but the training file " +
-                                 config.train_path.string() + " has " + std::to_string(train_table.features + 1) +
-                                 "; both need the same feature columns and the label last"));
-  }
-  require_both_labels(train_table, "training");
-  require_both_labels(test_table, "test");
+  SearchData data = load_search_data(config);
   PreparedSearch prepared;
-  prepared.scaler = StandardScaler::fit(train_table);
-  prepared.train = prepared.scaler.transform(train_table);
-  prepared.test = prepared.scaler.transform(test_table);
-  prepared.identity = study_identity(config, train_file, test_file);
+  prepared.train = std::move(data.train);
+  prepared.validation = std::move(data.validation);
+  prepared.test = std::move(data.test);
+  prepared.embargo_rows = data.embargo_rows;
+  prepared.scaler = data.scaler;
+  prepared.identity = study_identity(config, data.train_file, data.test_file, data.validation_file);
   prepared.backend = device.backend_name();
   prepared.threads = device.threads;
   prepared.make_backend = backend_factory(device);
-  prepared.plan = plan_search(config.search, prepared.train.features, prepared.train.rows, prepared.test.rows,
-                              pack_size_rule(device, prepared.train.rows, prepared.test.rows));
+  // Every network is evaluated on the validation rows (if any) and the test rows.
+  const int evaluated_rows = prepared.validation.rows + prepared.test.rows;
+  prepared.plan = plan_search(config.search, prepared.train.features, prepared.train.rows, evaluated_rows,
+                              pack_size_rule(device, prepared.train.rows, prepared.evaluation().rows()));
   for (PlannedPack& pack : prepared.plan.packs) pack.options.keep_parameters = config.keep_models > 0;
   return prepared;
 }

@@ -15,17 +15,26 @@ namespace hf {
 
 struct PreparedSearch {
   Dataset train;
+  Dataset validation;  // no rows without [data] validation: the search ranks on the test rows
   Dataset test;
-  StandardScaler scaler;  // fitted on the training file; predictions apply it to new rows
+  int embargo_rows = 0;
+  StandardScaler scaler;  // fitted on the training rows; predictions apply it to new rows
   SearchPlan plan;
   StudyIdentity identity;       // of the config and the data files' bytes read here
   std::string backend;          // what trains the packs here ("cpu")
   int threads = 0;              // worker threads here
   BackendFactory make_backend;  // one per worker thread
+
+  bool has_validation() const { return validation.rows > 0; }
+  EvaluationSets evaluation() const {
+    return has_validation() ? EvaluationSets{&validation, &test} : EvaluationSets{&test, nullptr};
+  }
+  const Dataset& ranking() const { return has_validation() ? validation : test; }
 };
 
-// Loads and scales the data (the scaler is fitted on the training file) and plans the search;
-// the packs return their networks' final parameters when the config keeps models.
+// Loads and scales the data (the scaler is fitted on the training rows; search_data.hpp) and
+// plans the search; the packs return their networks' final parameters when the config keeps
+// models.
 // Throws InputError for bad data or a device this build cannot use.
 PreparedSearch prepare_search(const SearchConfig& config);
 

@@ -7,6 +7,7 @@
 #include "host/journal/study_journal.hpp"
 #include "host/report/atomic_file.hpp"
 #include "host/report/results_csv.hpp"
+#include "host/scoring/search_significance.hpp"
 #include "kernels/backend/parameter_layout.hpp"
 
 namespace hf {
@@ -36,8 +37,8 @@ std::vector<std::string> axis_keys(const SearchConfig& config) {
   return keys;
 }
 
-JournalEntry journal_entry(const SearchConfig& config, const SearchPlan& plan, std::size_t training,
-                           const TrainingResult& result) {
+JournalEntry journal_entry(const SearchConfig& config, const SearchPlan& plan, bool has_validation,
+                           std::size_t training, const TrainingResult& result) {
   const PlannedTraining& t = plan.trainings[training];
   const PlannedCombination& c = plan.combinations[t.combination];
   JournalEntry e;
@@ -51,6 +52,8 @@ JournalEntry journal_entry(const SearchConfig& config, const SearchPlan& plan, s
   e.error = result.outcome.error;
   e.counts = result.outcome.counts;
   e.score = result.score;
+  if (has_validation) e.test_counts = result.outcome.test_counts;
+  if (!result.outcome.failed) e.predicted_positives = result.outcome.predicted_positives.to_bytes();
   e.seconds = result.outcome.seconds;
   e.device = result.device;
   e.parameters = result.outcome.parameters;
@@ -90,8 +93,9 @@ ModelInputs model_inputs(const SearchConfig& config, const StandardScaler& scale
 }
 
 // The results an earlier run of this study committed. Scores are recomputed from the counts,
-// exactly as a run that never stopped computes them.
-std::vector<TrainingResult> resumed_results(const SearchPlan& plan, const StudyJournal& journal) {
+// exactly as a run that never stopped computes them. `ranking_rows`: the rows the stored
+// predictions cover.
+std::vector<TrainingResult> resumed_results(const SearchPlan& plan, const StudyJournal& journal, int ranking_rows) {
   std::map<std::pair<std::uint64_t, int>, std::size_t> training_of;
   for (std::size_t t = 0; t < plan.trainings.size(); ++t) {
     training_of[{plan.combinations[plan.trainings[t].combination].number, plan.trainings[t].rerun}] = t;
@@ -111,6 +115,16 @@ std::vector<TrainingResult> resumed_results(const SearchPlan& plan, const StudyJ
     r.outcome.failed = e.failed;
     r.outcome.error = e.error;
     r.outcome.seconds = e.seconds;
+    if (e.test_counts) r.outcome.test_counts = *e.test_counts;
+    if (!e.failed) {
+      try {
+        r.outcome.predicted_positives = RowBitset::from_bytes(ranking_rows, e.predicted_positives);
+      } catch (const std::runtime_error& error) {
+        throw InputError(journal.path().string() + ": combination " + std::to_string(e.combination) + " rerun " +
+                         std::to_string(e.rerun + 1) + ": " + error.what() +
+                         "; the journal is damaged: run with --fresh to start this study over");
+      }
+    }
     r.score = training_score(r.outcome);
     r.device = e.device;
   }
@@ -130,6 +144,8 @@ SearchSummary run_search(const SearchConfig& config, const SearchOptions& option
   summary.threads = prepared.threads;
   summary.input_width = prepared.train.features;
   summary.train_rows = prepared.train.rows;
+  summary.validation_rows = prepared.validation.rows;
+  summary.embargo_rows = prepared.embargo_rows;
   summary.test_rows = prepared.test.rows;
   summary.plan = prepared.plan;
   summary.results_path = config.output_dir / kResultsFileName;
@@ -137,7 +153,7 @@ SearchSummary run_search(const SearchConfig& config, const SearchOptions& option
 
   StudyJournal journal(config.output_dir, prepared.identity, axis_keys(config), options.fresh);
   summary.journal_path = journal.path();
-  std::vector<TrainingResult> results = resumed_results(summary.plan, journal);
+  std::vector<TrainingResult> results = resumed_results(summary.plan, journal, prepared.ranking().rows);
   const std::vector<TrainingResult> resumed = results;
   PackRunOptions run;
   for (std::size_t p = 0; p < summary.plan.packs.size(); ++p) {
@@ -160,14 +176,16 @@ SearchSummary run_search(const SearchConfig& config, const SearchOptions& option
     std::vector<JournalEntry> entries;
     const std::vector<std::size_t>& trainings = summary.plan.packs[p].trainings;
     for (std::size_t m = 0; m < members.size(); ++m) {
-      if (!resumed[trainings[m]].done) entries.push_back(journal_entry(config, summary.plan, trainings[m], members[m]));
+      if (!resumed[trainings[m]].done) {
+        entries.push_back(journal_entry(config, summary.plan, prepared.has_validation(), trainings[m], members[m]));
+      }
     }
     journal.record(std::move(entries));
   };
   if (options.execute) {
     options.execute(prepared, run, results);
   } else {
-    run_packs(prepared.plan, prepared.train, prepared.test, run, results);
+    run_packs(prepared.plan, prepared.train, prepared.evaluation(), run, results);
   }
   journal.flush();
   // A pack retrained after a resume keeps its members' journal results, so every training's
@@ -179,6 +197,15 @@ SearchSummary run_search(const SearchConfig& config, const SearchOptions& option
   summary.stopped = summary.trainings_done < results.size();
 
   summary.results = rank_combinations(summary.plan, results);
+  if (config.permutations > 0 && !summary.results.ranked.empty()) {
+    const auto permutation_started = std::chrono::steady_clock::now();
+    const PermutationTest test{config.permutations, config.permutation_block, config.search.seed,
+                               worker_threads(config)};
+    add_search_p_values(summary.results.ranked, results, prepared.ranking().y, test);
+    summary.permutations = config.permutations;
+    summary.permutation_seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - permutation_started).count();
+  }
   if (!summary.stopped) {
     // Complete: only the best combinations' networks stay in the journal.
     summary.models_kept =

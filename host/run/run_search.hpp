@@ -1,6 +1,7 @@
 // One whole search: load and scale the data, plan the trainings, open the study journal (and
 // resume what an earlier run of the same study finished), run the rest on the chosen backend,
-// rank the combinations and write the result files.
+// rank the combinations, test the ranking against chance (search_significance.hpp) and write
+// the result files.
 #pragma once
 
 #include <filesystem>
@@ -34,8 +35,12 @@ struct SearchSummary {
   int threads = 0;
   int input_width = 0;
   int train_rows = 0;
+  int validation_rows = 0;  // 0: ranked on the test rows
+  int embargo_rows = 0;
   int test_rows = 0;
   double seconds = 0.0;
+  int permutations = 0;               // of the search p-value's test; 0 when it did not run
+  double permutation_seconds = 0.0;   // its share of `seconds`
   std::size_t trainings_resumed = 0;  // finished by earlier runs, read from the journal
   std::size_t trainings_done = 0;     // finished now or earlier; below the plan's count when stopped
   bool stopped = false;               // should_stop ended the search early: results are partial

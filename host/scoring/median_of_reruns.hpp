@@ -16,4 +16,8 @@ struct RerunMedian {
 // Ordered by log10 p-value (ties keep rerun order); p_values are the same reruns' p-values.
 RerunMedian median_of_reruns(const std::vector<double>& log10_p_values, const std::vector<double>& p_values);
 
+// The median's log10 p-value alone, bit for bit as median_of_reruns computes it, for the
+// permutation test's thousands of medians. Reorders the `count` values.
+double median_log10_p_value(double* log10_p_values, std::size_t count);
+
 }  // namespace hf

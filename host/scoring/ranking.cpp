@@ -1,10 +1,42 @@
 #include "host/scoring/ranking.hpp"
 
 #include <algorithm>
+#include <cmath>
 
 #include "host/scoring/median_of_reruns.hpp"
+#include "host/scoring/multiple_testing.hpp"
 
 namespace hf {
+namespace {
+
+// The test rows' median over the reruns (meaningful when the search ranks on validation rows).
+void add_test_median(const std::vector<TrainingResult>& results, RankedCombination& ranked) {
+  std::vector<PrecisionTest> scores;
+  std::vector<double> log10_p, p;
+  for (std::size_t t : ranked.trainings) {
+    scores.push_back(precision_p_value(results[t].outcome.test_counts));
+    log10_p.push_back(scores.back().log10_p_value);
+    p.push_back(scores.back().p_value);
+  }
+  const RerunMedian median = median_of_reruns(log10_p, p);
+  ranked.test_log10_p_value = median.log10_p_value;
+  ranked.test_p_value = median.p_value;
+  ranked.test_representative_score = scores[median.representative];
+  ranked.test_representative_counts = results[ranked.trainings[median.representative]].outcome.test_counts;
+}
+
+void add_adjusted_p_values(std::vector<RankedCombination>& ranked) {
+  std::vector<double> log10_p;
+  for (const RankedCombination& c : ranked) log10_p.push_back(c.log10_p_value);
+  const std::vector<double> holm = holm_log10_p_values(log10_p);
+  const std::vector<double> bh = benjamini_hochberg_log10_p_values(log10_p);
+  for (std::size_t i = 0; i < ranked.size(); ++i) {
+    ranked[i].holm_p_value = std::pow(10.0, holm[i]);
+    ranked[i].bh_p_value = std::pow(10.0, bh[i]);
+  }
+}
+
+}  // namespace
 
 SearchResults rank_combinations(const SearchPlan& plan, const std::vector<TrainingResult>& results) {
   std::vector<std::vector<std::size_t>> reruns(plan.combinations.size());
@@ -31,6 +63,7 @@ SearchResults rank_combinations(const SearchPlan& plan, const std::vector<Traini
       }
       log10_p.push_back(r.score.log10_p_value);
       ranked.rerun_p_values.push_back(r.score.p_value);
+      ranked.trainings.push_back(t);
     }
     if (unfinished) ++out.unfinished_combinations;
     if (failed || unfinished) continue;
@@ -40,11 +73,13 @@ SearchResults rank_combinations(const SearchPlan& plan, const std::vector<Traini
     ranked.p_value = median.p_value;
     ranked.representative_score = representative.score;
     ranked.representative_counts = representative.outcome.counts;
+    add_test_median(results, ranked);
     out.ranked.push_back(std::move(ranked));
   }
   std::stable_sort(out.ranked.begin(), out.ranked.end(), [](const RankedCombination& a, const RankedCombination& b) {
     return a.log10_p_value < b.log10_p_value;
   });
+  add_adjusted_p_values(out.ranked);
   return out;
 }
 

@@ -1,7 +1,7 @@
 // Aggregates each combination's reruns into its median p-value and ranks the combinations,
 // best (smallest p-value) first. A combination with a failed rerun is not ranked; its failed
 // trainings are listed instead. A combination with a rerun not done (an interrupted search) is
-// not ranked either.
+// not ranked either. Holm and Benjamini-Hochberg adjust over the ranked combinations.
 #pragma once
 
 #include <string>
@@ -12,6 +12,8 @@
 
 namespace hf {
 
+// Everything about the ranking set (p-values, counts, the reruns' p-values) describes the rows
+// the search ranks on: the validation rows when there are any, else the test rows.
 struct RankedCombination {
   std::size_t combination = 0;  // index into SearchPlan::combinations
   double log10_p_value = 0.0;   // median over reruns
@@ -20,6 +22,19 @@ struct RankedCombination {
   PrecisionTest representative_score;
   ConfusionCounts representative_counts;
   std::vector<double> rerun_p_values;
+  std::vector<std::size_t> trainings;  // the reruns' trainings, in rerun order (index into SearchPlan::trainings)
+
+  // The test rows, when the search ranks on validation rows: the median over the reruns of the
+  // test p-value, and the rerun that is that median (not necessarily the validation median's).
+  double test_log10_p_value = 0.0;
+  double test_p_value = 1.0;
+  PrecisionTest test_representative_score;
+  ConfusionCounts test_representative_counts;
+
+  // The median p-value adjusted for the search (multiple_testing.hpp, search_significance.hpp).
+  double holm_p_value = 1.0;
+  double bh_p_value = 1.0;
+  double search_p_value = -1.0;  // negative: not computed ([search] permutations = 0)
 };
 
 struct FailedTraining {

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <chrono>
 #include <numeric>
+#include <stdexcept>
 
 #include "host/common/random.hpp"
 #include "host/training/weight_init.hpp"
@@ -155,30 +156,56 @@ void record_failures(PackWorkspace& ws, const std::vector<std::uint8_t>& active,
   }
 }
 
-// Confusion counts of every network that did not fail, on the test set in fixed-size batches.
-std::vector<ConfusionCounts> evaluate(PackWorkspace& ws, const PackSpec& spec, const Dataset& test,
-                                      float prediction_threshold, const std::vector<TrainingOutcome>& outcomes) {
+// Confusion counts of every network that did not fail, on `rows` in fixed-size batches. With
+// `predicted`, also each network's predicted positives: its sigmoid outputs read back after each
+// batch and compared with the threshold as count_confusion compares them, so the bits and the
+// counts agree.
+std::vector<ConfusionCounts> evaluate(PackWorkspace& ws, const PackSpec& spec, const Dataset& rows,
+                                      float prediction_threshold, const std::vector<TrainingOutcome>& outcomes,
+                                      std::vector<RowBitset>* predicted) {
   std::vector<std::uint8_t> active(outcomes.size());
   for (std::size_t m = 0; m < outcomes.size(); ++m) active[m] = !outcomes[m].failed;
+  const int last = spec.layout.layers() - 1;
+  std::vector<float> outputs;
+  if (predicted) predicted->assign(outcomes.size(), RowBitset(rows.rows));
   ws.reset_confusion();
-  for (int start = 0; start < test.rows; start += kEvaluationRows) {
-    const int rows = std::min(kEvaluationRows, test.rows - start);
-    ws.load_batch(test.row(start), test.y.data() + start, rows);
-    const StepInfo info{0, rows, Mode::Evaluation, active.data()};
+  for (int start = 0; start < rows.rows; start += kEvaluationRows) {
+    const int batch = std::min(kEvaluationRows, rows.rows - start);
+    ws.load_batch(rows.row(start), rows.y.data() + start, batch);
+    const StepInfo info{0, batch, Mode::Evaluation, active.data()};
     forward_pass(ws, spec.layout.layers(), info);
     ws.count_confusion(info, prediction_threshold);
+    if (!predicted) continue;
+    outputs.resize(static_cast<std::size_t>(spec.models()) * batch);
+    ws.read_layer(last, LayerBuffer::Activation, batch, outputs.data());  // the output layer's width is 1
+    for (int m = 0; m < spec.models(); ++m) {
+      if (!active[m]) continue;
+      const float* p = outputs.data() + static_cast<std::size_t>(m) * batch;
+      for (int r = 0; r < batch; ++r) {
+        if (p[r] > prediction_threshold) (*predicted)[m].set(start + r);
+      }
+    }
   }
-  return ws.read_confusion();
+  std::vector<ConfusionCounts> counts = ws.read_confusion();
+  if (predicted) {
+    for (std::size_t m = 0; m < outcomes.size(); ++m) {
+      if (active[m] && (*predicted)[m].count() != counts[m].tp + counts[m].fp) {
+        throw std::logic_error("evaluation: the outputs read back disagree with the backend's confusion counts");
+      }
+      if (!active[m]) (*predicted)[m] = RowBitset();
+    }
+  }
+  return counts;
 }
 
 }  // namespace
 
 std::vector<TrainingOutcome> train_pack(Backend& backend, const PackSpec& spec, const Dataset& train,
-                                        const Dataset& test, const PackOptions& options) {
+                                        const EvaluationSets& evaluation, const PackOptions& options) {
   const auto started = std::chrono::steady_clock::now();
   const int models = spec.models();
   std::unique_ptr<PackWorkspace> ws =
-      backend.create_workspace(spec, workspace_rows(spec.batch_size, train.rows, test.rows));
+      backend.create_workspace(spec, workspace_rows(spec.batch_size, train.rows, evaluation.rows()));
   ws->write_parameters(initial_parameters(spec).data());
 
   std::vector<TrainingOutcome> outcomes(models);
@@ -200,10 +227,18 @@ std::vector<TrainingOutcome> train_pack(Backend& backend, const PackSpec& spec, 
   }
   if (options.keep_parameters) keep_parameters(*ws, spec.layout, outcomes);
 
-  const std::vector<ConfusionCounts> counts = evaluate(*ws, spec, test, options.prediction_threshold, outcomes);
+  std::vector<RowBitset> predicted;
+  const std::vector<ConfusionCounts> counts =
+      evaluate(*ws, spec, *evaluation.ranking, options.prediction_threshold, outcomes, &predicted);
+  std::vector<ConfusionCounts> test_counts(models);
+  if (evaluation.test) {
+    test_counts = evaluate(*ws, spec, *evaluation.test, options.prediction_threshold, outcomes, nullptr);
+  }
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   for (int m = 0; m < models; ++m) {
     outcomes[m].counts = counts[m];
+    outcomes[m].test_counts = test_counts[m];
+    outcomes[m].predicted_positives = std::move(predicted[m]);
     outcomes[m].seconds = seconds / models;
   }
   return outcomes;

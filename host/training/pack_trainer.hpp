@@ -1,20 +1,21 @@
 // The training algorithm, written once for a pack of networks over the Backend primitives:
 // initial weights from each network's seed, mini-batches in file order (or a shuffled order
 // shared by the pack), forward, loss, backward, L1 term, optimizer step, then evaluation of
-// every network on the test set.
+// every network on the set the search ranks on (and on the test set, when that is a different one).
 #pragma once
 
 #include <cstdint>
 #include <string>
 #include <vector>
 
+#include "host/data/row_bitset.hpp"
 #include "host/data/standard_scaler.hpp"
 #include "kernels/backend/backend.hpp"
 #include "kernels/backend/confusion_counts.hpp"
 
 namespace hf {
 
-// Test rows evaluated per batch; fixed so evaluation rounds identically everywhere.
+// Rows evaluated per batch; fixed so evaluation rounds identically everywhere.
 inline constexpr int kEvaluationRows = 256;
 
 // Rows a pack's workspace holds: a training batch or an evaluation batch, whichever is larger
@@ -32,8 +33,18 @@ struct PackOptions {
   bool keep_parameters = false;  // return each network's final parameters (to store the models)
 };
 
+// The rows every trained network is evaluated on.
+struct EvaluationSets {
+  const Dataset* ranking = nullptr;  // the search ranks on these: the validation rows, or the test rows
+  const Dataset* test = nullptr;     // with validation rows: the test rows, reported only; else null
+  // The most rows evaluated in one go, for the workspace size.
+  int rows() const { return test && test->rows > ranking->rows ? test->rows : ranking->rows; }
+};
+
 struct TrainingOutcome {
-  ConfusionCounts counts;
+  ConfusionCounts counts;         // on the ranking set
+  ConfusionCounts test_counts;    // on the test set, when it is not the ranking set
+  RowBitset predicted_positives;  // on the ranking set, one bit per row (empty when failed)
   bool failed = false;
   std::string error;     // why the training failed, for errors.csv
   double seconds = 0.0;  // this network's share of the pack's wall time
@@ -45,7 +56,13 @@ struct TrainingOutcome {
 };
 
 std::vector<TrainingOutcome> train_pack(Backend& backend, const PackSpec& spec, const Dataset& train,
-                                        const Dataset& test, const PackOptions& options);
+                                        const EvaluationSets& evaluation, const PackOptions& options);
+
+// Without validation rows: ranked on `test`.
+inline std::vector<TrainingOutcome> train_pack(Backend& backend, const PackSpec& spec, const Dataset& train,
+                                               const Dataset& test, const PackOptions& options) {
+  return train_pack(backend, spec, train, EvaluationSets{&test, nullptr}, options);
+}
 
 // The forward pass of every layer on the loaded batch.
 void forward_pass(PackWorkspace& ws, int layers, const StepInfo& info);
@@ -68,7 +85,7 @@ inline int steps_per_epoch(int train_rows, int batch_size) {
 std::vector<int> shuffled_order(int rows, std::uint64_t order_seed, int epoch);
 
 // Floating-point operations of one training (forward and backward GEMMs on the training set,
-// forward on the test set), for throughput figures.
+// forward on the evaluated rows, `test_rows`), for throughput figures.
 double training_flops(const ParameterLayout& layout, int max_epochs, int train_rows, int test_rows);
 
 }  // namespace hf
