@@ -24,6 +24,9 @@ Options of run (each overrides the config):
   --fresh                  discard the output folder's study journal and start over
                            (without it, running the same search again resumes it)
   -q, --quiet              no progress line
+  --dry-run                print the plan (combinations, trainings, packs, largest network,
+                           estimated FLOP and peak memory) and exit; trains nothing and
+                           leaves the output folder alone
 
 Options of make-data:
   --out-dir DIR            where to write train.csv and test.csv (default example_data)
@@ -31,7 +34,8 @@ Options of make-data:
   --test-rows N            test rows (default 2500)
   --seed N                 generator seed (default 2024)
 
-Exit status: 0 success, 2 bad usage, config or data, 1 runtime failure,
+Exit status: 0 success, 2 bad usage, config or data (or a combination that
+cannot fit in memory), 1 runtime failure,
 130 / 143 stopped by Ctrl-C / SIGTERM (finished trainings are kept; run again to resume).
 Every config key is documented in docs/CONFIG.md.
 )";
@@ -103,8 +107,11 @@ RunArguments parse_run(const std::vector<std::string>& args) {
       run.fresh = true;
     } else if (arg == "-q" || arg == "--quiet") {
       run.quiet = true;
+    } else if (arg == "--dry-run") {
+      run.dry_run = true;
     } else if (!arg.empty() && arg[0] == '-') {
-      unknown_option(arg, {"--device", "--cpu-count", "--output-dir", "--seed", "--reruns", "--fresh", "--quiet"});
+      unknown_option(arg, {"--device", "--cpu-count", "--output-dir", "--seed", "--reruns", "--fresh", "--quiet",
+                            "--dry-run"});
     } else if (config_given) {
       usage_error("run takes one config file, but got '" + run.config.string() + "' and '" + arg + "'");
     } else {

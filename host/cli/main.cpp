@@ -5,11 +5,14 @@
 #include <csignal>
 #include <cstdio>
 #include <exception>
+#include <new>
+#include <optional>
 #include <iostream>
 #include <string>
 #include <vector>
 
 #include "host/cli/command_line.hpp"
+#include "host/cli/plan_report.hpp"
 #include "host/cli/progress_line.hpp"
 #include "host/common/errors.hpp"
 #include "host/common/number_format.hpp"
@@ -17,6 +20,8 @@
 #include "host/distributed/launch_environment.hpp"
 #include "host/report/atomic_file.hpp"
 #include "host/run/interruption.hpp"
+#include "host/run/machine_memory.hpp"
+#include "host/run/memory_plan.hpp"
 #include "host/run/run_search.hpp"
 #include "kernels/backend_registry.hpp"
 
@@ -97,6 +102,8 @@ int run_command(const RunArguments& args, MpiSession* mpi) {
   const bool show_progress = !args.quiet && ::isatty(STDERR_FILENO);
   ProgressLine progress(show_progress);
   const auto on_plan = [&](const SearchSummary& s) {
+    // Said even when quiet: the search runs differently from what was asked.
+    if (!s.memory_notice.empty()) std::fprintf(stderr, "%s\n", s.memory_notice.c_str());
     if (args.quiet) return;
     // Under MPI the workers' threads are their own; rank 0 names the ranks instead.
     const std::string where = mpi ? s.backend : s.backend + " (" + std::to_string(s.threads) + " threads)";
@@ -150,6 +157,27 @@ int run_command(const RunArguments& args, MpiSession* mpi) {
   return 0;
 }
 
+// The plan and its memory, printed before anything is trained or written; exit status 2 after
+// the plan when a combination cannot fit, as the run would be refused.
+int dry_run_command(const RunArguments& args) {
+  const SearchConfig config = config_of(args);
+  const PreparedSearch prepared = prepare_search(config);
+  const MemoryEstimate estimate = estimate_memory(prepared);
+  const HostMemory host = host_memory();
+  std::optional<MemoryFit> fit;
+  std::optional<InputError> refusal;
+  try {
+    fit = fit_to_memory(config, prepared, estimate, host);
+  } catch (const InputError& e) {
+    refusal = e;
+  }
+  std::fputs(plan_report(config, prepared, estimate, host, fit).c_str(), stdout);
+  std::fflush(stdout);
+  if (refusal) throw *refusal;
+  if (!fit->notice.empty()) std::fprintf(stderr, "%s\n", fit->notice.c_str());
+  return 0;
+}
+
 int make_data_command(const MakeDataArguments& args) {
   SyntheticDataOptions options;
   options.train_rows = args.train_rows;
@@ -169,6 +197,7 @@ int make_data_command(const MakeDataArguments& args) {
 
 // A search in this process, or this process's part of a search across MPI ranks.
 int run(const RunArguments& args, int* argc, char*** argv) {
+  if (args.dry_run) return dry_run_command(args);  // no MPI: nothing is trained
   const int ranks = ranks_from_launcher();
 #if HYPERFUSE_HAVE_MPI
   if (ranks > 1) {
@@ -205,6 +234,14 @@ int main(int argc, char** argv) {
   } catch (const hf::InputError& e) {
     std::fprintf(stderr, "hyperfuse: error: %s\n", e.what());
     return 2;
+  } catch (const std::bad_alloc&) {
+    // Training names what it was allocating (OutOfHostMemory); this is loading or planning.
+    std::fprintf(stderr,
+                 "\nhyperfuse: runtime failure: out of memory outside training (loading the data, planning the "
+                 "search or writing its results); check the data files' size, the number of combinations and "
+                 "reruns, and the memory other processes use (hyperfuse run --dry-run estimates what a search "
+                 "needs)\n");
+    return 1;
   } catch (const std::exception& e) {
     std::fprintf(stderr, "\nhyperfuse: runtime failure: %s\n", e.what());
     return 1;

@@ -6,6 +6,7 @@
 #include "host/common/errors.hpp"
 #include "host/data/labelled_table.hpp"
 #include "host/run/device_choice.hpp"
+#include "host/run/machine_memory.hpp"
 
 namespace hf {
 
@@ -15,6 +16,7 @@ int worker_threads(const SearchConfig& config) {
 }
 
 PreparedSearch prepare_search(const SearchConfig& config) {
+  const std::size_t program_bytes = peak_resident_bytes();
   const DeviceChoice device = choose_device(config, worker_threads(config));
   // Each file is read once: parsed here, hashed for the study's identity.
   const std::string train_file = read_data_file(config.train_path);
@@ -37,8 +39,13 @@ PreparedSearch prepare_search(const SearchConfig& config) {
   prepared.backend = device.backend_name();
   prepared.threads = device.threads;
   prepared.make_backend = backend_factory(device);
-  prepared.plan = plan_search(config.search, prepared.train.features, prepared.train.rows, prepared.test.rows,
-                              pack_size_rule(device, prepared.train.rows, prepared.test.rows));
+  prepared.device = device;
+  prepared.gpu_memory = gpu_memory(device);
+  prepared.data_file_bytes = train_file.size() + test_file.size();
+  prepared.program_bytes = program_bytes;
+  prepared.plan =
+      plan_search(config.search, prepared.train.features, prepared.train.rows, prepared.test.rows,
+                  pack_size_rule(device, prepared.gpu_memory, prepared.train.rows, prepared.test.rows));
   return prepared;
 }
 

@@ -40,6 +40,7 @@ struct SearchSummary {
   std::size_t trainings_done = 0;     // finished now or earlier; below the plan's count when stopped
   bool stopped = false;               // should_stop ended the search early: results are partial
   bool wrote_results = false;         // false when stopped before any training finished
+  std::string memory_notice;          // when memory changed how the search runs (fewer threads), else empty
   std::filesystem::path results_path;
   std::filesystem::path errors_path;
   std::filesystem::path journal_path;
