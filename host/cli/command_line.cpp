@@ -110,8 +110,8 @@ RunArguments parse_run(const std::vector<std::string>& args) {
     } else if (arg == "--dry-run") {
       run.dry_run = true;
     } else if (!arg.empty() && arg[0] == '-') {
-      unknown_option(arg, {"--device", "--cpu-count", "--output-dir", "--seed", "--reruns", "--fresh", "--quiet",
-                            "--dry-run"});
+      unknown_option(
+          arg, {"--device", "--cpu-count", "--output-dir", "--seed", "--reruns", "--fresh", "--quiet", "--dry-run"});
     } else if (config_given) {
       usage_error("run takes one config file, but got '" + run.config.string() + "' and '" + arg + "'");
     } else {

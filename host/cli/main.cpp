@@ -5,9 +5,9 @@
 #include <csignal>
 #include <cstdio>
 #include <exception>
+#include <iostream>
 #include <new>
 #include <optional>
-#include <iostream>
 #include <string>
 #include <vector>
 

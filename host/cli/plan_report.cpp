@@ -57,8 +57,9 @@ std::string plan_report(const SearchConfig& config, const PreparedSearch& prepar
   const std::size_t peak = estimate.host_peak(threads);
   text += line("estimated peak memory", std::to_string(peak) + " bytes (" + byte_size(peak) + ") of " +
                                             byte_size(host.available_bytes) + " available (" + host.source + ")");
-  text += line("  program", byte_size(estimate.fixed) +
-                                (estimate.library > 0 ? " (" + byte_size(estimate.library) + " of it GEMM kernels)" : ""));
+  text +=
+      line("  program", byte_size(estimate.fixed) +
+                            (estimate.library > 0 ? " (" + byte_size(estimate.library) + " of it GEMM kernels)" : ""));
   text += line("  data", byte_size(estimate.data) + " (" + byte_size(estimate.loading) + " more while loading)");
   text += line("  plan and results", byte_size(estimate.bookkeeping));
   if (!estimate.packs.empty()) {
@@ -68,15 +69,15 @@ std::string plan_report(const SearchConfig& config, const PreparedSearch& prepar
     const PackMemory& m = estimate.packs[biggest];
     std::string parts = estimate.on_gpu ? "" : "workspace " + byte_size(m.workspace.total()) + ", ";
     parts += "initial weights and other host buffers " + byte_size(m.trainer_host);
-    text += line("  worker threads", std::to_string(threads) + " x up to " + byte_size(m.thread_host) + " (" + parts +
-                                         ")");
+    text +=
+        line("  worker threads", std::to_string(threads) + " x up to " + byte_size(m.thread_host) + " (" + parts + ")");
   }
   if (estimate.on_gpu) {
     for (std::size_t g = 0; g < prepared.gpu_memory.size(); ++g) {
-      text += line(g == 0 ? "estimated GPU memory" : "",
-                   byte_size(estimate.device_peak()) + " (largest pack) on GPU " +
-                       std::to_string(prepared.device.gpus[g]) + " (" + prepared.gpu_memory[g].name + "), " +
-                       byte_size(prepared.gpu_memory[g].free_bytes) + " free");
+      text +=
+          line(g == 0 ? "estimated GPU memory" : "",
+               byte_size(estimate.device_peak()) + " (largest pack) on GPU " + std::to_string(prepared.device.gpus[g]) +
+                   " (" + prepared.gpu_memory[g].name + "), " + byte_size(prepared.gpu_memory[g].free_bytes) + " free");
     }
   }
   if (!fit) text += "The search does not fit in memory: see the error.\n";

@@ -1,8 +1,8 @@
 #include "host/distributed/pack_worker.hpp"
 
 #include <chrono>
-#include <cstdio>
 #include <condition_variable>
+#include <cstdio>
 #include <deque>
 #include <exception>
 #include <mutex>

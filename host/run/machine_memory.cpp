@@ -71,7 +71,8 @@ std::size_t stat_field(const fs::path& path, const std::string& key) {
   for (std::string line; std::getline(lines, line);) {
     const std::vector<std::string> w = words(line);
     std::size_t value = 0;
-    if (w.size() == 2 && w[0] == key && std::from_chars(w[1].data(), w[1].data() + w[1].size(), value).ec == std::errc())
+    if (w.size() == 2 && w[0] == key &&
+        std::from_chars(w[1].data(), w[1].data() + w[1].size(), value).ec == std::errc())
       return value;
   }
   return 0;

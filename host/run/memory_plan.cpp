@@ -116,15 +116,14 @@ std::string more_combinations(std::size_t count) {
                    more_combinations(combinations_in(prepared.plan, too_large)));
 }
 
-[[noreturn]] void refuse_gpu(const SearchConfig& config, const PreparedSearch& prepared,
-                             const MemoryEstimate& estimate, const std::vector<std::size_t>& too_large) {
+[[noreturn]] void refuse_gpu(const SearchConfig& config, const PreparedSearch& prepared, const MemoryEstimate& estimate,
+                             const std::vector<std::size_t>& too_large) {
   const std::size_t p = too_large.front();
   const PlannedPack& pack = prepared.plan.packs[p];
   const int rows = workspace_rows(pack.spec.batch_size, prepared.train.rows, prepared.test.rows);
   const BackendEntry& entry = backend_entry(prepared.device);
-  const WorkspaceBytes one = entry.workspace_bytes(PackSpec{pack.spec.layout, pack.spec.batch_size,
-                                                            {pack.spec.members.front()}},
-                                                   rows);
+  const WorkspaceBytes one =
+      entry.workspace_bytes(PackSpec{pack.spec.layout, pack.spec.batch_size, {pack.spec.members.front()}}, rows);
   std::size_t smallest = 0;
   for (std::size_t g = 1; g < prepared.gpu_memory.size(); ++g)
     if (prepared.gpu_memory[g].free_bytes < prepared.gpu_memory[smallest].free_bytes) smallest = g;
@@ -133,8 +132,7 @@ std::string more_combinations(std::size_t count) {
                    " cannot fit on the GPU: one network of it needs an estimated " + byte_size(one.total()) +
                    " of GPU memory (" + breakdown(one, std::to_string(rows) + " rows") + "), but GPU " +
                    std::to_string(prepared.device.gpus[smallest]) + " (" + gpu.name + ") has " +
-                   byte_size(gpu.free_bytes) + " free; " + kSmallerNetworks +
-                   ", or train on the CPU (--device cpu)" +
+                   byte_size(gpu.free_bytes) + " free; " + kSmallerNetworks + ", or train on the CPU (--device cpu)" +
                    more_combinations(combinations_in(prepared.plan, too_large)));
 }
 
@@ -177,7 +175,8 @@ std::size_t MemoryEstimate::with_threads_holding(std::size_t thread_bytes) const
 }
 
 std::size_t MemoryEstimate::host_peak(int threads) const {
-  const std::size_t holding = std::min(static_cast<std::size_t>(std::max(threads, 0)), thread_host_largest_first.size());
+  const std::size_t holding =
+      std::min(static_cast<std::size_t>(std::max(threads, 0)), thread_host_largest_first.size());
   std::size_t bytes = (static_cast<std::size_t>(std::max(threads, 0)) - holding) * kPerThreadOverheadBytes;
   for (std::size_t i = 0; i < holding; ++i) bytes += thread_host_largest_first[i];
   return std::max(fixed + data + loading, with_threads_holding(bytes));
@@ -264,7 +263,8 @@ MemoryFit fit_to_memory(const SearchConfig& config, const PreparedSearch& prepar
   std::vector<std::string> lines;
   if (fit.threads < prepared.threads) {
     const std::size_t largest = by_size.front();
-    const std::string threads = estimate.on_gpu ? " worker threads (GPUs)" : " worker threads";
+    const std::string threads = std::string(fit.threads == 1 ? " worker thread" : " worker threads") +
+                                (estimate.on_gpu ? " (one per GPU)" : "");
     lines.push_back("hyperfuse: memory: training with " + std::to_string(fit.threads) + threads + " instead of " +
                     std::to_string(prepared.threads) + ": each needs up to " +
                     byte_size(estimate.packs[largest].thread_host) + " (combination " +

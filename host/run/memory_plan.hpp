@@ -26,20 +26,20 @@ inline constexpr std::size_t kPerThreadOverheadBytes = std::size_t{512} << 10;
 
 // One planned pack where it trains.
 struct PackMemory {
-  WorkspaceBytes workspace;       // on the backend's memory: host for the CPU, device for a GPU
-  std::size_t trainer_host = 0;   // train_pack's host buffers (initial weights and their scratch, ...)
-  std::size_t thread_host = 0;    // host bytes the worker thread training it holds, itself included
-  std::size_t device = 0;         // GPU bytes (the workspace); 0 on the CPU
+  WorkspaceBytes workspace;            // on the backend's memory: host for the CPU, device for a GPU
+  std::size_t trainer_host = 0;        // train_pack's host buffers (initial weights and their scratch, ...)
+  std::size_t thread_host = 0;         // host bytes the worker thread training it holds, itself included
+  std::size_t device = 0;              // GPU bytes (the workspace); 0 on the CPU
   std::size_t one_network_device = 0;  // GPU bytes of one network of the pack: the least that must fit
 };
 
 struct MemoryEstimate {
   bool on_gpu = false;
-  std::size_t fixed = 0;        // the program: its code and libraries, and what it adds as it runs
-  std::size_t library = 0;      // the backend's shared kernels (the CPU's compiled GEMMs), in `fixed`
-  std::size_t data = 0;         // the scaled training and test sets, held for the whole run
-  std::size_t loading = 0;      // more while loading them: the files' text and the parsed tables
-  std::size_t bookkeeping = 0;  // the plan and every training's result
+  std::size_t fixed = 0;          // the program: its code and libraries, and what it adds as it runs
+  std::size_t library = 0;        // the backend's shared kernels (the CPU's compiled GEMMs), in `fixed`
+  std::size_t data = 0;           // the scaled training and test sets, held for the whole run
+  std::size_t loading = 0;        // more while loading them: the files' text and the parsed tables
+  std::size_t bookkeeping = 0;    // the plan and every training's result
   std::vector<PackMemory> packs;  // per planned pack, in the plan's order
   std::vector<std::size_t> thread_host_largest_first;  // the packs' thread_host, sorted
 

@@ -43,9 +43,8 @@ PreparedSearch prepare_search(const SearchConfig& config) {
   prepared.gpu_memory = gpu_memory(device);
   prepared.data_file_bytes = train_file.size() + test_file.size();
   prepared.program_bytes = program_bytes;
-  prepared.plan =
-      plan_search(config.search, prepared.train.features, prepared.train.rows, prepared.test.rows,
-                  pack_size_rule(device, prepared.gpu_memory, prepared.train.rows, prepared.test.rows));
+  prepared.plan = plan_search(config.search, prepared.train.features, prepared.train.rows, prepared.test.rows,
+                              pack_size_rule(device, prepared.gpu_memory, prepared.train.rows, prepared.test.rows));
   return prepared;
 }
 

@@ -5,9 +5,9 @@
 
 #include "host/common/errors.hpp"
 #include "host/journal/study_journal.hpp"
-#include "host/run/memory_plan.hpp"
 #include "host/report/atomic_file.hpp"
 #include "host/report/results_csv.hpp"
+#include "host/run/memory_plan.hpp"
 
 namespace hf {
 namespace {

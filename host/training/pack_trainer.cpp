@@ -74,10 +74,9 @@ std::size_t trainer_host_bytes(const PackSpec& spec, int train_rows, int feature
   for (const PackMember& member : spec.members)
     scratch = std::max(scratch, initialization_scratch_bytes(spec.layout, member.weight_init));
   const std::size_t initial = models * spec.layout.size * sizeof(float) + scratch;
-  const std::size_t staged =
-      shuffle ? static_cast<std::size_t>(std::min(spec.batch_size, train_rows)) * (static_cast<std::size_t>(features) + 1) *
-                    sizeof(float)
-              : 0;
+  const std::size_t staged = shuffle ? static_cast<std::size_t>(std::min(spec.batch_size, train_rows)) *
+                                           (static_cast<std::size_t>(features) + 1) * sizeof(float)
+                                     : 0;
   const std::size_t per_network = sizeof(TrainingOutcome) + sizeof(OptimizerStep) + 2 * sizeof(std::uint8_t) +
                                   sizeof(NetworkHealth) + sizeof(ConfusionCounts);
   return std::max(initial, staged) + models * per_network;

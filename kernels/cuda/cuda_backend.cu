@@ -36,10 +36,10 @@ struct NetworkRun {
 // The element count of every device buffer a CudaPack holds: the constructor allocates exactly
 // these and cuda_workspace_bytes adds them up, so pack sizing is what a workspace allocates.
 struct CudaPackSizes {
-  std::size_t parameters = 0;                // each of parameters, gradients and two optimizer states
-  std::vector<std::size_t> layer, output;    // per layer: Z, activation and gradient each; output (hidden only)
-  std::size_t batch_x = 0, batch_y = 0;      // the batch, copied once for every network
-  std::size_t models = 0;                    // one of each per-network array
+  std::size_t parameters = 0;              // each of parameters, gradients and two optimizer states
+  std::vector<std::size_t> layer, output;  // per layer: Z, activation and gradient each; output (hidden only)
+  std::size_t batch_x = 0, batch_y = 0;    // the batch, copied once for every network
+  std::size_t models = 0;                  // one of each per-network array
 };
 
 CudaPackSizes cuda_pack_sizes(const PackSpec& pack, int max_rows) {
@@ -61,9 +61,8 @@ CudaPackSizes cuda_pack_sizes(const PackSpec& pack, int max_rows) {
 // confusion counts, optimizer scalars, activation/loss/optimizer codes, active flag, dropout,
 // keep scale, l1 and seed.
 constexpr std::size_t kPerNetworkArrayBytes = sizeof(double) + sizeof(std::int64_t) + sizeof(std::uint8_t) +
-                                              4 * sizeof(long long) + sizeof(OptimizerStep) +
-                                              3 * sizeof(std::uint8_t) + sizeof(std::uint8_t) + 3 * sizeof(float) +
-                                              sizeof(std::uint64_t);
+                                              4 * sizeof(long long) + sizeof(OptimizerStep) + 3 * sizeof(std::uint8_t) +
+                                              sizeof(std::uint8_t) + 3 * sizeof(float) + sizeof(std::uint64_t);
 
 struct PackBuffers {
   PackBuffers(const PackSpec& pack, int rows, cudaStream_t s, cublasHandle_t handle)
@@ -251,10 +250,10 @@ class CudaPack final : public PackWorkspace {
   std::size_t allocated_bytes() const override {
     std::size_t bytes = ws.parameters.bytes() + ws.gradients.bytes() + ws.state1.bytes() + ws.state2.bytes() +
                         ws.batch_x.bytes() + ws.batch_y.bytes() + ws.losses.bytes() +
-                        ws.first_nonfinite_loss_step.bytes() + ws.nonfinite_parameters.bytes() +
-                        ws.confusion.bytes() + ws.scalars.bytes() + ws.activation_codes.bytes() +
-                        ws.loss_codes.bytes() + ws.optimizer_codes.bytes() + ws.active.bytes() +
-                        ws.dropout.bytes() + ws.keep_scale.bytes() + ws.l1.bytes() + ws.seeds.bytes();
+                        ws.first_nonfinite_loss_step.bytes() + ws.nonfinite_parameters.bytes() + ws.confusion.bytes() +
+                        ws.scalars.bytes() + ws.activation_codes.bytes() + ws.loss_codes.bytes() +
+                        ws.optimizer_codes.bytes() + ws.active.bytes() + ws.dropout.bytes() + ws.keep_scale.bytes() +
+                        ws.l1.bytes() + ws.seeds.bytes();
     for (const auto* buffers : {&ws.z, &ws.y, &ws.output, &ws.g})
       for (const DeviceBuffer<float>& b : *buffers) bytes += b.bytes();
     return bytes;
