@@ -1,6 +1,9 @@
 // hyperfuse's entry point: parses the command, runs it, and turns every error into a message
 // and an exit status (2: the user must fix usage, config or data; 1: runtime failure).
 #include <unistd.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 
 #include <csignal>
 #include <cstdio>
@@ -223,6 +226,13 @@ int run(const RunArguments& args, int* argc, char*** argv) {
 }  // namespace hf
 
 int main(int argc, char** argv) {
+#ifdef __GLIBC__
+  // Arrays of 1 MiB and more (workspaces, initial weights, data) come from the kernel and go
+  // back to it when freed. By default glibc raises this threshold to the size of each such
+  // array freed, after which a worker's next workspace comes from its heap on top of the last
+  // one's memory, and the resident peak of one thread doubles what the memory plan counts.
+  mallopt(M_MMAP_THRESHOLD, 1 << 20);
+#endif
   try {
     const hf::CommandLine line = hf::parse_command_line(std::vector<std::string>(argv + 1, argv + argc));
     switch (line.command) {

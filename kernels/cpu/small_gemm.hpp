@@ -28,7 +28,7 @@ const char* small_gemm_library();
 
 // Host memory the GEMM library keeps for the whole run once `kernels` distinct kernel shapes
 // were compiled: libxsmm's registry (libxsmm_init) and each kernel's code; 0 for the portable
-// loops. Measured with Debian 12's libxsmm 1.17 on x86-64: 11.3 MiB for the registry and 11.8
+// loops. Measured with Debian 12's libxsmm 1.17 on x86-64: 11.0 MiB for the registry and 11.4
 // KiB per kernel (peak resident memory after 1, 100 and 1,000 dispatches of distinct shapes).
 std::size_t small_gemm_cache_bytes(std::size_t kernels);
 
