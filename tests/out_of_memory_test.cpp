@@ -11,17 +11,10 @@
 
 #include "host/run/run_search.hpp"
 #include "kernels/backend/out_of_host_memory.hpp"
+#include "tests/address_sanitizer.hpp"
 #include "tests/result_files.hpp"
 #include "tests/search_fixtures.hpp"
 #include "tests/test_paths.hpp"
-
-#if defined(__SANITIZE_ADDRESS__)
-#define HYPERFUSE_TEST_UNDER_ASAN 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define HYPERFUSE_TEST_UNDER_ASAN 1
-#endif
-#endif
 
 namespace hf {
 namespace {
@@ -82,9 +75,7 @@ learning_rate = [0.01, 0.001]
 }
 
 TEST(OutOfMemory, AFailedAllocationNamesWhatAndHowMuchAndTheRerunResumes) {
-#ifdef HYPERFUSE_TEST_UNDER_ASAN
-  GTEST_SKIP() << "AddressSanitizer's allocator aborts instead of failing an allocation";
-#endif
+  if (testing::kUnderAddressSanitizer) GTEST_SKIP() << "AddressSanitizer stops at a failed allocation";
   const fs::path dir = testing::scratch_dir("search");
   const fs::path config_path = write_search(dir);
   const SearchConfig config = load_search_config(config_path);

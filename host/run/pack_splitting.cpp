@@ -55,15 +55,12 @@ std::vector<TrainingOutcome> train_planned_pack(Backend& backend, const PlannedP
   } catch (const std::bad_alloc&) {
     // Not the workspace (which names its buffer): train_pack's own host buffers.
     const std::size_t bytes = trainer_host_bytes(pack.spec, train.rows, train.features, pack.options.shuffle);
-    throw OutOfHostMemory("ran out of host memory while training " + describe(pack, pack_index, pack_count) +
-                              " on the " + backend.name() +
-                              " backend, whose initial weights and other host buffers "
-                              "need up to " +
-                              byte_size(bytes) +
-                              "; other processes took the memory the plan counted on, or a limit (ulimit -v/-d) "
-                              "applies: free memory, or use fewer worker threads (-j/--cpu-count), or smaller "
-                              "hidden_layers or batch_size",
-                          bytes);
+    const std::string fix =
+        "; other processes took the memory the plan counted on, or a limit (ulimit -v/-d) applies: free memory, or "
+        "use fewer worker threads (-j/--cpu-count), or smaller hidden_layers or batch_size";
+    const std::string what = "ran out of host memory while training " + describe(pack, pack_index, pack_count) +
+                             " on the " + backend.name() + " backend, whose initial weights and other host buffers";
+    throw OutOfHostMemory(what + " need up to " + byte_size(bytes) + fix, bytes);
   }
 }
 
