@@ -13,6 +13,8 @@ BackendEntry cpu_entry() {
   entry.name = "cpu";
   entry.description = cpu_backend_description();
   entry.make = [](int /*device*/) { return std::unique_ptr<Backend>(std::make_unique<CpuBackend>()); };
+  entry.workspace_bytes = cpu_workspace_bytes;
+  entry.library_bytes = cpu_library_bytes;
   return entry;
 }
 
@@ -30,7 +32,7 @@ BackendEntry cuda_entry() {
     const CudaDeviceMemory memory = cuda_device_memory(device);
     return DeviceMemory{memory.name, memory.free_bytes, memory.total_bytes};
   };
-  entry.bytes_per_network = cuda_bytes_per_network;
+  entry.workspace_bytes = cuda_workspace_bytes;
   return entry;
 }
 #endif

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "kernels/backend/backend.hpp"
+#include "kernels/backend/workspace_bytes.hpp"
 
 namespace hf {
 
@@ -32,8 +33,14 @@ struct BackendEntry {
   std::function<int()> device_count;
   std::function<std::unique_ptr<Backend>(int device)> make;
   std::function<DeviceMemory(int device)> device_memory;
-  // Device bytes one network of a pack takes in a workspace of max_rows rows.
-  std::function<std::size_t(const ParameterLayout& layout, int max_rows)> bytes_per_network;
+  // The bytes a workspace of this pack and max_rows rows allocates on the backend's memory
+  // (host memory for the CPU, device memory for an accelerator): exactly what make(...)'s
+  // create_workspace allocates. GPU pack sizing and the memory plan both read it.
+  std::function<WorkspaceBytes(const PackSpec& pack, int max_rows)> workspace_bytes;
+  // Host bytes the backend keeps for the whole run beside its workspaces, given how many
+  // distinct (in, out, rows) layer shapes the search computes: a JIT GEMM library's kernels.
+  // Null when it keeps none worth counting.
+  std::function<std::size_t(std::size_t layer_shapes)> library_bytes;
 };
 
 // The CPU backend first, then the accelerators this build has.

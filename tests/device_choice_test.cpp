@@ -32,7 +32,7 @@ TEST(DeviceChoice, CpuIsTheCpuWithTheGivenThreads) {
   EXPECT_EQ(choice.device, Device::Cpu);
   EXPECT_EQ(choice.threads, 3);
   EXPECT_STREQ(choice.backend_name(), "cpu");
-  EXPECT_EQ(pack_size_rule(choice, 100, 100)(ParameterLayout({5, 3, 1}), 32), 1);
+  EXPECT_EQ(pack_size_rule(choice, gpu_memory(choice), 100, 100)(ParameterLayout({5, 3, 1}), 32), 1);
 }
 
 #if HYPERFUSE_CUDA_EMULATED
@@ -123,17 +123,24 @@ TEST(DeviceChoice, CudaTakesEveryEmulatedGpuAndPlansPacksForTheSmallest) {
   EXPECT_EQ(choose_device(config_for(Device::Cuda, {2, 0}), 2).gpus, (std::vector<int>{2, 0}));
   EXPECT_EQ(gpus_for_local_rank(4), std::vector<int>{1});  // ranks take the node's GPUs in turn
   const ParameterLayout layout({30, 90, 64, 1});
-  const int packs = pack_size_rule(choice, 1000, 1000)(layout, 32);
-  EXPECT_EQ(packs, gpu_pack_size(128 * mib, testing::gpu_backend_entry()->bytes_per_network(
-                                                layout, 256)));  // half of device 1's memory
+  const int packs = pack_size_rule(choice, gpu_memory(choice), 1000, 1000)(layout, 32);
+  const BackendEntry& gpu = *testing::gpu_backend_entry();
+  // Half of device 1's memory, the smallest.
+  EXPECT_EQ(packs,
+            gpu_pack_size(128 * mib, [&](int n) { return gpu.workspace_bytes(pack_of(layout, 32, n), 256).total(); }));
 }
 #endif
 
 TEST(DeviceChoice, GpuPackSizeIsAPowerOfTwoThatFitsUpToTheCap) {
-  EXPECT_EQ(gpu_pack_size(1000, 100), 8);  // 10 fit: the power of two below
-  EXPECT_EQ(gpu_pack_size(1024, 128), 8);  // exactly 8 fit
-  EXPECT_EQ(gpu_pack_size(50, 100), 1);    // not even one: one, and the runner splits no further
-  EXPECT_EQ(gpu_pack_size(std::size_t{1} << 40, 1), kMaxGpuPackSize);
+  const auto per_network = [](std::size_t bytes) {
+    return [bytes](int networks) { return bytes * static_cast<std::size_t>(networks); };
+  };
+  EXPECT_EQ(gpu_pack_size(1000, per_network(100)), 8);  // 10 fit: the power of two below
+  EXPECT_EQ(gpu_pack_size(1024, per_network(128)), 8);  // exactly 8 fit
+  EXPECT_EQ(gpu_pack_size(50, per_network(100)), 1);    // not even one: one, and the runner splits no further
+  EXPECT_EQ(gpu_pack_size(std::size_t{1} << 40, per_network(1)), kMaxGpuPackSize);
+  // A pack's own buffers (the batch) count once: 4 networks of 100 and 150 shared do not fit 500.
+  EXPECT_EQ(gpu_pack_size(500, [](int networks) { return 150 + 100 * static_cast<std::size_t>(networks); }), 2);
 }
 
 }  // namespace

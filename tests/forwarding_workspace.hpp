@@ -14,6 +14,7 @@ class ForwardingWorkspace : public PackWorkspace {
  public:
   explicit ForwardingWorkspace(std::unique_ptr<PackWorkspace> inner) : inner_(std::move(inner)) {}
 
+  std::size_t allocated_bytes() const override { return inner_->allocated_bytes(); }
   void write_parameters(const float* p) override { inner_->write_parameters(p); }
   void read_parameters(float* p) override { inner_->read_parameters(p); }
   void read_gradients(float* g) override { inner_->read_gradients(g); }

@@ -28,7 +28,8 @@ Options take their value as `-j 4` or `-j4`, `--seed 4` or `--seed=4`.
 )";
 
 const char* const kExitStatus = R"(
-Exit status: 0 success, 2 bad usage, config or data, 1 runtime failure,
+Exit status: 0 success, 2 bad usage, config or data (or a combination that
+cannot fit in memory), 1 runtime failure,
 130 / 143 stopped by Ctrl-C / SIGTERM (finished trainings are kept; run again to resume).
 Every config key is documented in docs/CONFIG.md.
 )";
@@ -201,6 +202,9 @@ class Parser {
                   "discard the output folder's study journal and start over\n"
                   "(without it, running the same search again resumes it)");
     run->add_flag("-q,--quiet", r.quiet, "no progress line");
+    run->add_flag("--dry-run", r.dry_run,
+                  "print the plan (combinations, trainings, packs, largest network, estimated FLOP and peak memory) "
+                  "and exit; trains nothing and leaves the output folder alone");
   }
 
   void add_predict() {

@@ -23,6 +23,7 @@ struct RunArguments {
   std::optional<int> reruns;
   bool fresh = false;  // discard the study journal instead of resuming it
   bool quiet = false;
+  bool dry_run = false;  // print the plan and the memory it needs; train nothing, write nothing
 };
 
 struct MakeDataArguments {

@@ -1,15 +1,21 @@
 // hyperfuse's entry point: parses the command, runs it, and turns every error into a message
 // and an exit status (2: the user must fix usage, config or data; 1: runtime failure).
 #include <unistd.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 
 #include <csignal>
 #include <cstdio>
 #include <exception>
 #include <iostream>
+#include <new>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "host/cli/command_line.hpp"
+#include "host/cli/plan_report.hpp"
 #include "host/cli/progress_line.hpp"
 #include "host/common/errors.hpp"
 #include "host/common/number_format.hpp"
@@ -19,6 +25,8 @@
 #include "host/predict/buy_list.hpp"
 #include "host/report/atomic_file.hpp"
 #include "host/run/interruption.hpp"
+#include "host/run/machine_memory.hpp"
+#include "host/run/memory_plan.hpp"
 #include "host/run/run_search.hpp"
 #include "host/study_report/study_report.hpp"
 #include "kernels/backend_registry.hpp"
@@ -162,6 +170,8 @@ int run_command(const RunArguments& args, MpiSession* mpi) {
   const bool show_progress = !args.quiet && ::isatty(STDERR_FILENO);
   ProgressLine progress(show_progress);
   const auto on_plan = [&](const SearchSummary& s) {
+    // Said even when quiet: the search runs differently from what was asked.
+    if (!s.memory_notice.empty()) std::fprintf(stderr, "%s\n", s.memory_notice.c_str());
     if (args.quiet) return;
     // Under MPI the workers' threads are their own; rank 0 names the ranks instead.
     const std::string where = mpi ? s.backend : s.backend + " (" + std::to_string(s.threads) + " threads)";
@@ -214,6 +224,27 @@ int run_command(const RunArguments& args, MpiSession* mpi) {
                  summary.journal_path.string().c_str());
     return interrupted_exit_status(signal == 0 ? SIGINT : signal);
   }
+  return 0;
+}
+
+// The plan and its memory, printed before anything is trained or written; exit status 2 after
+// the plan when a combination cannot fit, as the run would be refused.
+int dry_run_command(const RunArguments& args) {
+  const SearchConfig config = config_of(args);
+  const PreparedSearch prepared = prepare_search(config);
+  const MemoryEstimate estimate = estimate_memory(prepared);
+  const HostMemory host = host_memory();
+  std::optional<MemoryFit> fit;
+  std::optional<InputError> refusal;
+  try {
+    fit = fit_to_memory(config, prepared, estimate, host);
+  } catch (const InputError& e) {
+    refusal = e;
+  }
+  std::fputs(plan_report(config, prepared, estimate, host, fit).c_str(), stdout);
+  std::fflush(stdout);
+  if (refusal) throw *refusal;
+  if (!fit->notice.empty()) std::fprintf(stderr, "%s\n", fit->notice.c_str());
   return 0;
 }
 
@@ -297,6 +328,7 @@ int report_command(const ReportArguments& args) {
 
 // A search in this process, or this process's part of a search across MPI ranks.
 int run(const RunArguments& args, int* argc, char*** argv) {
+  if (args.dry_run) return dry_run_command(args);  // no MPI: nothing is trained
   const int ranks = ranks_from_launcher();
 #if HYPERFUSE_HAVE_MPI
   if (ranks > 1) {
@@ -322,6 +354,13 @@ int run(const RunArguments& args, int* argc, char*** argv) {
 }  // namespace hf
 
 int main(int argc, char** argv) {
+#ifdef __GLIBC__
+  // Arrays of 1 MiB and more (workspaces, initial weights, data) come from the kernel and go
+  // back to it when freed. By default glibc raises this threshold to the size of each such
+  // array freed, after which a worker's next workspace comes from its heap on top of the last
+  // one's memory, and the resident peak of one thread doubles what the memory plan counts.
+  mallopt(M_MMAP_THRESHOLD, 1 << 20);
+#endif
   try {
     const hf::CommandLine line = hf::parse_command_line(std::vector<std::string>(argv + 1, argv + argc));
     switch (line.command) {
@@ -336,6 +375,14 @@ int main(int argc, char** argv) {
   } catch (const hf::InputError& e) {
     std::fprintf(stderr, "hyperfuse: error: %s\n", e.what());
     return 2;
+  } catch (const std::bad_alloc&) {
+    // Training names what it was allocating (OutOfHostMemory); this is loading or planning.
+    std::fprintf(stderr,
+                 "\nhyperfuse: runtime failure: out of memory outside training (loading the data, planning the "
+                 "search or writing its results); check the data files' size, the number of combinations and "
+                 "reruns, and the memory other processes use (hyperfuse run --dry-run estimates what a search "
+                 "needs)\n");
+    return 1;
   } catch (const std::exception& e) {
     std::fprintf(stderr, "\nhyperfuse: runtime failure: %s\n", e.what());
     return 1;

@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <condition_variable>
+#include <cstdio>
 #include <deque>
 #include <exception>
 #include <mutex>
@@ -11,6 +12,7 @@
 #include "host/common/errors.hpp"
 #include "host/distributed/protocol.hpp"
 #include "host/run/device_choice.hpp"
+#include "host/run/memory_plan.hpp"
 #include "host/run/prepared_search.hpp"
 
 namespace hf {
@@ -105,6 +107,9 @@ int serve_packs(MpiSession& mpi, const std::function<SearchConfig()>& load_confi
     SearchConfig config = load_config();
     if (config.gpus.empty() && config.device != Device::Cpu) config.gpus = gpus_for_local_rank(mpi.local_rank());
     prepared = prepare_search(config);
+    const MemoryFit fit = fit_to_memory(config, *prepared, estimate_memory(*prepared), host_memory());
+    prepared->threads = fit.threads;
+    if (!fit.notice.empty()) std::fprintf(stderr, "rank %d: %s\n", mpi.rank(), fit.notice.c_str());
     hello.study_hash = prepared->identity.hash;
     hello.packs = prepared->plan.packs.size();
     hello.threads = prepared->threads;

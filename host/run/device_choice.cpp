@@ -86,26 +86,51 @@ BackendFactory backend_factory(const DeviceChoice& choice) {
   };
 }
 
-int gpu_pack_size(std::size_t budget_bytes, std::size_t bytes_per_network) {
-  const std::size_t fit = bytes_per_network == 0 ? 1 : budget_bytes / bytes_per_network;
+int gpu_pack_size(std::size_t budget_bytes, const std::function<std::size_t(int networks)>& pack_bytes) {
   int size = 1;
-  while (size * 2 <= kMaxGpuPackSize && static_cast<std::size_t>(size) * 2 <= fit) size *= 2;
+  while (size * 2 <= kMaxGpuPackSize && pack_bytes(size * 2) <= budget_bytes) size *= 2;
   return size;
 }
 
-PackSizeRule pack_size_rule(const DeviceChoice& choice, int train_rows, int test_rows) {
+std::vector<DeviceMemory> gpu_memory(const DeviceChoice& choice) {
   const BackendEntry& entry = backend_entry(choice);
-  if (!entry.accelerator) return [](const ParameterLayout&, int) { return 1; };
-  std::size_t smallest_free = 0;
-  for (std::size_t i = 0; i < choice.gpus.size(); ++i) {
-    const std::size_t free_bytes = entry.device_memory(choice.gpus[i]).free_bytes;
-    smallest_free = i == 0 ? free_bytes : std::min(smallest_free, free_bytes);
-  }
+  std::vector<DeviceMemory> memory;
+  if (!entry.accelerator) return memory;
+  for (int gpu : choice.gpus) memory.push_back(entry.device_memory(gpu));
+  return memory;
+}
+
+std::size_t smallest_free_bytes(const std::vector<DeviceMemory>& memory) {
+  std::size_t smallest = 0;
+  for (std::size_t i = 0; i < memory.size(); ++i)
+    smallest = i == 0 ? memory[i].free_bytes : std::min(smallest, memory[i].free_bytes);
+  return smallest;
+}
+
+std::size_t gpu_pack_budget(const std::vector<DeviceMemory>& memory) {
   // Half: cuBLAS workspaces, the CUDA context and other processes need the rest; a pack that
   // still does not fit is split in halves when it runs.
-  const std::size_t budget = smallest_free / 2;
+  return smallest_free_bytes(memory) / 2;
+}
+
+PackSpec pack_of(const ParameterLayout& layout, int batch_size, int networks) {
+  // The settings that allocate the most on any backend (dropout buffers), so a pack sized by
+  // them fits whatever its networks train with.
+  PackMember member;
+  member.dropout = 0.5;
+  return PackSpec{layout, batch_size, std::vector<PackMember>(static_cast<std::size_t>(networks), member)};
+}
+
+PackSizeRule pack_size_rule(const DeviceChoice& choice, const std::vector<DeviceMemory>& memory, int train_rows,
+                            int test_rows) {
+  const BackendEntry& entry = backend_entry(choice);
+  if (!entry.accelerator) return [](const ParameterLayout&, int) { return 1; };
+  const std::size_t budget = gpu_pack_budget(memory);
   return [&entry, budget, train_rows, test_rows](const ParameterLayout& layout, int batch_size) {
-    return gpu_pack_size(budget, entry.bytes_per_network(layout, workspace_rows(batch_size, train_rows, test_rows)));
+    const int rows = workspace_rows(batch_size, train_rows, test_rows);
+    return gpu_pack_size(budget, [&](int networks) {
+      return entry.workspace_bytes(pack_of(layout, batch_size, networks), rows).total();
+    });
   };
 }
 

@@ -3,6 +3,8 @@
 // pack may hold there.
 #pragma once
 
+#include <cstddef>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -38,13 +40,28 @@ const BackendEntry& backend_entry(const DeviceChoice& choice);
 // A factory giving each worker thread a backend on its own device.
 BackendFactory backend_factory(const DeviceChoice& choice);
 
+// Free memory of each chosen GPU (choice.gpus' order), asked once per search so the packs and
+// the memory plan see the same figures; empty on the CPU.
+std::vector<DeviceMemory> gpu_memory(const DeviceChoice& choice);
+
+// The least free memory of the chosen GPUs (0 for none).
+std::size_t smallest_free_bytes(const std::vector<DeviceMemory>& memory);
+
+// What a GPU pack may take: half the free memory of the smallest chosen device.
+std::size_t gpu_pack_budget(const std::vector<DeviceMemory>& memory);
+
+// A pack of `networks` networks of this layout with the settings that allocate the most.
+PackSpec pack_of(const ParameterLayout& layout, int batch_size, int networks);
+
 // Networks per pack: 1 on the CPU (a network's weights stay in the worker's cache); on GPUs as
-// many as half the free memory of the smallest chosen device holds, rounded down to a power of
+// many as gpu_pack_budget holds by the backend's workspace_bytes, rounded down to a power of
 // two (so small changes in free memory do not change the plan) and at most kMaxGpuPackSize.
 // The number of GPUs never enters, so results are the same for any count.
-PackSizeRule pack_size_rule(const DeviceChoice& choice, int train_rows, int test_rows);
+PackSizeRule pack_size_rule(const DeviceChoice& choice, const std::vector<DeviceMemory>& memory, int train_rows,
+                            int test_rows);
 
-// The pack size rule's arithmetic, for tests: networks of `bytes_per_network` in `budget`.
-int gpu_pack_size(std::size_t budget_bytes, std::size_t bytes_per_network);
+// The pack size rule's arithmetic, for tests: the largest power of two n up to kMaxGpuPackSize
+// whose pack takes `pack_bytes(n)` within `budget_bytes`; 1 when not even two fit.
+int gpu_pack_size(std::size_t budget_bytes, const std::function<std::size_t(int networks)>& pack_bytes);
 
 }  // namespace hf

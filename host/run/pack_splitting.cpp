@@ -1,8 +1,11 @@
 #include "host/run/pack_splitting.hpp"
 
+#include <new>
 #include <string>
 
+#include "kernels/backend/byte_size.hpp"
 #include "kernels/backend/device_errors.hpp"
+#include "kernels/backend/out_of_host_memory.hpp"
 
 namespace hf {
 namespace {
@@ -47,6 +50,18 @@ std::vector<TrainingOutcome> train_planned_pack(Backend& backend, const PlannedP
   } catch (const DeviceError& e) {
     throw DeviceError(std::string(e.what()) + " [while training " + describe(pack, pack_index, pack_count) +
                       " on the " + backend.name() + " backend]");
+  } catch (const OutOfHostMemory& e) {
+    throw OutOfHostMemory(std::string(e.what()) + " [while training " + describe(pack, pack_index, pack_count) + "]",
+                          e.bytes());
+  } catch (const std::bad_alloc&) {
+    // Not the workspace (which names its buffer): train_pack's own host buffers.
+    const std::size_t bytes = trainer_host_bytes(pack.spec, train.rows, train.features, pack.options.shuffle);
+    const std::string fix =
+        "; other processes took the memory the plan counted on, or a limit (ulimit -v/-d) applies: free memory, or "
+        "use fewer worker threads (-j/--cpu-count), or smaller hidden_layers or batch_size";
+    const std::string what = "ran out of host memory while training " + describe(pack, pack_index, pack_count) +
+                             " on the " + backend.name() + " backend, whose initial weights and other host buffers";
+    throw OutOfHostMemory(what + " need up to " + byte_size(bytes) + fix, bytes);
   }
 }
 

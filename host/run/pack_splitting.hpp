@@ -1,6 +1,7 @@
 // Trains one planned pack on a backend, splitting it in halves (and those in halves again)
-// when the device runs out of memory, so no training is lost; any other device failure is
-// reported with the pack it happened in.
+// when the device runs out of memory, so no training is lost; any other device failure, and a
+// host allocation that fails, is reported with the pack it happened in (and what was being
+// allocated, never a bare std::bad_alloc).
 #pragma once
 
 #include <cstddef>

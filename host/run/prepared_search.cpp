@@ -4,6 +4,7 @@
 #include <thread>
 
 #include "host/run/device_choice.hpp"
+#include "host/run/machine_memory.hpp"
 #include "host/run/search_data.hpp"
 
 namespace hf {
@@ -14,6 +15,7 @@ int worker_threads(const SearchConfig& config) {
 }
 
 PreparedSearch prepare_search(const SearchConfig& config) {
+  const std::size_t program_bytes = peak_resident_bytes();
   const DeviceChoice device = choose_device(config, worker_threads(config));
   SearchData data = load_search_data(config);
   PreparedSearch prepared;
@@ -26,10 +28,15 @@ PreparedSearch prepare_search(const SearchConfig& config) {
   prepared.backend = device.backend_name();
   prepared.threads = device.threads;
   prepared.make_backend = backend_factory(device);
+  prepared.device = device;
+  prepared.gpu_memory = gpu_memory(device);
+  prepared.data_file_bytes = data.train_file.size() + data.validation_file.size() + data.test_file.size();
+  prepared.program_bytes = program_bytes;
   // Every network is evaluated on the validation rows (if any) and the test rows.
   const int evaluated_rows = prepared.validation.rows + prepared.test.rows;
-  prepared.plan = plan_search(config.search, prepared.train.features, prepared.train.rows, evaluated_rows,
-                              pack_size_rule(device, prepared.train.rows, prepared.evaluation().rows()));
+  prepared.plan =
+      plan_search(config.search, prepared.train.features, prepared.train.rows, evaluated_rows,
+                  pack_size_rule(device, prepared.gpu_memory, prepared.train.rows, prepared.evaluation().rows()));
   for (PlannedPack& pack : prepared.plan.packs) pack.options.keep_parameters = config.keep_models > 0;
   return prepared;
 }

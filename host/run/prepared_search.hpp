@@ -8,6 +8,7 @@
 #include "host/config/search_config.hpp"
 #include "host/data/standard_scaler.hpp"
 #include "host/journal/study_identity.hpp"
+#include "host/run/device_choice.hpp"
 #include "host/run/pack_runner.hpp"
 #include "host/search/search_plan.hpp"
 
@@ -24,6 +25,10 @@ struct PreparedSearch {
   std::string backend;          // what trains the packs here ("cpu")
   int threads = 0;              // worker threads here
   BackendFactory make_backend;  // one per worker thread
+  DeviceChoice device;
+  std::vector<DeviceMemory> gpu_memory;  // free memory of each chosen GPU when the packs were sized
+  std::size_t data_file_bytes = 0;       // both data files, as read
+  std::size_t program_bytes = 0;         // this process's peak resident memory before loading the data
 
   bool has_validation() const { return validation.rows > 0; }
   EvaluationSets evaluation() const {

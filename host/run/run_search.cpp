@@ -7,6 +7,7 @@
 #include "host/journal/study_journal.hpp"
 #include "host/report/atomic_file.hpp"
 #include "host/report/results_csv.hpp"
+#include "host/run/memory_plan.hpp"
 #include "host/scoring/search_significance.hpp"
 #include "kernels/backend/parameter_layout.hpp"
 
@@ -136,10 +137,16 @@ std::vector<TrainingResult> resumed_results(const SearchPlan& plan, const StudyJ
 SearchSummary run_search(const SearchConfig& config, const SearchOptions& options, const PlanCallback& on_plan,
                          const ProgressCallback& progress) {
   const auto started = std::chrono::steady_clock::now();
-  const PreparedSearch prepared = prepare_search(config);
+  PreparedSearch prepared = prepare_search(config);
+  SearchSummary summary;
+  // Under MPI the worker ranks fit their own threads to their own memory.
+  if (!options.execute) {
+    const MemoryFit fit = fit_to_memory(config, prepared, estimate_memory(prepared), host_memory());
+    prepared.threads = fit.threads;
+    summary.memory_notice = fit.notice;
+  }
   check_output_dir(config.output_dir);
 
-  SearchSummary summary;
   summary.backend = options.executor_name.empty() ? prepared.backend : options.executor_name;
   summary.threads = prepared.threads;
   summary.input_width = prepared.train.features;

@@ -70,6 +70,20 @@ std::vector<int> shuffled_order(int rows, std::uint64_t order_seed, int epoch) {
   return order;
 }
 
+std::size_t trainer_host_bytes(const PackSpec& spec, int train_rows, int features, bool shuffle) {
+  const std::size_t models = static_cast<std::size_t>(spec.models());
+  std::size_t scratch = 0;
+  for (const PackMember& member : spec.members)
+    scratch = std::max(scratch, initialization_scratch_bytes(spec.layout, member.weight_init));
+  const std::size_t initial = models * spec.layout.size * sizeof(float) + scratch;
+  const std::size_t staged = shuffle ? static_cast<std::size_t>(std::min(spec.batch_size, train_rows)) *
+                                           (static_cast<std::size_t>(features) + 1) * sizeof(float)
+                                     : 0;
+  const std::size_t per_network = sizeof(TrainingOutcome) + sizeof(OptimizerStep) + 2 * sizeof(std::uint8_t) +
+                                  sizeof(NetworkHealth) + sizeof(ConfusionCounts);
+  return std::max(initial, staged) + models * per_network;
+}
+
 double training_flops(const ParameterLayout& layout, int max_epochs, int train_rows, int test_rows) {
   // Forward, weight gradient and input gradient are 2 flops per multiply-add each; the first
   // layer needs no input gradient.

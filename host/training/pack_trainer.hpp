@@ -84,6 +84,11 @@ inline int steps_per_epoch(int train_rows, int batch_size) {
 // The order of the training rows in one epoch when shuffling.
 std::vector<int> shuffled_order(int rows, std::uint64_t order_seed, int epoch);
 
+// The most host memory train_pack allocates besides the backend's workspace: every network's
+// initial parameters with one network's weight-initialization scratch, or the staged shuffled
+// batch, and the per-network outcomes. With the workspace, what a worker thread holds.
+std::size_t trainer_host_bytes(const PackSpec& spec, int train_rows, int features, bool shuffle);
+
 // Floating-point operations of one training (forward and backward GEMMs on the training set,
 // forward on the evaluated rows, `test_rows`), for throughput figures.
 double training_flops(const ParameterLayout& layout, int max_epochs, int train_rows, int test_rows);

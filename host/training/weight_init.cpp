@@ -111,6 +111,21 @@ std::vector<double> weight_values(WeightInit init, std::uint64_t seed, int layer
 
 }  // namespace
 
+std::size_t initialization_scratch_bytes(const ParameterLayout& layout, WeightInit init) {
+  std::size_t most = 0;
+  for (int l = 0; l < layout.layers(); ++l) {
+    const std::size_t weights = layout.weight_count(l);
+    const std::size_t biases = static_cast<std::size_t>(layout.out(l));
+    // orthogonal(): the normal draws, the tall matrix's columns (one vector each) and the result.
+    const std::size_t columns = static_cast<std::size_t>(std::min(layout.in(l), layout.out(l)));
+    const std::size_t layer = init == WeightInit::Orthogonal
+                                  ? 3 * weights * sizeof(double) + columns * sizeof(std::vector<double>)
+                                  : weights * sizeof(double);
+    most = std::max(most, layer + biases * sizeof(double));
+  }
+  return most;
+}
+
 void initialize_parameters(const ParameterLayout& layout, WeightInit init, bool has_prelu, std::uint64_t seed,
                            float* parameters) {
   std::fill(parameters, parameters + layout.size, 0.0f);

@@ -4,6 +4,7 @@
 // PReLU slope 0.25.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 
 #include "kernels/backend/parameter_layout.hpp"
@@ -14,5 +15,10 @@ namespace hf {
 // Writes layout.size floats to `parameters` (padding and unused slots zero).
 void initialize_parameters(const ParameterLayout& layout, WeightInit init, bool has_prelu, std::uint64_t seed,
                            float* parameters);
+
+// The most host memory initialize_parameters takes besides `parameters`: one layer's draws in
+// double precision and its biases' (three arrays of the layer's size for orthogonal: the draws,
+// the columns being orthogonalised and the result), for the memory plan.
+std::size_t initialization_scratch_bytes(const ParameterLayout& layout, WeightInit init);
 
 }  // namespace hf

@@ -9,6 +9,7 @@
 // sigmoid output. Hidden layer outputs pass through the network's activation, then dropout.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <vector>
@@ -45,6 +46,10 @@ enum class LayerBuffer { PreActivation, Activation, Output, Gradient };
 class PackWorkspace {
  public:
   virtual ~PackWorkspace() = default;
+
+  // The bytes this workspace's buffers took when it was created, on its backend's memory: what
+  // the backend's workspace_bytes function (kernels/backend_registry.hpp) computes for it.
+  virtual std::size_t allocated_bytes() const = 0;
 
   // Host transfers. write_parameters also zeroes gradients and optimizer state.
   virtual void write_parameters(const float* parameters) = 0;

@@ -11,15 +11,20 @@ namespace hf {
 class AlignedFloats {
  public:
   AlignedFloats() = default;
-  explicit AlignedFloats(std::size_t count) : size_(count) {
-    const std::size_t bytes = (count * sizeof(float) + 63) / 64 * 64;
-    data_.reset(static_cast<float*>(std::aligned_alloc(64, bytes == 0 ? 64 : bytes)));
+  explicit AlignedFloats(std::size_t count) : size_(count), bytes_(bytes_for(count)) {
+    data_.reset(static_cast<float*>(std::aligned_alloc(64, bytes_)));
     if (!data_) throw std::bad_alloc();
-    std::memset(data_.get(), 0, bytes);
+    std::memset(data_.get(), 0, bytes_);
+  }
+  // What an array of `count` floats allocates: whole cache lines, at least one.
+  static std::size_t bytes_for(std::size_t count) {
+    const std::size_t bytes = (count * sizeof(float) + 63) / 64 * 64;
+    return bytes == 0 ? 64 : bytes;
   }
   float* data() { return data_.get(); }
   const float* data() const { return data_.get(); }
   std::size_t size() const { return size_; }
+  std::size_t bytes() const { return bytes_; }  // allocated, 0 for a default-constructed array
   float& operator[](std::size_t i) { return data_[i]; }
   float operator[](std::size_t i) const { return data_[i]; }
   void zero() { std::memset(data_.get(), 0, size_ * sizeof(float)); }
@@ -30,6 +35,7 @@ class AlignedFloats {
   };
   std::unique_ptr<float[], Free> data_;
   std::size_t size_ = 0;
+  std::size_t bytes_ = 0;
 };
 
 }  // namespace hf

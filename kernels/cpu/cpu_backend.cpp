@@ -1,11 +1,15 @@
 #include "kernels/cpu/cpu_backend.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
+#include <new>
 #include <stdexcept>
 #include <type_traits>
 #include <utility>
 
+#include "kernels/backend/byte_size.hpp"
+#include "kernels/backend/out_of_host_memory.hpp"
 #include "kernels/cpu/aligned_floats.hpp"
 #include "kernels/cpu/small_gemm.hpp"
 #include "kernels/cpu/transpose.hpp"
@@ -49,10 +53,59 @@ void fill_rrelu_slopes(std::uint64_t seed, int layer, std::uint64_t step, std::s
   }
 }
 
+// The size of every buffer a CpuPack holds, in floats: the constructor allocates exactly these
+// and cpu_workspace_bytes adds them up, so the memory plan is what a workspace allocates.
+struct CpuPackSizes {
+  std::size_t parameters = 0;  // each of parameters, gradients and two optimizer states
+  std::size_t transposed = 0;  // every network's weights transposed, for the forward GEMMs
+  std::size_t transposed_per_network = 0;
+  std::vector<std::size_t> transposed_offset;  // per layer, within a network's transposed weights
+  // Per layer, models x max_rows x out(l): pre-activation, activation and gradient each, and
+  // the dropout output (0 floats when no network of the pack uses dropout).
+  std::vector<std::size_t> layer, dropped;
+  std::size_t scratch = 0;  // one network's widest layer block of random multipliers
+  std::size_t models = 0;   // per-network loss, health and confusion counters
+};
+
+CpuPackSizes cpu_pack_sizes(const PackSpec& pack, int max_rows) {
+  const ParameterLayout& L = pack.layout;
+  CpuPackSizes sizes;
+  sizes.models = static_cast<std::size_t>(pack.models());
+  sizes.parameters = sizes.models * L.size;
+  for (int l = 0; l < L.layers(); ++l) {
+    sizes.transposed_offset.push_back(sizes.transposed_per_network);
+    sizes.transposed_per_network += (L.weight_count(l) + 15) / 16 * 16;
+  }
+  sizes.transposed = sizes.models * sizes.transposed_per_network;
+  bool any_dropout = false;
+  for (const PackMember& m : pack.members) any_dropout = any_dropout || m.dropout > 0.0;
+  for (int l = 0; l < L.layers(); ++l) {
+    const std::size_t block = static_cast<std::size_t>(max_rows) * L.out(l);
+    sizes.layer.push_back(sizes.models * block);
+    sizes.dropped.push_back(any_dropout ? sizes.models * block : 0);
+    sizes.scratch = std::max(sizes.scratch, block);
+  }
+  return sizes;
+}
+
+std::size_t per_network_counter_bytes() {
+  // loss_, loss_sums_, health_, confusion_
+  return 2 * sizeof(double) + sizeof(NetworkHealth) + sizeof(ConfusionCounts);
+}
+
+std::string describe_pack(const PackSpec& pack, int max_rows) {
+  std::string widths;
+  for (int w : pack.layout.widths) widths += (widths.empty() ? "" : "-") + std::to_string(w);
+  return std::to_string(pack.models()) + (pack.models() == 1 ? " network" : " networks") + " of widths " + widths +
+         ", " + std::to_string(max_rows) + " rows";
+}
+
 // One pack's buffers in host memory and the primitives over them, one network at a time.
 class CpuPack final : public PackWorkspace {
  public:
   CpuPack(const PackSpec& pack, int rows);
+
+  std::size_t allocated_bytes() const override { return allocated_bytes_; }
 
   void write_parameters(const float* parameters_) override;
   void read_parameters(float* parameters_) override;
@@ -81,6 +134,37 @@ class CpuPack final : public PackWorkspace {
   void count_confusion(const StepInfo& info, float threshold) override;
 
  private:
+  // Every allocation of the workspace goes through these, which count what they allocate and
+  // turn an allocation failure into a message naming the buffer and its size.
+  AlignedFloats allocate(const char* what, std::size_t count) {
+    try {
+      AlignedFloats buffer(count);
+      allocated_bytes_ += buffer.bytes();
+      return buffer;
+    } catch (const std::bad_alloc&) {
+      throw_out_of_memory(what, AlignedFloats::bytes_for(count));
+    }
+  }
+  template <typename T>
+  void allocate_per_network(std::vector<T>& values, std::size_t count, const T& value) {
+    try {
+      values.assign(count, value);
+      allocated_bytes_ += values.capacity() * sizeof(T);
+    } catch (const std::bad_alloc&) {
+      throw_out_of_memory("per-network counters", count * sizeof(T));
+    }
+  }
+  [[noreturn]] void throw_out_of_memory(const char* what, std::size_t bytes) const {
+    const std::size_t needed = cpu_workspace_bytes(spec_, max_rows_).total();
+    throw OutOfHostMemory("cannot allocate " + byte_size(bytes) + " of host memory for the " + what +
+                              " of a CPU workspace (" + describe_pack(spec_, max_rows_) + "), which needs " +
+                              byte_size(needed) + " in all, " + byte_size(allocated_bytes_) +
+                              " of it already allocated; other processes took the memory the plan counted on, or "
+                              "a limit (ulimit -v/-d) applies: free memory, or use fewer worker threads "
+                              "(-j/--cpu-count), or smaller hidden_layers or batch_size",
+                          bytes);
+  }
+
   int models() const { return spec_.models(); }
   const PackMember& member(int m) const { return spec_.members[m]; }
   std::size_t block(int layer) const { return static_cast<std::size_t>(max_rows_) * spec_.layout.out(layer); }
@@ -169,36 +253,32 @@ class CpuPack final : public PackWorkspace {
   std::vector<NetworkHealth> health_;
   std::vector<ConfusionCounts> confusion_;
   std::vector<std::pair<int, std::vector<LayerGemms>>> gemms_by_rows_;
+  std::size_t allocated_bytes_ = 0;
 };
 
 CpuPack::CpuPack(const PackSpec& pack, int rows) : spec_(pack), max_rows_(rows) {
+  const CpuPackSizes sizes = cpu_pack_sizes(spec_, rows);
   const ParameterLayout& L = spec_.layout;
   const std::size_t count = static_cast<std::size_t>(spec_.models());
   parameters_ = L.size;
+  transposed_size_ = sizes.transposed_per_network;
+  transposed_offset_ = sizes.transposed_offset;
+  params_ = allocate("parameters", sizes.parameters);
+  grads_ = allocate("gradients", sizes.parameters);
+  state1_ = allocate("optimizer state", sizes.parameters);
+  state2_ = allocate("optimizer state", sizes.parameters);
+  transposed_ = allocate("transposed weights", sizes.transposed);
   for (int l = 0; l < L.layers(); ++l) {
-    transposed_offset_.push_back(transposed_size_);
-    transposed_size_ += (L.weight_count(l) + 15) / 16 * 16;
+    z_.push_back(allocate("pre-activations", sizes.layer[l]));
+    y_.push_back(allocate("activations", sizes.layer[l]));
+    g_.push_back(allocate("activation gradients", sizes.layer[l]));
+    dropped_.push_back(allocate("dropout outputs", sizes.dropped[l]));
   }
-  params_ = AlignedFloats(count * L.size);
-  grads_ = AlignedFloats(count * L.size);
-  state1_ = AlignedFloats(count * L.size);
-  state2_ = AlignedFloats(count * L.size);
-  transposed_ = AlignedFloats(count * transposed_size_);
-  bool any_dropout = false;
-  for (const PackMember& m : spec_.members) any_dropout = any_dropout || m.dropout > 0.0;
-  std::size_t widest = 0;
-  for (int l = 0; l < L.layers(); ++l) {
-    widest = std::max(widest, block(l));
-    z_.emplace_back(count * block(l));
-    y_.emplace_back(count * block(l));
-    g_.emplace_back(count * block(l));
-    dropped_.emplace_back(any_dropout ? count * block(l) : 0);
-  }
-  scratch_ = AlignedFloats(widest);
-  loss_.assign(count, 0.0);
-  loss_sums_.assign(count, 0.0);
-  health_.assign(count, NetworkHealth{});
-  confusion_.assign(count, ConfusionCounts{});
+  scratch_ = allocate("dropout scratch", sizes.scratch);
+  allocate_per_network(loss_, count, 0.0);
+  allocate_per_network(loss_sums_, count, 0.0);
+  allocate_per_network(health_, count, NetworkHealth{});
+  allocate_per_network(confusion_, count, ConfusionCounts{});
 }
 
 void CpuPack::write_parameters(const float* parameters) {
@@ -459,6 +539,20 @@ void CpuPack::count_confusion(const StepInfo& info, float threshold) {
 }
 
 }  // namespace
+
+WorkspaceBytes cpu_workspace_bytes(const PackSpec& pack, int max_rows) {
+  const CpuPackSizes sizes = cpu_pack_sizes(pack, max_rows);
+  WorkspaceBytes bytes;
+  bytes.parameters = 4 * AlignedFloats::bytes_for(sizes.parameters) + AlignedFloats::bytes_for(sizes.transposed);
+  for (std::size_t l = 0; l < sizes.layer.size(); ++l)
+    bytes.activations += 3 * AlignedFloats::bytes_for(sizes.layer[l]) + AlignedFloats::bytes_for(sizes.dropped[l]);
+  bytes.other = AlignedFloats::bytes_for(sizes.scratch) + sizes.models * per_network_counter_bytes();
+  return bytes;
+}
+
+std::size_t cpu_library_bytes(std::size_t layer_shapes) {
+  return small_gemm_cache_bytes(3 * layer_shapes);  // gemms(): forward, weight and input gradient
+}
 
 std::unique_ptr<PackWorkspace> CpuBackend::create_workspace(const PackSpec& spec, int max_rows) {
   return std::make_unique<CpuPack>(spec, max_rows);

@@ -7,11 +7,20 @@
 #include <string>
 
 #include "kernels/backend/backend.hpp"
+#include "kernels/backend/workspace_bytes.hpp"
 
 namespace hf {
 
 // What the CPU backend is built with, for --version: its GEMM library.
 std::string cpu_backend_description();
+
+// Host bytes a CPU workspace of this pack and `max_rows` rows allocates: the function its
+// constructor allocates by. The memory plan counts one per worker thread.
+WorkspaceBytes cpu_workspace_bytes(const PackSpec& pack, int max_rows);
+
+// Host bytes the CPU backend keeps for the whole run, shared by its workspaces: the GEMM
+// library's kernels for `layer_shapes` distinct (in, out, rows) layer shapes.
+std::size_t cpu_library_bytes(std::size_t layer_shapes);
 
 class CpuBackend final : public Backend {
  public:

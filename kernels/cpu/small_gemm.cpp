@@ -41,6 +41,15 @@ void SmallGemm::operator()(const float* a, const float* b, float* c) const {
   }
 }
 
+std::size_t small_gemm_cache_bytes(std::size_t kernels) {
+#if HYPERFUSE_HAVE_LIBXSMM
+  return (std::size_t{23} << 19) + kernels * (std::size_t{12} << 10);  // 11.5 MiB + 12 KiB each, rounded up
+#else
+  (void)kernels;
+  return 0;
+#endif
+}
+
 const char* small_gemm_library() {
 #if HYPERFUSE_HAVE_LIBXSMM
   return "libxsmm " LIBXSMM_VERSION " JIT GEMMs";

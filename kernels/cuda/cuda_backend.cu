@@ -35,6 +35,37 @@ struct NetworkRun {
   int begin = 0, end = 0;
 };
 
+// The element count of every device buffer a CudaPack holds: the constructor allocates exactly
+// these and cuda_workspace_bytes adds them up, so pack sizing is what a workspace allocates.
+struct CudaPackSizes {
+  std::size_t parameters = 0;              // each of parameters, gradients and two optimizer states
+  std::vector<std::size_t> layer, output;  // per layer: Z, activation and gradient each; output (hidden only)
+  std::size_t batch_x = 0, batch_y = 0;    // the batch, copied once for every network
+  std::size_t models = 0;                  // one of each per-network array
+};
+
+CudaPackSizes cuda_pack_sizes(const PackSpec& pack, int max_rows) {
+  const ParameterLayout& L = pack.layout;
+  CudaPackSizes sizes;
+  sizes.models = static_cast<std::size_t>(pack.models());
+  sizes.parameters = sizes.models * L.size;
+  for (int l = 0; l < L.layers(); ++l) {
+    const std::size_t block = sizes.models * static_cast<std::size_t>(max_rows) * L.out(l);
+    sizes.layer.push_back(block);
+    sizes.output.push_back(l + 1 < L.layers() ? block : 0);
+  }
+  sizes.batch_x = static_cast<std::size_t>(max_rows) * L.in(0);
+  sizes.batch_y = static_cast<std::size_t>(max_rows);
+  return sizes;
+}
+
+// Bytes per network of the per-network arrays: losses and their epoch sums, first non-finite
+// step, non-finite flag, confusion counts, optimizer scalars, activation/loss/optimizer codes,
+// active flag, dropout, keep scale, l1 and seed.
+constexpr std::size_t kPerNetworkArrayBytes = 2 * sizeof(double) + sizeof(std::int64_t) + sizeof(std::uint8_t) +
+                                              4 * sizeof(long long) + sizeof(OptimizerStep) + 3 * sizeof(std::uint8_t) +
+                                              sizeof(std::uint8_t) + 3 * sizeof(float) + sizeof(std::uint64_t);
+
 struct PackBuffers {
   PackBuffers(const PackSpec& pack, int rows, cudaStream_t s, cublasHandle_t handle)
       : spec(pack), max_rows(rows), stream(s), cublas(handle) {}
@@ -172,20 +203,20 @@ class CudaPack final : public PackWorkspace {
  public:
   CudaPack(const PackSpec& spec, int max_rows, cudaStream_t stream, cublasHandle_t cublas)
       : ws(spec, max_rows, stream, cublas) {
-    const ParameterLayout& L = spec.layout;
-    const std::size_t models = static_cast<std::size_t>(spec.models());
-    ws.parameters = DeviceBuffer<float>(models * L.size);
-    ws.gradients = DeviceBuffer<float>(models * L.size);
-    ws.state1 = DeviceBuffer<float>(models * L.size);
-    ws.state2 = DeviceBuffer<float>(models * L.size);
-    for (int l = 0; l < L.layers(); ++l) {
-      ws.z.emplace_back(models * ws.block(l));
-      ws.y.emplace_back(models * ws.block(l));
-      ws.g.emplace_back(models * ws.block(l));
-      ws.output.emplace_back(ws.hidden(l) ? models * ws.block(l) : 0);
+    const CudaPackSizes sizes = cuda_pack_sizes(spec, max_rows);
+    const std::size_t models = sizes.models;
+    ws.parameters = DeviceBuffer<float>(sizes.parameters);
+    ws.gradients = DeviceBuffer<float>(sizes.parameters);
+    ws.state1 = DeviceBuffer<float>(sizes.parameters);
+    ws.state2 = DeviceBuffer<float>(sizes.parameters);
+    for (std::size_t l = 0; l < sizes.layer.size(); ++l) {
+      ws.z.emplace_back(sizes.layer[l]);
+      ws.y.emplace_back(sizes.layer[l]);
+      ws.g.emplace_back(sizes.layer[l]);
+      ws.output.emplace_back(sizes.output[l]);
     }
-    ws.batch_x = DeviceBuffer<float>(static_cast<std::size_t>(max_rows) * L.in(0));
-    ws.batch_y = DeviceBuffer<float>(static_cast<std::size_t>(max_rows));
+    ws.batch_x = DeviceBuffer<float>(sizes.batch_x);
+    ws.batch_y = DeviceBuffer<float>(sizes.batch_y);
     ws.losses = DeviceBuffer<double>(models);
     ws.losses.fill_bytes(0, stream);
     ws.loss_sums = DeviceBuffer<double>(models);
@@ -219,6 +250,18 @@ class CudaPack final : public PackWorkspace {
       ws.any_l1 = ws.any_l1 || m.l1 > 0.0;
     }
     ws.synchronize();
+  }
+
+  std::size_t allocated_bytes() const override {
+    std::size_t bytes = ws.parameters.bytes() + ws.gradients.bytes() + ws.state1.bytes() + ws.state2.bytes() +
+                        ws.batch_x.bytes() + ws.batch_y.bytes() + ws.losses.bytes() + ws.loss_sums.bytes() +
+                        ws.first_nonfinite_loss_step.bytes() + ws.nonfinite_parameters.bytes() + ws.confusion.bytes() +
+                        ws.scalars.bytes() + ws.activation_codes.bytes() + ws.loss_codes.bytes() +
+                        ws.optimizer_codes.bytes() + ws.active.bytes() + ws.dropout.bytes() + ws.keep_scale.bytes() +
+                        ws.l1.bytes() + ws.seeds.bytes();
+    for (const auto* buffers : {&ws.z, &ws.y, &ws.output, &ws.g})
+      for (const DeviceBuffer<float>& b : *buffers) bytes += b.bytes();
+    return bytes;
   }
 
   void write_parameters(const float* parameters) override {
@@ -545,17 +588,14 @@ CudaDeviceMemory cuda_device_memory(int device) {
   return memory;
 }
 
-std::size_t cuda_bytes_per_network(const ParameterLayout& layout, int max_rows) {
-  std::size_t floats = 4 * layout.size;  // parameters, gradients, two optimizer states
-  for (int l = 0; l < layout.layers(); ++l) {
-    const std::size_t block = static_cast<std::size_t>(max_rows) * layout.out(l);
-    floats += 3 * block;                           // Z, activation, gradient
-    if (l + 1 < layout.layers()) floats += block;  // output after dropout
-  }
-  // Codes, scalars, loss and its epoch sum, health and confusion counters.
-  const std::size_t per_network_arrays = 3 + 3 * sizeof(float) + 2 * sizeof(std::uint64_t) + 2 * sizeof(double) +
-                                         sizeof(std::int64_t) + 1 + 4 * sizeof(long long) + sizeof(OptimizerStep);
-  return floats * sizeof(float) + per_network_arrays;
+WorkspaceBytes cuda_workspace_bytes(const PackSpec& pack, int max_rows) {
+  const CudaPackSizes sizes = cuda_pack_sizes(pack, max_rows);
+  WorkspaceBytes bytes;
+  bytes.parameters = 4 * sizes.parameters * sizeof(float);
+  for (std::size_t l = 0; l < sizes.layer.size(); ++l)
+    bytes.activations += (3 * sizes.layer[l] + sizes.output[l]) * sizeof(float);
+  bytes.other = (sizes.batch_x + sizes.batch_y) * sizeof(float) + sizes.models * kPerNetworkArrayBytes;
+  return bytes;
 }
 
 }  // namespace hf

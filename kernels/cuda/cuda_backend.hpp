@@ -7,6 +7,7 @@
 #include <string>
 
 #include "kernels/backend/backend.hpp"
+#include "kernels/backend/workspace_bytes.hpp"
 
 namespace hf {
 
@@ -32,8 +33,8 @@ struct CudaDeviceMemory {
 };
 CudaDeviceMemory cuda_device_memory(int device);
 
-// Device bytes one network of a pack takes in a CUDA workspace of `max_rows` rows (parameters,
-// gradients, optimizer states and layer buffers), for sizing packs.
-std::size_t cuda_bytes_per_network(const ParameterLayout& layout, int max_rows);
+// Device bytes a CUDA workspace of this pack and `max_rows` rows allocates: the function its
+// constructor allocates by, which sizes GPU packs and the memory plan.
+WorkspaceBytes cuda_workspace_bytes(const PackSpec& pack, int max_rows);
 
 }  // namespace hf

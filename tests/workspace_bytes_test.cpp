@@ -1,0 +1,127 @@
+// Every backend's workspace_bytes (the figure the memory plan and the GPU pack sizing read) is
+// exactly what a workspace of that pack allocates, for odd shapes, with and without dropout; GPU
+// packs are sized by the same function; an allocation that cannot succeed names its buffer.
+#include <gtest/gtest.h>
+
+#include <string>
+
+#include "host/run/device_choice.hpp"
+#include "host/training/pack_trainer.hpp"
+#include "kernels/backend/out_of_host_memory.hpp"
+#include "kernels/backend_registry.hpp"
+#include "kernels/cpu/aligned_floats.hpp"
+#include "tests/address_sanitizer.hpp"
+
+namespace hf {
+namespace {
+
+PackSpec pack(std::vector<int> widths, int networks, double dropout) {
+  PackSpec spec{ParameterLayout(std::move(widths)), 32, {}};
+  for (int m = 0; m < networks; ++m) {
+    PackMember member;
+    member.dropout = m == networks - 1 ? dropout : 0.0;  // one network with dropout is enough
+    member.seed = static_cast<std::uint64_t>(m + 1);
+    spec.members.push_back(member);
+  }
+  return spec;
+}
+
+struct Shape {
+  std::vector<int> widths;
+  int networks;
+  int rows;
+  double dropout;
+};
+
+const std::vector<Shape> kShapes = {
+    {{30, 60, 90, 60, 30, 15, 1}, 1, 256, 0.0},  // the seed's network, evaluation rows
+    {{30, 60, 90, 60, 30, 15, 1}, 1, 256, 0.2},  // with the dropout buffers
+    {{5, 7, 1}, 3, 13, 0.5},                     // odd sizes, several networks
+    {{11, 1}, 7, 1, 0.0},                        // no hidden layer, one row
+    {{3, 5, 7, 11, 13, 1}, 5, 33, 0.1},
+};
+
+TEST(WorkspaceBytes, EveryBackendAllocatesExactlyWhatItsFunctionSays) {
+  for (const BackendEntry& entry : registered_backends()) {
+    if (entry.accelerator && entry.device_count() == 0) {
+      std::printf("[   NOTE   ] %s: no device visible, its allocations are not checked here\n", entry.name.c_str());
+      continue;
+    }
+    ASSERT_TRUE(entry.workspace_bytes) << entry.name << " registers no workspace_bytes";
+    std::unique_ptr<Backend> backend = entry.make(0);
+    for (const Shape& s : kShapes) {
+      SCOPED_TRACE(entry.name + ", " + std::to_string(s.networks) + " networks, " + std::to_string(s.rows) +
+                   " rows, dropout " + std::to_string(s.dropout));
+      const PackSpec spec = pack(s.widths, s.networks, s.dropout);
+      const WorkspaceBytes planned = entry.workspace_bytes(spec, s.rows);
+      const std::unique_ptr<PackWorkspace> workspace = backend->create_workspace(spec, s.rows);
+      EXPECT_EQ(workspace->allocated_bytes(), planned.total());
+      // Every part is there: four parameter-sized arrays at least, three layer buffers per layer.
+      EXPECT_GE(planned.parameters, 4 * spec.layout.size * sizeof(float) * static_cast<std::size_t>(s.networks));
+      EXPECT_GE(planned.activations, 3 * static_cast<std::size_t>(s.rows) * sizeof(float) *
+                                         static_cast<std::size_t>(s.networks) * spec.layout.layers());
+      EXPECT_GT(planned.other, 0u);
+    }
+  }
+}
+
+TEST(WorkspaceBytes, DropoutAndMoreNetworksTakeMore) {
+  for (const BackendEntry& entry : registered_backends()) {
+    SCOPED_TRACE(entry.name);
+    const WorkspaceBytes without = entry.workspace_bytes(pack({30, 60, 1}, 2, 0.0), 64);
+    const WorkspaceBytes with = entry.workspace_bytes(pack({30, 60, 1}, 2, 0.3), 64);
+    const WorkspaceBytes more = entry.workspace_bytes(pack({30, 60, 1}, 4, 0.0), 64);
+    EXPECT_GE(with.activations, without.activations);
+    EXPECT_GT(more.parameters, without.parameters);
+    EXPECT_GT(more.activations, without.activations);
+  }
+}
+
+// The GPU pack sizing reads the accelerator's workspace_bytes: the pack it chooses fits the
+// budget and twice as many networks would not. Arithmetic only, so it runs without a device.
+TEST(WorkspaceBytes, GpuPacksAreSizedByTheSameFunction) {
+  for (const BackendEntry& entry : registered_backends()) {
+    if (!entry.accelerator) continue;
+    DeviceChoice choice;
+    choice.device = Device::Cuda;
+    choice.gpus = {0};
+    const std::vector<DeviceMemory> memory{{"test device", std::size_t{3} << 30, std::size_t{4} << 30}};
+    const std::size_t budget = gpu_pack_budget(memory);
+    EXPECT_EQ(budget, std::size_t{3} << 29);
+    const int train_rows = 10000, test_rows = 2500;
+    const PackSizeRule rule = pack_size_rule(choice, memory, train_rows, test_rows);
+    for (const std::vector<int>& widths : std::vector<std::vector<int>>{{30, 60, 90, 60, 30, 15, 1}, {30, 3000, 1}}) {
+      for (int batch_size : {32, 5000}) {
+        const ParameterLayout layout(widths);
+        const int networks = rule(layout, batch_size);
+        const int rows = workspace_rows(batch_size, train_rows, test_rows);
+        SCOPED_TRACE(std::to_string(widths[1]) + " units, batch " + std::to_string(batch_size));
+        EXPECT_LE(entry.workspace_bytes(pack_of(layout, batch_size, networks), rows).total(), budget);
+        if (networks < kMaxGpuPackSize) {
+          EXPECT_GT(entry.workspace_bytes(pack_of(layout, batch_size, 2 * networks), rows).total(), budget);
+        }
+      }
+    }
+  }
+}
+
+TEST(WorkspaceBytes, AnAllocationThatCannotSucceedNamesItsBufferAndSize) {
+  if (testing::kUnderAddressSanitizer) GTEST_SKIP() << "AddressSanitizer stops at a failed allocation";
+  const BackendEntry* cpu = find_backend("cpu");
+  ASSERT_NE(cpu, nullptr);
+  // 2^58 weights: no machine has the 1 EiB, so the allocator refuses at once.
+  const PackSpec spec = pack({30, 1 << 29, 1 << 29, 1}, 1, 0.0);
+  try {
+    cpu->make(0)->create_workspace(spec, 1);
+    FAIL() << "expected OutOfHostMemory";
+  } catch (const OutOfHostMemory& e) {
+    const std::string message = e.what();
+    EXPECT_NE(message.find("cannot allocate 1.00 EiB"), std::string::npos) << message;
+    EXPECT_NE(message.find("for the parameters of a CPU workspace"), std::string::npos) << message;
+    EXPECT_NE(message.find("widths 30-536870912-536870912-1"), std::string::npos) << message;
+    EXPECT_EQ(e.bytes(), AlignedFloats::bytes_for(spec.layout.size)) << message;
+  }
+}
+
+}  // namespace
+}  // namespace hf
