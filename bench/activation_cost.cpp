@@ -1,0 +1,233 @@
+// activation_cost: what the activation function costs the CPU trainer. Trains the first
+// network of a config (default bench/seed_network.toml: the seed's network, data and
+// optimizer) on one thread once per activation, the activations interleaved so a change in the
+// machine's load spreads over all of them, and prints each one's median training time, the
+// spread of its repeats and its time relative to ReLU. --profile adds where a training step
+// spends its time, primitive by primitive.
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <map>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "host/common/errors.hpp"
+#include "host/config/search_config.hpp"
+#include "host/run/prepared_search.hpp"
+#include "host/training/pack_trainer.hpp"
+#include "kernels/cpu/cpu_backend.hpp"
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+// Seconds spent in each primitive, summed over the calls of one training.
+using PrimitiveSeconds = std::map<std::string, double>;
+
+// A CPU workspace that times every primitive the training step calls.
+class TimedWorkspace final : public hf::PackWorkspace {
+ public:
+  TimedWorkspace(std::unique_ptr<hf::PackWorkspace> inner, PrimitiveSeconds& seconds)
+      : inner_(std::move(inner)), seconds_(seconds) {}
+
+  void write_parameters(const float* p) override { inner_->write_parameters(p); }
+  void read_parameters(float* p) override { inner_->read_parameters(p); }
+  void read_gradients(float* g) override { inner_->read_gradients(g); }
+  void write_gradients(const float* g) override { inner_->write_gradients(g); }
+  std::vector<float> read_losses() override { return inner_->read_losses(); }
+  std::vector<hf::NetworkHealth> read_health() override { return inner_->read_health(); }
+  std::vector<hf::ConfusionCounts> read_confusion() override { return inner_->read_confusion(); }
+  void read_layer(int l, hf::LayerBuffer b, int rows, float* v) override { inner_->read_layer(l, b, rows, v); }
+  void write_layer(int l, hf::LayerBuffer b, int rows, const float* v) override { inner_->write_layer(l, b, rows, v); }
+  void poison() override { inner_->poison(); }
+  void load_batch(const float* x, const float* y, int rows) override { inner_->load_batch(x, y, rows); }
+  void linear_forward(int l, const hf::StepInfo& i) override {
+    timed("linear_forward", i, [&] { inner_->linear_forward(l, i); });
+  }
+  void bias_activation_dropout(int l, const hf::StepInfo& i) override {
+    timed("bias_activation_dropout", i, [&] { inner_->bias_activation_dropout(l, i); });
+  }
+  void output_loss_gradient(const hf::StepInfo& i) override {
+    timed("output_loss_gradient", i, [&] { inner_->output_loss_gradient(i); });
+  }
+  void linear_backward(int l, const hf::StepInfo& i) override {
+    timed("linear_backward", i, [&] { inner_->linear_backward(l, i); });
+  }
+  void activation_backward(int l, const hf::StepInfo& i) override {
+    timed("activation_backward", i, [&] { inner_->activation_backward(l, i); });
+  }
+  void l1_penalty(const hf::StepInfo& i) override {
+    timed("l1_penalty", i, [&] { inner_->l1_penalty(i); });
+  }
+  void check_loss(const hf::StepInfo& i) override { inner_->check_loss(i); }
+  void optimizer_step(const hf::StepInfo& i, const std::vector<hf::OptimizerStep>& s) override {
+    timed("optimizer_step", i, [&] { inner_->optimizer_step(i, s); });
+  }
+  void check_parameters() override { inner_->check_parameters(); }
+  void reset_confusion() override { inner_->reset_confusion(); }
+  void count_confusion(const hf::StepInfo& i, float threshold) override { inner_->count_confusion(i, threshold); }
+
+ private:
+  // Training steps only: evaluation runs the forward primitives on bigger batches.
+  template <typename F>
+  void timed(const char* name, const hf::StepInfo& info, F&& f) {
+    if (info.mode != hf::Mode::Training) return f();
+    const auto t0 = Clock::now();
+    f();
+    seconds_[name] += std::chrono::duration<double>(Clock::now() - t0).count();
+  }
+
+  std::unique_ptr<hf::PackWorkspace> inner_;
+  PrimitiveSeconds& seconds_;
+};
+
+class TimedCpuBackend final : public hf::Backend {
+ public:
+  explicit TimedCpuBackend(PrimitiveSeconds& seconds) : seconds_(seconds) {}
+  const char* name() const override { return "cpu (timed)"; }
+  std::unique_ptr<hf::PackWorkspace> create_workspace(const hf::PackSpec& spec, int max_rows) override {
+    return std::make_unique<TimedWorkspace>(cpu_.create_workspace(spec, max_rows), seconds_);
+  }
+
+ private:
+  hf::CpuBackend cpu_;
+  PrimitiveSeconds& seconds_;
+};
+
+double median(std::vector<double> values) {
+  std::sort(values.begin(), values.end());
+  const std::size_t n = values.size();
+  return n % 2 == 1 ? values[n / 2] : 0.5 * (values[n / 2 - 1] + values[n / 2]);
+}
+
+int activation_code(const std::string& name) {
+  for (int a = 0; a < hf::kActivationCount; ++a)
+    if (name == hf::kActivationNames[a]) return a;
+  return -1;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::string config_path = "bench/seed_network.toml";
+  int repeats = 5;
+  bool profile = false, json = false;
+  std::vector<int> activations;
+  for (int i = 1; i < argc; ++i) {
+    const std::string arg = argv[i];
+    if (arg == "--repeats" && i + 1 < argc) {
+      repeats = std::max(1, std::atoi(argv[++i]));
+    } else if (arg == "--activations" && i + 1 < argc) {
+      std::string list = argv[++i];
+      for (std::size_t begin = 0; begin <= list.size();) {
+        const std::size_t end = std::min(list.find(',', begin), list.size());
+        const std::string name = list.substr(begin, end - begin);
+        const int code = activation_code(name);
+        if (code < 0) {
+          std::fprintf(stderr,
+                       "activation_cost: unknown activation '%s' in --activations; use names as in "
+                       "configs, e.g. ReLU,Mish,GELU\n",
+                       name.c_str());
+          return 2;
+        }
+        activations.push_back(code);
+        begin = end + 1;
+      }
+    } else if (arg == "--profile") {
+      profile = true;
+    } else if (arg == "--json") {
+      json = true;
+    } else if (arg == "--help") {
+      std::puts("usage: activation_cost [CONFIG] [--repeats N] [--activations ReLU,Mish,...] [--profile] [--json]");
+      return 0;
+    } else {
+      config_path = arg;
+    }
+  }
+  if (activations.empty())
+    for (int a = 0; a < hf::kActivationCount; ++a) activations.push_back(a);
+  const int relu = static_cast<int>(hf::Activation::ReLU);
+  if (std::find(activations.begin(), activations.end(), relu) == activations.end())
+    activations.insert(activations.begin(), relu);
+
+  try {
+    hf::SearchConfig config = hf::load_search_config(config_path);
+    config.device = hf::Device::Cpu;
+    config.cpu_count = 1;
+    const hf::PreparedSearch prepared = hf::prepare_search(config);
+    const hf::PlannedPack& planned = prepared.plan.packs.front();
+    hf::PackSpec spec = planned.spec;
+    spec.members.resize(1);
+    const hf::PackMember& member = spec.members.front();
+    const long long steps =
+        static_cast<long long>(member.max_epochs) * hf::steps_per_epoch(prepared.train.rows, spec.batch_size);
+    const double flops = hf::training_flops(spec.layout, member.max_epochs, prepared.train.rows, prepared.test.rows);
+
+    std::map<int, std::vector<double>> seconds;
+    std::map<int, PrimitiveSeconds> primitives;
+    for (int r = 0; r < repeats; ++r) {
+      for (int a : activations) {
+        spec.members.front().activation = static_cast<hf::Activation>(a);
+        PrimitiveSeconds step_parts;
+        TimedCpuBackend timed(step_parts);
+        hf::CpuBackend plain;
+        hf::Backend& backend = profile ? static_cast<hf::Backend&>(timed) : plain;
+        const auto t0 = Clock::now();
+        hf::train_pack(backend, spec, prepared.train, prepared.test, planned.options);
+        seconds[a].push_back(std::chrono::duration<double>(Clock::now() - t0).count());
+        if (profile)
+          for (const auto& [name, s] : step_parts) primitives[a][name] += s / repeats;
+      }
+    }
+
+    const double relu_median = median(seconds[relu]);
+    std::string widths;
+    for (int w : spec.layout.widths) widths += (widths.empty() ? "" : "-") + std::to_string(w);
+    if (!json) {
+      std::printf("activation_cost: %s, widths %s, batch %d, %lld steps, %s, %s; one thread, median of %d\n",
+                  config_path.c_str(), widths.c_str(), spec.batch_size, steps,
+                  hf::kLossNames[static_cast<int>(member.loss)],
+                  hf::kOptimizerNames[static_cast<int>(member.optimizer)], repeats);
+      std::printf("%-12s %10s %17s %9s %8s\n", "activation", "ms", "spread ms", "vs ReLU", "GFLOP/s");
+    }
+    for (int a : activations) {
+      const std::vector<double>& s = seconds[a];
+      const double m = median(s);
+      const double low = *std::min_element(s.begin(), s.end()), high = *std::max_element(s.begin(), s.end());
+      if (json) {
+        std::printf(
+            "{\"activation\": \"%s\", \"median_seconds\": %.5f, \"min_seconds\": %.5f, \"max_seconds\": %.5f, "
+            "\"relative_to_relu\": %.3f, \"gflops\": %.3f}\n",
+            hf::kActivationNames[a], m, low, high, m / relu_median, flops / m / 1e9);
+      } else {
+        std::printf("%-12s %10.1f %8.1f to %6.1f %8.2fx %8.2f\n", hf::kActivationNames[a], 1e3 * m, 1e3 * low,
+                    1e3 * high, m / relu_median, flops / m / 1e9);
+      }
+    }
+    if (profile && !json) {
+      std::printf("\nmicroseconds per training step, by primitive (training steps only; mean of the repeats)\n");
+      std::vector<std::string> names;
+      for (const auto& [name, s] : primitives[relu]) names.push_back(name);
+      std::printf("%-12s", "activation");
+      for (const std::string& n : names) std::printf(" %11.11s", n.c_str());
+      std::printf(" %11s\n", "sum");
+      for (int a : activations) {
+        std::printf("%-12s", hf::kActivationNames[a]);
+        double total = 0;
+        for (const std::string& n : names) {
+          const double us = 1e6 * primitives[a][n] / steps;
+          total += us;
+          std::printf(" %11.2f", us);
+        }
+        std::printf(" %11.2f\n", total);
+      }
+    }
+  } catch (const hf::InputError& e) {
+    std::fprintf(stderr, "activation_cost: %s\n", e.what());
+    return 2;
+  }
+  return 0;
+}
