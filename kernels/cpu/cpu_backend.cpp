@@ -29,6 +29,35 @@ struct LayerGemms {
 
 bool is_active(const StepInfo& info, int m) { return info.active == nullptr || info.active[m] != 0; }
 
+// Runs body(i) for every i in [0, count) as one vector loop of 16 lanes (-fopenmp-simd). With
+// 256-bit vectors each operation becomes two independent instructions, which keeps the core
+// busy through the long exp/log/tanh chains of the shared math; one vector at a time leaves it
+// waiting on their latency. The body must not depend on other iterations.
+template <typename Body>
+void vector_loop(std::size_t count, Body&& body) {
+#pragma omp simd simdlen(16)
+  for (std::size_t i = 0; i < count; ++i) body(i);
+}
+
+// z[r][c] += bias[c] for every row.
+void add_bias(float* z, const float* bias, int rows, int width) {
+  for (int r = 0; r < rows; ++r) {
+    float* row = z + static_cast<std::size_t>(r) * width;
+#pragma omp simd
+    for (int c = 0; c < width; ++c) row[c] += bias[c];
+  }
+}
+
+// sums[c] = g[0][c] + g[1][c] + ... in row order (the bias gradient), vectorised across c.
+void sum_rows(const float* g, int rows, int width, float* sums) {
+  for (int c = 0; c < width; ++c) sums[c] = 0.0f;
+  for (int r = 0; r < rows; ++r) {
+    const float* row = g + static_cast<std::size_t>(r) * width;
+#pragma omp simd
+    for (int c = 0; c < width; ++c) sums[c] += row[c];
+  }
+}
+
 // Fills out[0..count) with one layer's draws for a network at a step: dropout multipliers
 // (0 or keep_scale) or RReLU slopes. Same numbers as dropout.hpp's per-element functions.
 void fill_dropout_multipliers(std::uint64_t seed, int layer, std::uint64_t step, std::size_t count, float p,
@@ -128,18 +157,13 @@ class CpuPack final : public PackWorkspace {
     }
   }
 
-  // Network m's dropout multipliers for one layer at one step, in the scratch_ buffer; the
-  // backward pass draws them again rather than storing them.
-  const float* dropout_multipliers(int m, int layer, std::uint64_t step, std::size_t count) {
+  // Network m's dropout multipliers for one layer at this step, drawn by the forward pass into
+  // multipliers_, where the backward pass finds them.
+  const float* draw_dropout_multipliers(int m, int layer, std::uint64_t step, std::size_t count) {
+    float* multipliers = at(multipliers_, layer, m);
     fill_dropout_multipliers(member(m).seed, layer, step, count, static_cast<float>(member(m).dropout),
-                             dropout_keep_scale(member(m).dropout), scratch_.data());
-    return scratch_.data();
-  }
-
-  // Network m's RReLU training slopes for one layer at one step, in the scratch_ buffer.
-  const float* rrelu_slopes(int m, int layer, std::uint64_t step, std::size_t count) {
-    fill_rrelu_slopes(member(m).seed, layer, step, count, scratch_.data());
-    return scratch_.data();
+                             dropout_keep_scale(member(m).dropout), multipliers);
+    return multipliers;
   }
 
   // The negative-side slope of element-wise activations that take one: PReLU's learned slope,
@@ -158,7 +182,12 @@ class CpuPack final : public PackWorkspace {
   // Per layer, models x max_rows_ x out(l): pre-activation, activation output, dropout output
   // (only when some network uses dropout) and the gradient at the output / pre-activation.
   std::vector<AlignedFloats> z_, y_, dropped_, g_;
-  AlignedFloats scratch_;  // one network's layer block of random multipliers
+  // What the backward pass of a training step takes from its forward pass instead of computing
+  // it again, per layer like the buffers above: dropout multipliers (when some network uses
+  // dropout) and, per element, RReLU's drawn slope or Mish's tanh(softplus(z)) (when some
+  // network uses one of them).
+  std::vector<AlignedFloats> multipliers_, saved_;
+  AlignedFloats loss_terms_;  // one network's per-row losses, max_rows_
 
   const float* batch_x_ = nullptr;
   const float* batch_y_ = nullptr;
@@ -181,17 +210,20 @@ CpuPack::CpuPack(const PackSpec& pack, int rows) : spec_(pack), max_rows_(rows) 
   state1_ = AlignedFloats(count * L.size);
   state2_ = AlignedFloats(count * L.size);
   transposed_ = AlignedFloats(count * transposed_size_);
-  bool any_dropout = false;
-  for (const PackMember& m : spec_.members) any_dropout = any_dropout || m.dropout > 0.0;
-  std::size_t widest = 0;
+  bool any_dropout = false, any_saved = false;
+  for (const PackMember& m : spec_.members) {
+    any_dropout = any_dropout || m.dropout > 0.0;
+    any_saved = any_saved || m.activation == Activation::RReLU || m.activation == Activation::Mish;
+  }
   for (int l = 0; l < L.layers(); ++l) {
-    widest = std::max(widest, block(l));
     z_.emplace_back(count * block(l));
     y_.emplace_back(count * block(l));
     g_.emplace_back(count * block(l));
     dropped_.emplace_back(any_dropout ? count * block(l) : 0);
+    multipliers_.emplace_back(any_dropout ? count * block(l) : 0);
+    saved_.emplace_back(any_saved ? count * block(l) : 0);
   }
-  scratch_ = AlignedFloats(widest);
+  loss_terms_ = AlignedFloats(static_cast<std::size_t>(max_rows_));
   loss_.assign(count, 0.0);
   health_.assign(count, NetworkHealth{});
   confusion_.assign(count, ConfusionCounts{});
@@ -262,18 +294,15 @@ void CpuPack::bias_activation_dropout(int layer, const StepInfo& info) {
   const int width = L.out(layer);
   const std::size_t count = static_cast<std::size_t>(info.rows) * width;
   const bool output_layer = layer == L.layers() - 1;
+  const bool training = info.mode == Mode::Training;
   for (int m = 0; m < models(); ++m) {
     if (!is_active(info, m)) continue;
     const Activation activation = member(m).activation;
     float* z = at(z_, layer, m);
     float* y = at(y_, layer, m);
-    const float* bias = param(m) + L.bias_offset[layer];
-    for (int r = 0; r < info.rows; ++r) {
-      float* row = z + static_cast<std::size_t>(r) * width;
-      for (int c = 0; c < width; ++c) row[c] += bias[c];
-    }
+    add_bias(z, param(m) + L.bias_offset[layer], info.rows, width);
     if (output_layer) {
-      for (std::size_t i = 0; i < count; ++i) y[i] = sigmoid_f(z[i]);
+      vector_loop(count, [&](std::size_t i) { y[i] = sigmoid_f(z[i]); });
       continue;
     }
     if (is_row_activation(activation)) {
@@ -281,19 +310,26 @@ void CpuPack::bias_activation_dropout(int layer, const StepInfo& info) {
         row_activation_forward(activation, z + static_cast<std::size_t>(r) * width,
                                y + static_cast<std::size_t>(r) * width, width);
       }
-    } else if (activation == Activation::RReLU && info.mode == Mode::Training) {
-      const float* slopes = rrelu_slopes(m, layer, info.step, count);
-      for (std::size_t i = 0; i < count; ++i) y[i] = activate<Activation::RReLU>(z[i], slopes[i]);
+    } else if (activation == Activation::RReLU && training) {
+      float* slopes = at(saved_, layer, m);
+      fill_rrelu_slopes(member(m).seed, layer, info.step, count, slopes);
+      vector_loop(count, [&](std::size_t i) { y[i] = activate<Activation::RReLU>(z[i], slopes[i]); });
+    } else if (activation == Activation::Mish && training) {
+      float* tanh_softplus = at(saved_, layer, m);
+      vector_loop(count, [&](std::size_t i) {
+        tanh_softplus[i] = mish_tanh_softplus(z[i]);
+        y[i] = z[i] * tanh_softplus[i];  // activate<Mish>, keeping the tanh for the backward pass
+      });
     } else {
       const float slope = negative_slope(m);
       with_elementwise_activation(activation, [&](auto a) {
-        for (std::size_t i = 0; i < count; ++i) y[i] = activate<decltype(a)::value>(z[i], slope);
+        vector_loop(count, [&](std::size_t i) { y[i] = activate<decltype(a)::value>(z[i], slope); });
       });
     }
     if (drops(m, info.mode)) {
-      const float* multipliers = dropout_multipliers(m, layer, info.step, count);
+      const float* multipliers = draw_dropout_multipliers(m, layer, info.step, count);
       float* out = at(dropped_, layer, m);
-      for (std::size_t i = 0; i < count; ++i) out[i] = y[i] * multipliers[i];
+      vector_loop(count, [&](std::size_t i) { out[i] = y[i] * multipliers[i]; });
     }
   }
 }
@@ -304,14 +340,19 @@ void CpuPack::output_loss_gradient(const StepInfo& info) {
   const float norm = 1.0f / static_cast<float>(info.rows);
   for (int m = 0; m < models(); ++m) {
     if (!is_active(info, m)) continue;
-    const Loss loss = member(m).loss;
     const float* p = at(y_, last, m);
+    const float* labels = batch_y_;
     float* g = at(g_, last, m);
+    float* terms = loss_terms_.data();
+    with_loss(member(m).loss, [&](auto l) {
+      constexpr Loss loss = decltype(l)::value;
+      vector_loop(static_cast<std::size_t>(info.rows), [&](std::size_t r) {
+        terms[r] = loss_value(loss, p[r], labels[r]);
+        g[r] = output_gradient(loss, p[r], labels[r], norm);
+      });
+    });
     double total = 0.0;
-    for (int r = 0; r < info.rows; ++r) {
-      total += loss_value(loss, p[r], batch_y_[r]);
-      g[r] = output_gradient(loss, p[r], batch_y_[r], norm);
-    }
+    for (int r = 0; r < info.rows; ++r) total += terms[r];  // in row order, as every backend sums
     loss_[m] = total / info.rows;
     grad(m)[L.prelu_offset] = 0.0f;
   }
@@ -325,12 +366,7 @@ void CpuPack::linear_backward(int layer, const StepInfo& info) {
     if (!is_active(info, m)) continue;
     const float* g = at(g_, layer, m);
     layer_gemms.weight_gradient(input(layer, m, info.mode), g, grad(m) + L.weight_offset[layer]);
-    float* bias_grad = grad(m) + L.bias_offset[layer];
-    for (int c = 0; c < width; ++c) bias_grad[c] = 0.0f;
-    for (int r = 0; r < info.rows; ++r) {
-      const float* row = g + static_cast<std::size_t>(r) * width;
-      for (int c = 0; c < width; ++c) bias_grad[c] += row[c];
-    }
+    sum_rows(g, info.rows, width, grad(m) + L.bias_offset[layer]);
     if (layer > 0) {
       // The gradient at the previous layer's (dropout) output.
       layer_gemms.input_gradient(param(m) + L.weight_offset[layer], g, at(g_, layer - 1, m));
@@ -348,18 +384,23 @@ void CpuPack::activation_backward(int layer, const StepInfo& info) {
     const float* z = at(z_, layer, m);
     const float* y = at(y_, layer, m);
     float* g = at(g_, layer, m);
+    const bool training = info.mode == Mode::Training;
     if (drops(m, info.mode)) {
-      const float* multipliers = dropout_multipliers(m, layer, info.step, count);
-      for (std::size_t i = 0; i < count; ++i) g[i] *= multipliers[i];
+      const float* multipliers = at(multipliers_, layer, m);  // drawn by this step's forward pass
+      vector_loop(count, [&](std::size_t i) { g[i] *= multipliers[i]; });
     }
     if (is_row_activation(activation)) {
       for (int r = 0; r < info.rows; ++r) {
         row_activation_backward(activation, y + static_cast<std::size_t>(r) * width,
                                 g + static_cast<std::size_t>(r) * width, width);
       }
-    } else if (activation == Activation::RReLU && info.mode == Mode::Training) {
-      const float* slopes = rrelu_slopes(m, layer, info.step, count);
-      for (std::size_t i = 0; i < count; ++i) g[i] *= activation_derivative<Activation::RReLU>(z[i], y[i], slopes[i]);
+    } else if (activation == Activation::RReLU && training) {
+      const float* slopes = at(saved_, layer, m);  // drawn by this step's forward pass
+      vector_loop(count,
+                  [&](std::size_t i) { g[i] *= activation_derivative<Activation::RReLU>(z[i], y[i], slopes[i]); });
+    } else if (activation == Activation::Mish && training) {
+      const float* tanh_softplus = at(saved_, layer, m);  // from this step's forward pass
+      vector_loop(count, [&](std::size_t i) { g[i] *= mish_derivative(z[i], tanh_softplus[i]); });
     } else {
       if (activation == Activation::PReLU) {
         float slope_gradient = 0.0f;
@@ -368,7 +409,8 @@ void CpuPack::activation_backward(int layer, const StepInfo& info) {
       }
       const float slope = negative_slope(m);
       with_elementwise_activation(activation, [&](auto a) {
-        for (std::size_t i = 0; i < count; ++i) g[i] *= activation_derivative<decltype(a)::value>(z[i], y[i], slope);
+        vector_loop(count,
+                    [&](std::size_t i) { g[i] *= activation_derivative<decltype(a)::value>(z[i], y[i], slope); });
       });
     }
   }

@@ -21,6 +21,16 @@ inline constexpr float kSeluScale = 1.0507009873554804934193349852946f;
 inline constexpr float kShrinkLambda = 0.5f;
 inline constexpr float kSoftplusThreshold = 20.0f;
 
+// Mish is x * tanh(softplus(x)). Its derivative needs that tanh again; the CPU trainer keeps it
+// from the forward pass (it is most of Mish's cost) and passes it to mish_derivative.
+HF_HOST_DEVICE float mish_tanh_softplus(float x) { return tanh_f(log1p_f(exp_f(x))); }
+
+HF_HOST_DEVICE float mish_derivative(float x, float tanh_softplus) {
+  const float s = sigmoid_f(x);
+  const float t = tanh_softplus;
+  return t + x * s * (1.0f - t * t);
+}
+
 // `slope` is the negative-side slope of PReLU (learned) and RReLU (drawn, or the mean in eval
 // mode); other activations ignore it.
 template <Activation A>
@@ -55,7 +65,7 @@ HF_HOST_DEVICE float activate(float x, float slope) {
   } else if constexpr (A == Act::SiLU) {
     return x / (1.0f + exp_f(-x));
   } else if constexpr (A == Act::Mish) {
-    return x * tanh_f(log1p_f(exp_f(x)));
+    return x * mish_tanh_softplus(x);
   } else if constexpr (A == Act::Softplus) {
     return x > kSoftplusThreshold ? x : log1p_f(exp_f(x));
   } else if constexpr (A == Act::Softshrink) {
@@ -110,9 +120,7 @@ HF_HOST_DEVICE float activation_derivative(float x, float y, float slope) {
     const float s = sigmoid_f(x);
     return s * (1.0f + x * (1.0f - s));
   } else if constexpr (A == Act::Mish) {
-    const float s = sigmoid_f(x);
-    const float t = tanh_f(log1p_f(exp_f(x)));
-    return t + x * s * (1.0f - t * t);
+    return mish_derivative(x, mish_tanh_softplus(x));
   } else if constexpr (A == Act::Softplus) {
     const float z = exp_f(x);
     return x > kSoftplusThreshold ? 1.0f : z / (z + 1.0f);
