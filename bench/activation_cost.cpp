@@ -114,6 +114,7 @@ int activation_code(const std::string& name) {
 int main(int argc, char** argv) {
   std::string config_path = "bench/seed_network.toml";
   int repeats = 5;
+  double dropout = -1.0;  // the config's unless --dropout says otherwise
   bool profile = false, json = false;
   std::vector<int> activations;
   for (int i = 1; i < argc; ++i) {
@@ -136,12 +137,16 @@ int main(int argc, char** argv) {
         activations.push_back(code);
         begin = end + 1;
       }
+    } else if (arg == "--dropout" && i + 1 < argc) {
+      dropout = std::atof(argv[++i]);
     } else if (arg == "--profile") {
       profile = true;
     } else if (arg == "--json") {
       json = true;
     } else if (arg == "--help") {
-      std::puts("usage: activation_cost [CONFIG] [--repeats N] [--activations ReLU,Mish,...] [--profile] [--json]");
+      std::puts(
+          "usage: activation_cost [CONFIG] [--repeats N] [--activations ReLU,Mish,...] [--dropout P] [--profile] "
+          "[--json]");
       return 0;
     } else {
       config_path = arg;
@@ -161,6 +166,7 @@ int main(int argc, char** argv) {
     const hf::PlannedPack& planned = prepared.plan.packs.front();
     hf::PackSpec spec = planned.spec;
     spec.members.resize(1);
+    if (dropout >= 0.0) spec.members.front().dropout = dropout;
     const hf::PackMember& member = spec.members.front();
     const long long steps =
         static_cast<long long>(member.max_epochs) * hf::steps_per_epoch(prepared.train.rows, spec.batch_size);
@@ -187,10 +193,10 @@ int main(int argc, char** argv) {
     std::string widths;
     for (int w : spec.layout.widths) widths += (widths.empty() ? "" : "-") + std::to_string(w);
     if (!json) {
-      std::printf("activation_cost: %s, widths %s, batch %d, %lld steps, %s, %s; one thread, median of %d\n",
-                  config_path.c_str(), widths.c_str(), spec.batch_size, steps,
-                  hf::kLossNames[static_cast<int>(member.loss)],
-                  hf::kOptimizerNames[static_cast<int>(member.optimizer)], repeats);
+      std::printf(
+          "activation_cost: %s, widths %s, batch %d, %lld steps, %s, %s, dropout %g; one thread, median of %d\n",
+          config_path.c_str(), widths.c_str(), spec.batch_size, steps, hf::kLossNames[static_cast<int>(member.loss)],
+          hf::kOptimizerNames[static_cast<int>(member.optimizer)], member.dropout, repeats);
       std::printf("%-12s %10s %17s %9s %8s\n", "activation", "ms", "spread ms", "vs ReLU", "GFLOP/s");
     }
     for (int a : activations) {

@@ -7,6 +7,7 @@
 #include <utility>
 
 #include "kernels/cpu/aligned_floats.hpp"
+#include "kernels/cpu/random_words.hpp"
 #include "kernels/cpu/small_gemm.hpp"
 #include "kernels/cpu/transpose.hpp"
 #include "kernels/math/activations.hpp"
@@ -59,23 +60,18 @@ void sum_rows(const float* g, int rows, int width, float* sums) {
 }
 
 // Fills out[0..count) with one layer's draws for a network at a step: dropout multipliers
-// (0 or keep_scale) or RReLU slopes. Same numbers as dropout.hpp's per-element functions.
+// (0 or keep_scale) or RReLU slopes, the same numbers as dropout.hpp's per-element functions.
+// `words` holds count rounded up to a multiple of 4.
 void fill_dropout_multipliers(std::uint64_t seed, int layer, std::uint64_t step, std::size_t count, float p,
-                              float keep_scale, float* out) {
-  for (std::size_t e = 0; e < count; e += 4) {
-    const Philox4 b = random_block(seed, RandomStream::Dropout, static_cast<std::uint32_t>(layer), step,
-                                   static_cast<std::uint32_t>(e >> 2));
-    for (std::size_t j = 0; j < 4 && e + j < count; ++j)
-      out[e + j] = dropout_multiplier_for(uniform_float(b.v[j]), p, keep_scale);
-  }
+                              float keep_scale, std::uint32_t* words, float* out) {
+  philox_words(seed, RandomStream::Dropout, static_cast<std::uint32_t>(layer), step, 0, (count + 3) / 4, words);
+  vector_loop(count, [&](std::size_t i) { out[i] = dropout_multiplier_for(uniform_float(words[i]), p, keep_scale); });
 }
 
-void fill_rrelu_slopes(std::uint64_t seed, int layer, std::uint64_t step, std::size_t count, float* out) {
-  for (std::size_t e = 0; e < count; e += 4) {
-    const Philox4 b = random_block(seed, RandomStream::RReLU, static_cast<std::uint32_t>(layer), step,
-                                   static_cast<std::uint32_t>(e >> 2));
-    for (std::size_t j = 0; j < 4 && e + j < count; ++j) out[e + j] = rrelu_slope(uniform_float(b.v[j]));
-  }
+void fill_rrelu_slopes(std::uint64_t seed, int layer, std::uint64_t step, std::size_t count, std::uint32_t* words,
+                       float* out) {
+  philox_words(seed, RandomStream::RReLU, static_cast<std::uint32_t>(layer), step, 0, (count + 3) / 4, words);
+  vector_loop(count, [&](std::size_t i) { out[i] = rrelu_slope(uniform_float(words[i])); });
 }
 
 // One pack's buffers in host memory and the primitives over them, one network at a time.
@@ -162,7 +158,7 @@ class CpuPack final : public PackWorkspace {
   const float* draw_dropout_multipliers(int m, int layer, std::uint64_t step, std::size_t count) {
     float* multipliers = at(multipliers_, layer, m);
     fill_dropout_multipliers(member(m).seed, layer, step, count, static_cast<float>(member(m).dropout),
-                             dropout_keep_scale(member(m).dropout), multipliers);
+                             dropout_keep_scale(member(m).dropout), random_words_.data(), multipliers);
     return multipliers;
   }
 
@@ -187,7 +183,8 @@ class CpuPack final : public PackWorkspace {
   // dropout) and, per element, RReLU's drawn slope or Mish's tanh(softplus(z)) (when some
   // network uses one of them).
   std::vector<AlignedFloats> multipliers_, saved_;
-  AlignedFloats loss_terms_;  // one network's per-row losses, max_rows_
+  AlignedFloats loss_terms_;                 // one network's per-row losses, max_rows_
+  std::vector<std::uint32_t> random_words_;  // one network's layer block of Philox words
 
   const float* batch_x_ = nullptr;
   const float* batch_y_ = nullptr;
@@ -210,12 +207,16 @@ CpuPack::CpuPack(const PackSpec& pack, int rows) : spec_(pack), max_rows_(rows) 
   state1_ = AlignedFloats(count * L.size);
   state2_ = AlignedFloats(count * L.size);
   transposed_ = AlignedFloats(count * transposed_size_);
-  bool any_dropout = false, any_saved = false;
+  bool any_dropout = false, any_rrelu = false, any_mish = false;
   for (const PackMember& m : spec_.members) {
     any_dropout = any_dropout || m.dropout > 0.0;
-    any_saved = any_saved || m.activation == Activation::RReLU || m.activation == Activation::Mish;
+    any_rrelu = any_rrelu || m.activation == Activation::RReLU;
+    any_mish = any_mish || m.activation == Activation::Mish;
   }
+  const bool any_saved = any_rrelu || any_mish;
+  std::size_t widest = 0;
   for (int l = 0; l < L.layers(); ++l) {
+    widest = std::max(widest, block(l));
     z_.emplace_back(count * block(l));
     y_.emplace_back(count * block(l));
     g_.emplace_back(count * block(l));
@@ -224,6 +225,7 @@ CpuPack::CpuPack(const PackSpec& pack, int rows) : spec_(pack), max_rows_(rows) 
     saved_.emplace_back(any_saved ? count * block(l) : 0);
   }
   loss_terms_ = AlignedFloats(static_cast<std::size_t>(max_rows_));
+  if (any_dropout || any_rrelu) random_words_.resize((widest + 3) / 4 * 4);
   loss_.assign(count, 0.0);
   health_.assign(count, NetworkHealth{});
   confusion_.assign(count, ConfusionCounts{});
@@ -312,7 +314,7 @@ void CpuPack::bias_activation_dropout(int layer, const StepInfo& info) {
       }
     } else if (activation == Activation::RReLU && training) {
       float* slopes = at(saved_, layer, m);
-      fill_rrelu_slopes(member(m).seed, layer, info.step, count, slopes);
+      fill_rrelu_slopes(member(m).seed, layer, info.step, count, random_words_.data(), slopes);
       vector_loop(count, [&](std::size_t i) { y[i] = activate<Activation::RReLU>(z[i], slopes[i]); });
     } else if (activation == Activation::Mish && training) {
       float* tanh_softplus = at(saved_, layer, m);
