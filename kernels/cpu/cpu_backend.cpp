@@ -144,13 +144,12 @@ class CpuPack final : public PackWorkspace {
     return gemms_by_rows_.back().second;
   }
 
+  // Network m's copy of layer l's weights transposed, which the forward GEMM reads.
+  float* transposed(int m, int l) { return transposed_.data() + m * transposed_size_ + transposed_offset_[l]; }
+
   void refresh_transposed(int m) {
     const ParameterLayout& L = spec_.layout;
-    for (int l = 0; l < L.layers(); ++l) {
-      const float* w = param(m) + L.weight_offset[l];
-      float* wt = transposed_.data() + m * transposed_size_ + transposed_offset_[l];
-      transpose(w, L.out(l), L.in(l), wt);
-    }
+    for (int l = 0; l < L.layers(); ++l) transpose(param(m) + L.weight_offset[l], L.out(l), L.in(l), transposed(m, l));
   }
 
   // Network m's dropout multipliers for one layer at this step, drawn by the forward pass into
@@ -286,8 +285,7 @@ void CpuPack::linear_forward(int layer, const StepInfo& info) {
   const SmallGemm& gemm = gemms(info.rows)[layer].forward;
   for (int m = 0; m < models(); ++m) {
     if (!is_active(info, m)) continue;
-    const float* wt = transposed_.data() + m * transposed_size_ + transposed_offset_[layer];
-    gemm(wt, input(layer, m, info.mode), at(z_, layer, m));
+    gemm(transposed(m, layer), input(layer, m, info.mode), at(z_, layer, m));
   }
 }
 
@@ -443,6 +441,7 @@ void CpuPack::check_loss(const StepInfo& info) {
 }
 
 void CpuPack::optimizer_step(const StepInfo& info, const std::vector<OptimizerStep>& scalars) {
+  const ParameterLayout& L = spec_.layout;
   const std::size_t count = parameters_;
   for (int m = 0; m < models(); ++m) {
     if (!is_active(info, m)) continue;
@@ -452,9 +451,20 @@ void CpuPack::optimizer_step(const StepInfo& info, const std::vector<OptimizerSt
     float* s2 = state2_.data() + m * count;
     const OptimizerStep s = scalars[m];
     with_optimizer(member(m).optimizer, [&](auto o) {
-      for (std::size_t i = 0; i < count; ++i) optimizer_update<decltype(o)::value>(p[i], g[i], s1[i], s2[i], s);
+      const auto update = [&](std::size_t begin, std::size_t end) {
+        vector_loop(end - begin, [&](std::size_t k) {
+          const std::size_t i = begin + k;
+          optimizer_update<decltype(o)::value>(p[i], g[i], s1[i], s2[i], s);
+        });
+      };
+      // Layer by layer (its weights, then its bias), each weight matrix transposed for the next
+      // forward GEMM right after its update, while it is still in L1.
+      for (int l = 0; l < L.layers(); ++l) {
+        update(L.weight_offset[l], L.bias_offset[l] + static_cast<std::size_t>(L.out(l)));
+        transpose(p + L.weight_offset[l], L.out(l), L.in(l), transposed(m, l));
+      }
+      update(L.prelu_offset, count);  // the PReLU slope and the padding
     });
-    refresh_transposed(m);
   }
 }
 
