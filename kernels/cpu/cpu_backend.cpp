@@ -59,6 +59,20 @@ void sum_rows(const float* g, int rows, int width, float* sums) {
   }
 }
 
+// sum |p[i]| in double, in eight interleaved partial sums added in a fixed order. One running
+// sum is a chain of dependent additions that took as long as a training step; the order only
+// moves the last bits of a double, which the float loss does not show (and the CUDA backend's
+// block reduction adds in yet another order). The sum enters the loss, never a gradient.
+double sum_of_magnitudes(const float* p, std::size_t count) {
+  double partial[8] = {};
+  std::size_t i = 0;
+  for (; i + 8 <= count; i += 8)
+    for (int k = 0; k < 8; ++k) partial[k] += std::fabs(p[i + k]);
+  for (int k = 0; i < count; ++i, ++k) partial[k] += std::fabs(p[i]);
+  return ((partial[0] + partial[1]) + (partial[2] + partial[3])) +
+         ((partial[4] + partial[5]) + (partial[6] + partial[7]));
+}
+
 // Fills out[0..count) with one layer's draws for a network at a step: dropout multipliers
 // (0 or keep_scale) or RReLU slopes, the same numbers as dropout.hpp's per-element functions.
 // `words` holds count rounded up to a multiple of 4.
@@ -423,12 +437,8 @@ void CpuPack::l1_penalty(const StepInfo& info) {
     const float l1 = static_cast<float>(member(m).l1);
     const float* p = param(m);
     float* g = grad(m);
-    double magnitude = 0.0;
-    for (std::size_t i = 0; i < used; ++i) {
-      magnitude += std::fabs(p[i]);
-      g[i] += l1 * (p[i] > 0.0f ? 1.0f : (p[i] < 0.0f ? -1.0f : 0.0f));
-    }
-    loss_[m] += l1 * magnitude;
+    vector_loop(used, [&](std::size_t i) { g[i] += l1 * (p[i] > 0.0f ? 1.0f : (p[i] < 0.0f ? -1.0f : 0.0f)); });
+    loss_[m] += l1 * sum_of_magnitudes(p, used);
   }
 }
 
