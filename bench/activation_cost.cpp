@@ -2,8 +2,9 @@
 // network of a config (default bench/seed_network.toml: the seed's network, data and
 // optimizer) on one thread once per activation, the activations interleaved so a change in the
 // machine's load spreads over all of them, and prints each one's median training time, the
-// spread of its repeats and its time relative to ReLU (thread CPU time). --profile adds where
-// a training step spends its time, primitive by primitive.
+// spread of its repeats and its time relative to ReLU (thread CPU time). --grid trains the
+// config's whole grid per activation instead; --profile adds where a training step spends its
+// time, primitive by primitive.
 #include <time.h>
 
 #include <algorithm>
@@ -124,7 +125,7 @@ int main(int argc, char** argv) {
   std::string config_path = "bench/seed_network.toml";
   int repeats = 5;
   double dropout = -1.0;  // the config's unless --dropout says otherwise
-  bool profile = false, json = false;
+  bool profile = false, json = false, grid = false;
   std::vector<int> activations;
   for (int i = 1; i < argc; ++i) {
     const std::string arg = argv[i];
@@ -148,14 +149,17 @@ int main(int argc, char** argv) {
       }
     } else if (arg == "--dropout" && i + 1 < argc) {
       dropout = std::atof(argv[++i]);
+    } else if (arg == "--grid") {
+      grid = true;
     } else if (arg == "--profile") {
       profile = true;
     } else if (arg == "--json") {
       json = true;
     } else if (arg == "--help") {
       std::puts(
-          "usage: activation_cost [CONFIG] [--repeats N] [--activations ReLU,Mish,...] [--dropout P] [--profile] "
-          "[--json]");
+          "usage: activation_cost [CONFIG] [--repeats N] [--activations ReLU,Mish,...] [--dropout P] [--grid] "
+          "[--profile] [--json]\n"
+          "  --grid: train every training of the config's grid per activation, not only its first network");
       return 0;
     } else {
       config_path = arg;
@@ -172,26 +176,39 @@ int main(int argc, char** argv) {
     config.device = hf::Device::Cpu;
     config.cpu_count = 1;
     const hf::PreparedSearch prepared = hf::prepare_search(config);
-    const hf::PlannedPack& planned = prepared.plan.packs.front();
-    hf::PackSpec spec = planned.spec;
-    spec.members.resize(1);
-    if (dropout >= 0.0) spec.members.front().dropout = dropout;
+    // What one timing trains: the grid's first network, or with --grid every pack of the plan.
+    std::vector<hf::PlannedPack> work = prepared.plan.packs;
+    if (!grid) {
+      work.erase(work.begin() + 1, work.end());
+      work.front().spec.members.resize(1);
+    }
+    long long steps = 0;
+    double flops = 0.0;
+    std::size_t trainings = 0;
+    for (hf::PlannedPack& pack : work) {
+      for (hf::PackMember& m : pack.spec.members) {
+        if (dropout >= 0.0) m.dropout = dropout;
+        steps += static_cast<long long>(m.max_epochs) * hf::steps_per_epoch(prepared.train.rows, pack.spec.batch_size);
+        flops += hf::training_flops(pack.spec.layout, m.max_epochs, prepared.train.rows, prepared.test.rows);
+        ++trainings;
+      }
+    }
+    const hf::PackSpec& spec = work.front().spec;
     const hf::PackMember& member = spec.members.front();
-    const long long steps =
-        static_cast<long long>(member.max_epochs) * hf::steps_per_epoch(prepared.train.rows, spec.batch_size);
-    const double flops = hf::training_flops(spec.layout, member.max_epochs, prepared.train.rows, prepared.test.rows);
 
     std::map<int, std::vector<double>> seconds;
     std::map<int, PrimitiveSeconds> primitives;
     for (int r = 0; r < repeats; ++r) {
       for (int a : activations) {
-        spec.members.front().activation = static_cast<hf::Activation>(a);
+        for (hf::PlannedPack& pack : work)
+          for (hf::PackMember& m : pack.spec.members) m.activation = static_cast<hf::Activation>(a);
         PrimitiveSeconds step_parts;
         TimedCpuBackend timed(step_parts);
         hf::CpuBackend plain;
         hf::Backend& backend = profile ? static_cast<hf::Backend&>(timed) : plain;
         const double t0 = thread_seconds();
-        hf::train_pack(backend, spec, prepared.train, prepared.test, planned.options);
+        for (const hf::PlannedPack& pack : work)
+          hf::train_pack(backend, pack.spec, prepared.train, prepared.test, pack.options);
         seconds[a].push_back(thread_seconds() - t0);
         if (profile)
           for (const auto& [name, s] : step_parts) primitives[a][name] += s / repeats;
@@ -202,10 +219,15 @@ int main(int argc, char** argv) {
     std::string widths;
     for (int w : spec.layout.widths) widths += (widths.empty() ? "" : "-") + std::to_string(w);
     if (!json) {
-      std::printf(
-          "activation_cost: %s, widths %s, batch %d, %lld steps, %s, %s, dropout %g; one thread, median of %d\n",
-          config_path.c_str(), widths.c_str(), spec.batch_size, steps, hf::kLossNames[static_cast<int>(member.loss)],
-          hf::kOptimizerNames[static_cast<int>(member.optimizer)], member.dropout, repeats);
+      if (grid) {
+        std::printf("activation_cost: %s, the whole grid: %zu trainings, %lld steps; one thread, median of %d\n",
+                    config_path.c_str(), trainings, steps, repeats);
+      } else {
+        std::printf(
+            "activation_cost: %s, widths %s, batch %d, %lld steps, %s, %s, dropout %g; one thread, median of %d\n",
+            config_path.c_str(), widths.c_str(), spec.batch_size, steps, hf::kLossNames[static_cast<int>(member.loss)],
+            hf::kOptimizerNames[static_cast<int>(member.optimizer)], member.dropout, repeats);
+      }
       std::printf("%-12s %10s %17s %9s %8s\n", "activation", "ms", "spread ms", "vs ReLU", "GFLOP/s");
     }
     for (int a : activations) {
