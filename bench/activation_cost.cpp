@@ -197,7 +197,7 @@ int main(int argc, char** argv) {
     const hf::PackMember& member = spec.members.front();
 
     std::map<int, std::vector<double>> seconds;
-    std::map<int, PrimitiveSeconds> primitives;
+    std::map<int, std::map<std::string, std::vector<double>>> primitives;  // per repeat
     for (int r = 0; r < repeats; ++r) {
       for (int a : activations) {
         for (hf::PlannedPack& pack : work)
@@ -211,7 +211,7 @@ int main(int argc, char** argv) {
           hf::train_pack(backend, pack.spec, prepared.train, prepared.test, pack.options);
         seconds[a].push_back(thread_seconds() - t0);
         if (profile)
-          for (const auto& [name, s] : step_parts) primitives[a][name] += s / repeats;
+          for (const auto& [name, s] : step_parts) primitives[a][name].push_back(s);
       }
     }
 
@@ -245,7 +245,7 @@ int main(int argc, char** argv) {
       }
     }
     if (profile && !json) {
-      std::printf("\nmicroseconds per training step, by primitive (training steps only; mean of the repeats)\n");
+      std::printf("\nmicroseconds per training step, by primitive (training steps only; median of the repeats)\n");
       std::vector<std::string> names;
       for (const auto& [name, s] : primitives[relu]) names.push_back(name);
       std::printf("%-12s", "activation");
@@ -255,7 +255,7 @@ int main(int argc, char** argv) {
         std::printf("%-12s", hf::kActivationNames[a]);
         double total = 0;
         for (const std::string& n : names) {
-          const double us = 1e6 * primitives[a][n] / steps;
+          const double us = 1e6 * median(primitives[a][n]) / steps;
           total += us;
           std::printf(" %11.2f", us);
         }

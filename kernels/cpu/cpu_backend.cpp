@@ -502,7 +502,6 @@ void CpuPack::check_loss(const StepInfo& info) {
 }
 
 void CpuPack::optimizer_step(const StepInfo& info, const std::vector<OptimizerStep>& scalars) {
-  const ParameterLayout& L = spec_.layout;
   const std::size_t count = parameters_;
   for (int m = 0; m < models(); ++m) {
     if (!is_active(info, m)) continue;
@@ -512,20 +511,11 @@ void CpuPack::optimizer_step(const StepInfo& info, const std::vector<OptimizerSt
     float* s2 = state2_.data() + m * count;
     const OptimizerStep s = scalars[m];
     with_optimizer(member(m).optimizer, [&](auto o) {
-      const auto update = [&](std::size_t begin, std::size_t end) {
-        vector_loop(end - begin, [&](std::size_t k) {
-          const std::size_t i = begin + k;
-          optimizer_update<decltype(o)::value>(p[i], g[i], s1[i], s2[i], s);
-        });
-      };
-      // Layer by layer (its weights, then its bias), each weight matrix transposed for the next
-      // forward GEMM right after its update, while it is still in L1.
-      for (int l = 0; l < L.layers(); ++l) {
-        update(L.weight_offset[l], L.bias_offset[l] + static_cast<std::size_t>(L.out(l)));
-        transpose(p + L.weight_offset[l], L.out(l), L.in(l), transposed(m, l));
-      }
-      update(L.prelu_offset, count);  // the PReLU slope and the padding
+      vector_loop(count, [&](std::size_t i) { optimizer_update<decltype(o)::value>(p[i], g[i], s1[i], s2[i], s); });
     });
+    // After the whole update: transposing each layer right after its own update measured 1.7x
+    // slower (its loads waited on the update's last vector stores).
+    refresh_transposed(m);
   }
 }
 
