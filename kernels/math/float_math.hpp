@@ -95,9 +95,9 @@ HF_HOST_DEVICE float log_f(float x) {
   return x != x ? x : result;
 }
 
-// exp(x) - 1, accurate near 0 (Kahan's method: the rounding of exp(x) cancels out).
-HF_HOST_DEVICE float expm1_f(float x) {
-  const float u = exp_f(x);
+// exp(x) - 1, accurate near 0 (Kahan's method: the rounding of exp(x) cancels out), given
+// u = exp_f(x), for callers that need exp(x) as well.
+HF_HOST_DEVICE float expm1_from_exp(float x, float u) {
   const float u_minus_1 = u - 1.0f;
   float result = u_minus_1 * x / log_f(u);
   result = u == 1.0f ? x : result;
@@ -105,6 +105,8 @@ HF_HOST_DEVICE float expm1_f(float x) {
   result = u == infinity_f() ? u : result;
   return x != x ? x : result;
 }
+
+HF_HOST_DEVICE float expm1_f(float x) { return expm1_from_exp(x, exp_f(x)); }
 
 // log(1 + x), accurate near 0 (Kahan's method).
 HF_HOST_DEVICE float log1p_f(float x) {
