@@ -13,7 +13,7 @@
 #include "host/run/run_search.hpp"
 #include "host/training/weight_init.hpp"
 #include "kernels/cpu/cpu_backend.hpp"
-#include "tests/forwarding_workspace.hpp"
+#include "kernels/backend/forwarding_workspace.hpp"
 #include "tests/result_files.hpp"
 #include "tests/search_fixtures.hpp"
 #include "tests/single_network.hpp"
@@ -206,7 +206,7 @@ class FaultInjectingBackend : public Backend {
   }
 
  private:
-  class Workspace : public testing::ForwardingWorkspace {
+  class Workspace : public ForwardingWorkspace {
    public:
     Workspace(std::unique_ptr<PackWorkspace> inner, const FaultInjectingBackend& faults)
         : ForwardingWorkspace(std::move(inner)), faults_(faults) {}

@@ -7,6 +7,7 @@
 #include <limits>
 
 #include "kernels/math/float_math.hpp"
+#include "kernels/math/optimizers.hpp"
 
 namespace hf {
 namespace {
@@ -98,6 +99,31 @@ TEST(FloatMath, SpecialValues) {
   EXPECT_EQ(sigmoid_f(inf), 1.0f);
   EXPECT_TRUE(std::isnan(max_f(nan, 0.0f)));
   EXPECT_TRUE(std::isnan(min_f(nan, 0.0f)));
+}
+
+// divide_exactly against the division, bit for bit, on a sample of what Adam divides: every
+// 97th bias correction with 2^16 dividends spread over the significands and over the range
+// the square root of a float takes (bench/exact_division_check covers every case).
+TEST(FloatMath, DivideExactlyRoundsAsTheDivision) {
+  long compared = 0;
+  for (long long t = 1; t < 17000; t += 97) {
+    const OptimizerStep s = optimizer_step_scalars(Optimizer::Adam, 0.001, 0.0, t);
+    for (std::uint32_t i = 0; i < (1u << 16); ++i) {
+      // Significand bits from a multiplicative hash of i, the exponent cycling over 2^-75..2^63.
+      const std::uint32_t significand = (i * 2654435761u) >> 9;
+      const std::uint32_t exponent = 52u + (i % 139u);
+      const float a = float_of((exponent << 23) | significand);
+      ASSERT_EQ(bits_of(divide_exactly(a, s.bias_correction2_sqrt, s.bias_correction2_sqrt_reciprocal)),
+                bits_of(a / s.bias_correction2_sqrt))
+          << a << " / " << s.bias_correction2_sqrt << " (step " << t << ")";
+      ++compared;
+    }
+    for (const float a : {0.0f, std::numeric_limits<float>::infinity(), std::numeric_limits<float>::quiet_NaN()}) {
+      EXPECT_EQ(bits_of(divide_exactly(a, s.bias_correction2_sqrt, s.bias_correction2_sqrt_reciprocal)),
+                bits_of(a / s.bias_correction2_sqrt));
+    }
+  }
+  EXPECT_GT(compared, 10'000'000);
 }
 
 }  // namespace

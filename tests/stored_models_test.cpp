@@ -21,7 +21,7 @@
 #include "host/predict/ensemble_forward.hpp"
 #include "host/run/run_search.hpp"
 #include "kernels/cpu/cpu_backend.hpp"
-#include "tests/forwarding_workspace.hpp"
+#include "kernels/backend/forwarding_workspace.hpp"
 #include "tests/result_files.hpp"
 #include "tests/search_fixtures.hpp"
 #include "tests/test_paths.hpp"
@@ -119,7 +119,7 @@ class LossRecordingBackend final : public Backend {
   std::vector<std::vector<float>> steps;  // per step, every network's loss (active or not)
 
  private:
-  class Workspace : public testing::ForwardingWorkspace {
+  class Workspace : public ForwardingWorkspace {
    public:
     Workspace(std::unique_ptr<PackWorkspace> inner, std::vector<std::vector<float>>& steps)
         : ForwardingWorkspace(std::move(inner)), steps_(steps) {}

@@ -21,15 +21,94 @@ inline constexpr float kSeluScale = 1.0507009873554804934193349852946f;
 inline constexpr float kShrinkLambda = 0.5f;
 inline constexpr float kSoftplusThreshold = 20.0f;
 
+// Activations whose derivative needs an expensive piece of the forward pass again (an exp, erf
+// or tanh of the input) are written in two steps: activation_part<A>(x) computes that piece and
+// activate_with_part / derivative_with_part finish them from it. activate and
+// activation_derivative below run both steps; the CPU trainer keeps the part from the forward
+// pass for the backward pass.
+template <Activation A>
+constexpr bool has_activation_part() {
+  using Act = Activation;
+  return A == Act::ELU || A == Act::CELU || A == Act::SELU || A == Act::LogSigmoid || A == Act::GELU ||
+         A == Act::SiLU || A == Act::Mish || A == Act::Softplus || A == Act::Tanhshrink;
+}
+
+template <Activation A>
+HF_HOST_DEVICE float activation_part(float x) {
+  using Act = Activation;
+  static_assert(has_activation_part<A>(), "only activations with a part have one");
+  if constexpr (A == Act::ELU || A == Act::CELU || A == Act::SELU || A == Act::Softplus) {
+    return exp_f(x);
+  } else if constexpr (A == Act::LogSigmoid) {
+    return exp_f(-abs_f(x));
+  } else if constexpr (A == Act::GELU) {
+    return erf_f(x * 0.70710678118654752440f);
+  } else if constexpr (A == Act::SiLU) {
+    return exp_f(-x);
+  } else if constexpr (A == Act::Mish) {
+    return tanh_f(log1p_f(exp_f(x)));  // tanh(softplus(x))
+  } else {
+    return tanh_f(x);  // Tanhshrink
+  }
+}
+
+template <Activation A>
+HF_HOST_DEVICE float activate_with_part(float x, float part) {
+  using Act = Activation;
+  if constexpr (A == Act::ELU || A == Act::CELU) {  // alpha = 1 makes CELU equal to ELU
+    return x <= 0.0f ? expm1_from_exp(x, part) : x;
+  } else if constexpr (A == Act::SELU) {
+    return x <= 0.0f ? expm1_from_exp(x, part) * (kSeluAlpha * kSeluScale) : x * kSeluScale;
+  } else if constexpr (A == Act::LogSigmoid) {
+    return min_f(x, 0.0f) - log1p_f(part);
+  } else if constexpr (A == Act::GELU) {
+    return x * 0.5f * (1.0f + part);
+  } else if constexpr (A == Act::SiLU) {
+    return x / (1.0f + part);
+  } else if constexpr (A == Act::Mish) {
+    return x * part;
+  } else if constexpr (A == Act::Softplus) {
+    return x > kSoftplusThreshold ? x : log1p_f(part);
+  } else {
+    static_assert(A == Act::Tanhshrink, "an activation with a part");
+    return x - part;
+  }
+}
+
+template <Activation A>
+HF_HOST_DEVICE float derivative_with_part(float x, float part) {
+  using Act = Activation;
+  if constexpr (A == Act::ELU || A == Act::CELU) {
+    return x <= 0.0f ? part : 1.0f;
+  } else if constexpr (A == Act::SELU) {
+    return x <= 0.0f ? (kSeluAlpha * kSeluScale) * part : kSeluScale;
+  } else if constexpr (A == Act::LogSigmoid) {
+    return x < 0.0f ? 1.0f - part / (1.0f + part) : part / (1.0f + part);
+  } else if constexpr (A == Act::GELU) {
+    const float cdf = 0.5f * (1.0f + part);
+    const float pdf = exp_f(-0.5f * x * x) * 0.39894228040143267794f;
+    return cdf + x * pdf;
+  } else if constexpr (A == Act::SiLU) {
+    const float s = 1.0f / (1.0f + part);  // sigmoid_f(x)
+    return s * (1.0f + x * (1.0f - s));
+  } else if constexpr (A == Act::Mish) {
+    const float s = sigmoid_f(x);
+    return part + x * s * (1.0f - part * part);
+  } else if constexpr (A == Act::Softplus) {
+    return x > kSoftplusThreshold ? 1.0f : part / (part + 1.0f);
+  } else {
+    static_assert(A == Act::Tanhshrink, "an activation with a part");
+    return part * part;
+  }
+}
+
 // `slope` is the negative-side slope of PReLU (learned) and RReLU (drawn, or the mean in eval
 // mode); other activations ignore it.
 template <Activation A>
 HF_HOST_DEVICE float activate(float x, float slope) {
   using Act = Activation;
-  if constexpr (A == Act::ELU || A == Act::CELU) {  // alpha = 1 makes CELU equal to ELU
-    return x <= 0.0f ? expm1_f(x) : x;
-  } else if constexpr (A == Act::SELU) {
-    return x <= 0.0f ? expm1_f(x) * (kSeluAlpha * kSeluScale) : x * kSeluScale;
+  if constexpr (has_activation_part<A>()) {
+    return activate_with_part<A>(x, activation_part<A>(x));
   } else if constexpr (A == Act::Hardshrink) {
     return (x >= -kShrinkLambda && x <= kShrinkLambda) ? 0.0f : x;
   } else if constexpr (A == Act::Hardsigmoid) {
@@ -42,30 +121,18 @@ HF_HOST_DEVICE float activate(float x, float slope) {
     return x > 0.0f ? x : x * kLeakyReluSlope;
   } else if constexpr (A == Act::PReLU || A == Act::RReLU) {
     return x > 0.0f ? x : x * slope;
-  } else if constexpr (A == Act::LogSigmoid) {
-    return min_f(x, 0.0f) - log1p_f(exp_f(-abs_f(x)));
   } else if constexpr (A == Act::ReLU) {
     return max_f(x, 0.0f);
   } else if constexpr (A == Act::ReLU6) {
     return min_f(max_f(x, 0.0f), 6.0f);
-  } else if constexpr (A == Act::GELU) {
-    return x * 0.5f * (1.0f + erf_f(x * 0.70710678118654752440f));
   } else if constexpr (A == Act::Sigmoid) {
     return sigmoid_f(x);
-  } else if constexpr (A == Act::SiLU) {
-    return x / (1.0f + exp_f(-x));
-  } else if constexpr (A == Act::Mish) {
-    return x * tanh_f(log1p_f(exp_f(x)));
-  } else if constexpr (A == Act::Softplus) {
-    return x > kSoftplusThreshold ? x : log1p_f(exp_f(x));
   } else if constexpr (A == Act::Softshrink) {
     return x > kShrinkLambda ? x - kShrinkLambda : (x < -kShrinkLambda ? x + kShrinkLambda : 0.0f);
   } else if constexpr (A == Act::Softsign) {
     return x / (abs_f(x) + 1.0f);
   } else if constexpr (A == Act::Tanh) {
     return tanh_f(x);
-  } else if constexpr (A == Act::Tanhshrink) {
-    return x - tanh_f(x);
   } else {
     static_assert(!is_row_activation(A), "row activations live in row_activations.hpp");
     return x;
@@ -77,10 +144,8 @@ HF_HOST_DEVICE float activate(float x, float slope) {
 template <Activation A>
 HF_HOST_DEVICE float activation_derivative(float x, float y, float slope) {
   using Act = Activation;
-  if constexpr (A == Act::ELU || A == Act::CELU) {
-    return x <= 0.0f ? exp_f(x) : 1.0f;
-  } else if constexpr (A == Act::SELU) {
-    return x <= 0.0f ? (kSeluAlpha * kSeluScale) * exp_f(x) : kSeluScale;
+  if constexpr (has_activation_part<A>()) {
+    return derivative_with_part<A>(x, activation_part<A>(x));
   } else if constexpr (A == Act::Hardshrink || A == Act::Softshrink) {
     return (x >= -kShrinkLambda && x <= kShrinkLambda) ? 0.0f : 1.0f;
   } else if constexpr (A == Act::Hardsigmoid) {
@@ -93,37 +158,17 @@ HF_HOST_DEVICE float activation_derivative(float x, float y, float slope) {
     return x > 0.0f ? 1.0f : kLeakyReluSlope;
   } else if constexpr (A == Act::PReLU || A == Act::RReLU) {
     return x > 0.0f ? 1.0f : slope;
-  } else if constexpr (A == Act::LogSigmoid) {
-    const float z = exp_f(-abs_f(x));
-    return x < 0.0f ? 1.0f - z / (1.0f + z) : z / (1.0f + z);
   } else if constexpr (A == Act::ReLU) {
     return x > 0.0f ? 1.0f : 0.0f;
   } else if constexpr (A == Act::ReLU6) {
     return (x <= 0.0f || x >= 6.0f) ? 0.0f : 1.0f;
-  } else if constexpr (A == Act::GELU) {
-    const float cdf = 0.5f * (1.0f + erf_f(x * 0.70710678118654752440f));
-    const float pdf = exp_f(-0.5f * x * x) * 0.39894228040143267794f;
-    return cdf + x * pdf;
   } else if constexpr (A == Act::Sigmoid) {
     return (1.0f - y) * y;
-  } else if constexpr (A == Act::SiLU) {
-    const float s = sigmoid_f(x);
-    return s * (1.0f + x * (1.0f - s));
-  } else if constexpr (A == Act::Mish) {
-    const float s = sigmoid_f(x);
-    const float t = tanh_f(log1p_f(exp_f(x)));
-    return t + x * s * (1.0f - t * t);
-  } else if constexpr (A == Act::Softplus) {
-    const float z = exp_f(x);
-    return x > kSoftplusThreshold ? 1.0f : z / (z + 1.0f);
   } else if constexpr (A == Act::Softsign) {
     const float d = abs_f(x) + 1.0f;
     return 1.0f / (d * d);
   } else if constexpr (A == Act::Tanh) {
     return 1.0f - y * y;
-  } else if constexpr (A == Act::Tanhshrink) {
-    const float t = tanh_f(x);
-    return t * t;
   } else {
     static_assert(!is_row_activation(A), "row activations live in row_activations.hpp");
     return 1.0f;

@@ -95,9 +95,9 @@ HF_HOST_DEVICE float log_f(float x) {
   return x != x ? x : result;
 }
 
-// exp(x) - 1, accurate near 0 (Kahan's method: the rounding of exp(x) cancels out).
-HF_HOST_DEVICE float expm1_f(float x) {
-  const float u = exp_f(x);
+// exp(x) - 1, accurate near 0 (Kahan's method: the rounding of exp(x) cancels out), given
+// u = exp_f(x), for callers that need exp(x) as well.
+HF_HOST_DEVICE float expm1_from_exp(float x, float u) {
   const float u_minus_1 = u - 1.0f;
   float result = u_minus_1 * x / log_f(u);
   result = u == 1.0f ? x : result;
@@ -105,6 +105,8 @@ HF_HOST_DEVICE float expm1_f(float x) {
   result = u == infinity_f() ? u : result;
   return x != x ? x : result;
 }
+
+HF_HOST_DEVICE float expm1_f(float x) { return expm1_from_exp(x, exp_f(x)); }
 
 // log(1 + x), accurate near 0 (Kahan's method).
 HF_HOST_DEVICE float log1p_f(float x) {
@@ -154,5 +156,24 @@ HF_HOST_DEVICE float erf_f(float x) {
 }
 
 HF_HOST_DEVICE float sigmoid_f(float x) { return 1.0f / (1.0f + exp_f(-x)); }
+
+// a / b, rounded exactly as the division rounds it, given reciprocal = 1.0f / b (for a divisor
+// shared by many divisions). Where the CPU has fused multiply-add, a product and two FMAs
+// replace the division, whose throughput bounds Adam's update: q = a * (1/b) is within an ulp
+// of a / b, a - q * b is exact in an FMA, and q + (a - q * b) / b rounded once is a / b rounded
+// (Markstein's theorem). bench/exact_division_check.cpp confirms it bit for bit for every
+// significand of a and every Adam bias correction. a = 0, infinity and NaN come out as a / b;
+// the callers' a stays far from overflow and underflow. GPUs divide as before.
+HF_HOST_DEVICE float divide_exactly(float a, float b, float reciprocal) {
+#if defined(__FMA__) && !defined(__CUDA_ARCH__)
+  const float q = a * reciprocal;
+  const float remainder = __builtin_fmaf(-q, b, a);
+  const float corrected = __builtin_fmaf(remainder, reciprocal, q);
+  return abs_f(q) < infinity_f() ? corrected : q;
+#else
+  (void)reciprocal;
+  return a / b;
+#endif
+}
 
 }  // namespace hf

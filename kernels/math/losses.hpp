@@ -2,6 +2,8 @@
 // (reduction 'mean' divides by the batch outside), and dLoss/dp.
 #pragma once
 
+#include <type_traits>
+
 #include "kernels/math/codes.hpp"
 #include "kernels/math/float_math.hpp"
 
@@ -42,6 +44,18 @@ HF_HOST_DEVICE float loss_gradient(Loss loss, float p, float y, float norm) {
 // dLoss/dz for the output pre-activation z, through the sigmoid p = sigmoid(z).
 HF_HOST_DEVICE float output_gradient(Loss loss, float p, float y, float norm) {
   return loss_gradient(loss, p, y, norm) * (1.0f - p) * p;
+}
+
+// Calls f(std::integral_constant<Loss, l>{}), so a loop can be instantiated for one loss.
+template <typename F>
+HF_HOST_DEVICE void with_loss(Loss l, F&& f) {
+  switch (l) {
+    case Loss::BCE: f(std::integral_constant<Loss, Loss::BCE>{}); return;
+    case Loss::MSE: f(std::integral_constant<Loss, Loss::MSE>{}); return;
+    case Loss::Huber: f(std::integral_constant<Loss, Loss::Huber>{}); return;
+    case Loss::SmoothL1: f(std::integral_constant<Loss, Loss::SmoothL1>{}); return;
+    case Loss::L1: f(std::integral_constant<Loss, Loss::L1>{}); return;
+  }
 }
 
 }  // namespace hf

@@ -22,7 +22,8 @@ struct OptimizerStep {
   float weight_decay = 0.0f;  // L2 regularization; coupled except for AdamW
   float step_size = 0.0f;     // learning rate over the first-moment bias correction
   float bias_correction2_sqrt = 1.0f;
-  float decoupled_decay = 1.0f;  // AdamW: parameters shrink by this factor first
+  float bias_correction2_sqrt_reciprocal = 1.0f;  // 1.0f / bias_correction2_sqrt, for divide_exactly
+  float decoupled_decay = 1.0f;                   // AdamW: parameters shrink by this factor first
 };
 
 inline OptimizerStep optimizer_step_scalars(Optimizer optimizer, double learning_rate, double weight_decay,
@@ -34,6 +35,7 @@ inline OptimizerStep optimizer_step_scalars(Optimizer optimizer, double learning
   const double bias_correction1 = 1.0 - std::pow(kAdamBeta1, t);
   s.step_size = static_cast<float>(learning_rate / bias_correction1);
   s.bias_correction2_sqrt = static_cast<float>(std::sqrt(1.0 - std::pow(kAdamBeta2, t)));
+  s.bias_correction2_sqrt_reciprocal = 1.0f / s.bias_correction2_sqrt;
   if (optimizer == Optimizer::AdamW) s.decoupled_decay = static_cast<float>(1.0 - learning_rate * weight_decay);
   return s;
 }
@@ -64,7 +66,8 @@ HF_HOST_DEVICE void optimizer_update(float& param, float grad, float& state1, fl
   } else if constexpr (O == Optimizer::Adam || O == Optimizer::AdamW) {
     state1 = state1 * beta1 + grad * one_minus_beta1;
     state2 = state2 * beta2 + grad * grad * one_minus_beta2;
-    const float denom = sqrt_f(state2) / s.bias_correction2_sqrt + adam_epsilon;
+    const float denom =
+        divide_exactly(sqrt_f(state2), s.bias_correction2_sqrt, s.bias_correction2_sqrt_reciprocal) + adam_epsilon;
     param = param - s.step_size * (state1 / denom);
   } else if constexpr (O == Optimizer::RMSprop) {
     constexpr float alpha = static_cast<float>(kRmspropAlpha);

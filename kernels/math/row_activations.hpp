@@ -1,5 +1,10 @@
 // Softmin, Softmax and LogSoftmax over the features of one row (PyTorch's implicit dim=1 for a
 // 2-D input): forward, and the backward that turns dLoss/dy into dLoss/dx for the row.
+//
+// Written once for `Lanes` rows side by side, stored feature by feature (feature i of row r at
+// [i * Lanes + r]); the one-row functions at the end are Lanes = 1. Each row's arithmetic is the
+// same in either form, in the same order. The CPU trainer runs 16 rows at a time so the running
+// maximum and sums, chains of dependent operations along a row, advance in vector lanes.
 #pragma once
 
 #include "kernels/math/codes.hpp"
@@ -7,36 +12,59 @@
 
 namespace hf {
 
-// y = activation(x) for one row of `width` features; x and y may not alias.
-HF_HOST_DEVICE void row_activation_forward(Activation a, const float* x, float* y, int width) {
+// y = activation(x) for Lanes rows of `width` features; x and y may not alias.
+template <int Lanes>
+HF_HOST_DEVICE void row_activation_forward_lanes(Activation a, const float* x, float* y, int width) {
   const float sign = a == Activation::Softmin ? -1.0f : 1.0f;  // softmin(x) = softmax(-x)
-  float largest = sign * x[0];
-  for (int i = 1; i < width; ++i) largest = max_f(largest, sign * x[i]);
-  float sum = 0.0f;
+  float largest[Lanes], sum[Lanes];
+  for (int r = 0; r < Lanes; ++r) largest[r] = sign * x[r];
+  for (int i = 1; i < width; ++i)
+    for (int r = 0; r < Lanes; ++r) largest[r] = max_f(largest[r], sign * x[i * Lanes + r]);
+  for (int r = 0; r < Lanes; ++r) sum[r] = 0.0f;
   for (int i = 0; i < width; ++i) {
-    y[i] = exp_f(sign * x[i] - largest);
-    sum += y[i];
+    for (int r = 0; r < Lanes; ++r) {
+      y[i * Lanes + r] = exp_f(sign * x[i * Lanes + r] - largest[r]);
+      sum[r] += y[i * Lanes + r];
+    }
   }
   if (a == Activation::LogSoftmax) {
-    const float log_sum = log_f(sum);
-    for (int i = 0; i < width; ++i) y[i] = x[i] - largest - log_sum;
+    float log_sum[Lanes];
+    for (int r = 0; r < Lanes; ++r) log_sum[r] = log_f(sum[r]);
+    for (int i = 0; i < width; ++i)
+      for (int r = 0; r < Lanes; ++r) y[i * Lanes + r] = x[i * Lanes + r] - largest[r] - log_sum[r];
   } else {
-    for (int i = 0; i < width; ++i) y[i] = y[i] / sum;
+    for (int i = 0; i < width; ++i)
+      for (int r = 0; r < Lanes; ++r) y[i * Lanes + r] = y[i * Lanes + r] / sum[r];
   }
 }
 
-// grad (dLoss/dy on entry) becomes dLoss/dx, given the row's forward output y.
-HF_HOST_DEVICE void row_activation_backward(Activation a, const float* y, float* grad, int width) {
+// grad (dLoss/dy on entry) becomes dLoss/dx for Lanes rows, given their forward output y.
+template <int Lanes>
+HF_HOST_DEVICE void row_activation_backward_lanes(Activation a, const float* y, float* grad, int width) {
+  float total[Lanes];
+  for (int r = 0; r < Lanes; ++r) total[r] = 0.0f;
   if (a == Activation::LogSoftmax) {
-    float grad_sum = 0.0f;
-    for (int i = 0; i < width; ++i) grad_sum += grad[i];
-    for (int i = 0; i < width; ++i) grad[i] = grad[i] - exp_f(y[i]) * grad_sum;
+    for (int i = 0; i < width; ++i)
+      for (int r = 0; r < Lanes; ++r) total[r] += grad[i * Lanes + r];
+    for (int i = 0; i < width; ++i)
+      for (int r = 0; r < Lanes; ++r) grad[i * Lanes + r] = grad[i * Lanes + r] - exp_f(y[i * Lanes + r]) * total[r];
     return;
   }
-  float dot = 0.0f;
-  for (int i = 0; i < width; ++i) dot += grad[i] * y[i];
+  for (int i = 0; i < width; ++i)
+    for (int r = 0; r < Lanes; ++r) total[r] += grad[i * Lanes + r] * y[i * Lanes + r];
   const float sign = a == Activation::Softmin ? -1.0f : 1.0f;
-  for (int i = 0; i < width; ++i) grad[i] = sign * (y[i] * (grad[i] - dot));
+  for (int i = 0; i < width; ++i)
+    for (int r = 0; r < Lanes; ++r) grad[i * Lanes + r] = sign * (y[i * Lanes + r] * (grad[i * Lanes + r] - total[r]));
+}
+
+// One row: y = activation(x); x and y may not alias.
+HF_HOST_DEVICE void row_activation_forward(Activation a, const float* x, float* y, int width) {
+  row_activation_forward_lanes<1>(a, x, y, width);
+}
+
+// One row: grad (dLoss/dy on entry) becomes dLoss/dx, given the row's forward output y.
+HF_HOST_DEVICE void row_activation_backward(Activation a, const float* y, float* grad, int width) {
+  row_activation_backward_lanes<1>(a, y, grad, width);
 }
 
 }  // namespace hf

@@ -1,5 +1,5 @@
-// A pack workspace that passes every primitive on to another backend's workspace, for tests
-// that change one primitive's behaviour (inject a fault) and keep the rest.
+// A pack workspace that passes every primitive on to another backend's workspace, for tests and
+// benchmarks that change or time some primitives (inject a fault, measure) and keep the rest.
 #pragma once
 
 #include <memory>
@@ -8,7 +8,7 @@
 
 #include "kernels/backend/backend.hpp"
 
-namespace hf::testing {
+namespace hf {
 
 class ForwardingWorkspace : public PackWorkspace {
  public:
@@ -35,15 +35,16 @@ class ForwardingWorkspace : public PackWorkspace {
   void check_loss(const StepInfo& i) override { inner_->check_loss(i); }
   void accumulate_loss(const StepInfo& i) override { inner_->accumulate_loss(i); }
   std::vector<double> take_loss_sums() override { return inner_->take_loss_sums(); }
-  void optimizer_step(const StepInfo& i, const std::vector<OptimizerStep>& s) override {
-    inner_->optimizer_step(i, s);
-  }
+  void optimizer_step(const StepInfo& i, const std::vector<OptimizerStep>& s) override { inner_->optimizer_step(i, s); }
   void check_parameters() override { inner_->check_parameters(); }
   void reset_confusion() override { inner_->reset_confusion(); }
   void count_confusion(const StepInfo& i, float threshold) override { inner_->count_confusion(i, threshold); }
+
+ protected:
+  PackWorkspace& inner() { return *inner_; }
 
  private:
   std::unique_ptr<PackWorkspace> inner_;
 };
 
-}  // namespace hf::testing
+}  // namespace hf
