@@ -22,7 +22,7 @@ namespace {
 
 // An axis of `size` values numbered 0, 1, 2, ... (text and number alike).
 hf::HyperparameterAxis numbered_axis(int size, hf::Hyperparameter key = hf::Hyperparameter::LearningRate) {
-  hf::HyperparameterAxis axis{key, {}};
+  hf::HyperparameterAxis axis{key, {}, std::nullopt};
   for (int i = 0; i < size; ++i) {
     hf::HyperparameterValue v;
     v.text = std::to_string(i);

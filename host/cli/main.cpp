@@ -71,7 +71,7 @@ void print_best(const SearchConfig& config, const SearchSummary& s) {
     std::printf(
         "Results (partial: %zu of %zu trainings done; run the same command again to resume): %s (%zu ranked "
         "combinations, %zu unfinished)\n",
-        s.trainings_done, s.plan.trainings.size(), s.results_path.string().c_str(), s.results.ranked.size(),
+        s.trainings_done, s.trainings_total, s.results_path.string().c_str(), s.results.ranked.size(),
         s.results.unfinished_combinations);
   } else {
     std::printf("Results: %s (%zu ranked combinations)\n", s.results_path.string().c_str(), s.results.ranked.size());
@@ -88,8 +88,7 @@ void print_best(const SearchConfig& config, const SearchSummary& s) {
   const PlannedCombination& combination = s.plan.combinations[best.combination];
   print_best_headline(best, s);
   for (std::size_t a = 0; a < config.search.axes.size(); ++a) {
-    std::printf("  %-22s %s\n", key_name(config.search.axes[a].key),
-                config.search.axes[a].values[combination.values[a]].text.c_str());
+    std::printf("  %-22s %s\n", key_name(config.search.axes[a].key), value_of(s.plan, combination, a).text.c_str());
   }
   const ConfusionCounts& c = best.representative_counts;
   std::printf("  precision %.4f (tp %lld, fp %lld, fn %lld, tn %lld) in its median rerun%s\n",
@@ -116,6 +115,18 @@ void note_shared_test_rows() {
 void print_permutation_time(const SearchSummary& s) {
   std::fprintf(stderr, "hyperfuse: search p-values from %d label permutations in %.2f s (%.1f%% of the run's %.1f s)\n",
                s.permutations, s.permutation_seconds, 100.0 * s.permutation_seconds / s.seconds, s.seconds);
+}
+
+// Successive halving's rungs, for the plan lines: how long and how many train each.
+void print_rungs(const SearchSummary& s) {
+  std::string epochs, candidates;
+  for (const HalvingRung& r : s.rungs) {
+    epochs += (epochs.empty() ? "" : ", ") + std::to_string(r.epochs);
+    candidates += (candidates.empty() ? "" : ", ") + std::to_string(r.candidates);
+  }
+  std::fprintf(stderr,
+               "hyperfuse: successive halving: rungs at %s epochs for up to %s candidates (%zu trainings in all)\n",
+               epochs.c_str(), candidates.c_str(), s.trainings_total);
 }
 
 // The rows a search trains, ranks and reports on, for the plan line.
@@ -178,10 +189,11 @@ int run_command(const RunArguments& args, MpiSession* mpi) {
     std::fprintf(stderr, "hyperfuse: %zu combinations x %d reruns = %zu trainings on %s, %s rows of %d features\n",
                  s.plan.combinations.size(), config.search.rerun_count, s.plan.trainings.size(), where.c_str(),
                  rows_text(s).c_str(), s.input_width);
+    if (!s.rungs.empty()) print_rungs(s);
     if (s.validation_rows == 0) note_shared_test_rows();
     if (s.trainings_resumed > 0) {
       std::fprintf(stderr, "hyperfuse: resuming the study in %s: %zu of %zu trainings already done\n",
-                   s.journal_path.string().c_str(), s.trainings_resumed, s.plan.trainings.size());
+                   s.journal_path.string().c_str(), s.trainings_resumed, s.trainings_total);
     }
   };
   SearchOptions options;
@@ -208,8 +220,8 @@ int run_command(const RunArguments& args, MpiSession* mpi) {
     std::fprintf(stderr, "hyperfuse: %zu trainings in %.1f s (%.1f trainings/s", trained, summary.seconds,
                  trained / summary.seconds);
     // GFLOP/s only for a whole search: packs differ in cost, so a part's share is unknown.
-    if (trained == summary.plan.trainings.size()) {
-      std::fprintf(stderr, ", %.2f GFLOP/s", summary.plan.total_flops / summary.seconds / 1e9);
+    if (trained == summary.trainings_total) {
+      std::fprintf(stderr, ", %.2f GFLOP/s", summary.total_flops / summary.seconds / 1e9);
     }
     std::fprintf(stderr, ")\n");
   }

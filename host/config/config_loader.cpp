@@ -10,6 +10,8 @@
 
 #include "host/common/errors.hpp"
 #include "host/common/number_format.hpp"
+#include "host/common/suggest.hpp"
+#include "host/config/range_reader.hpp"
 #include "host/config/search_config.hpp"
 #include "host/config/toml_reader.hpp"
 #include "host/search/search_space.hpp"
@@ -105,18 +107,51 @@ HyperparameterValue read_value(const TomlReader& reader, const HyperparameterDes
   return v;
 }
 
-HyperparameterAxis read_axis(const TomlReader& reader, const HyperparameterDescriptor& d, const toml::node& node) {
+// Where a range would take its values from: a random search's draws. Otherwise why it cannot.
+struct RangePolicy {
+  bool allowed = false;
+  std::string fix;  // for a search that cannot draw: what to write instead
+};
+
+HyperparameterAxis read_axis(const TomlReader& reader, const HyperparameterDescriptor& d, const toml::node& node,
+                             const RangePolicy& ranges) {
   const std::string context = std::string("[hyperparameters] ") + d.name;
   const std::string example = std::string(d.name) + " = [" + d.example + "]";
-  const toml::array* list = node.as_array();
-  if (list == nullptr)
-    reader.fail(node.source(),
-                context + ": must be a list of values, e.g. " + example + ", not " + describe_type(node));
-  if (list->empty()) {
-    reader.fail(node.source(), context + ": the list is empty; give at least one value, e.g. " + example +
-                                   ", or remove the key to use its default");
+  const toml::node* values = &node;
+  if (const toml::table* table = node.as_table()) {
+    // A range, or { choice = [...] }: a list written as a distribution, the same list as
+    // `key = [...]` in any search.
+    const std::string accepted = ranges_accepted(d);
+    if (table->size() != 1) {
+      reader.fail(node.source(), context + ": a range names exactly one kind, e.g. " + d.name + " = { " +
+                                     (accepted.empty() ? "choice = [" + std::string(d.example) + "]"
+                                                       : accepted.substr(2, accepted.find(" }") - 2)) +
+                                     " }, not " + std::to_string(table->size()) + " keys");
+    }
+    const auto entry = *table->begin();  // references into the table
+    const toml::key& kind = entry.first;
+    const toml::node& bounds = entry.second;
+    if (kind.str() != kChoiceKey) {
+      HyperparameterRange range = read_range(reader, d, context, kind, bounds);
+      if (!ranges.allowed) reader.fail(node.source(), context + ": " + ranges.fix);
+      HyperparameterAxis axis{d.key, {}, range};
+      return axis;
+    }
+    values = &bounds;
   }
-  HyperparameterAxis axis{d.key, {}};
+  const toml::array* list = values->as_array();
+  if (list == nullptr)
+    reader.fail(values->source(),
+                context + ": must be a list of values, e.g. " + example +
+                    (describe(d.key).accepts(RangeKind::Uniform) || describe(d.key).accepts(RangeKind::IntUniform)
+                         ? ", or in a random search a range, " + ranges_accepted(d)
+                         : "") +
+                    ", not " + describe_type(*values));
+  if (list->empty()) {
+    reader.fail(values->source(), context + ": the list is empty; give at least one value, e.g. " + example +
+                                      ", or remove the key to use its default");
+  }
+  HyperparameterAxis axis{d.key, {}, std::nullopt};
   // Equal values however they are written: 0 and 0.0, [2, 1] and [2.0, 1.0]. A map, not a
   // scan of the values so far, so that a list of 100,000 values loads in well under a second.
   std::map<std::tuple<double, std::vector<double>, int>, const toml::node*> seen;
@@ -176,11 +211,54 @@ void read_data(const TomlReader& reader, const toml::table* data, SearchConfig& 
   if (data) config.search.shuffle = reader.read_bool(*data, "[data]", "shuffle", false);
 }
 
+// [search] strategy and the keys that go with it. explore_all_combinations, the seed script's
+// key, chooses between grid and random search where strategy is not given; beside strategy
+// "grid" or "random" it must agree, and with "halving" it chooses the candidates.
+void read_strategy(const TomlReader& reader, const toml::table& s, SearchSettings& search) {
+  search.explore_all_combinations = reader.read_bool(s, "[search]", "explore_all_combinations", true);
+  const toml::node* strategy = s.get("strategy");
+  const toml::node* explore = s.get("explore_all_combinations");
+  search.strategy = search.explore_all_combinations ? SearchStrategy::Grid : SearchStrategy::Random;
+  if (strategy != nullptr) {
+    const std::vector<std::string> names = {"grid", "random", "halving"};
+    const std::string name = reader.read_string(s, "[search]", "strategy", "grid");
+    const auto found = std::find(names.begin(), names.end(), name);
+    if (found == names.end()) {
+      std::string message = "[search] strategy: unknown strategy \"" + name + "\"";
+      const std::string guess = closest_choice(name, names);
+      if (!guess.empty()) message += " (did you mean \"" + guess + "\"?)";
+      reader.fail(strategy->source(), message + "; valid strategies are: " + join_choices(names));
+    }
+    search.strategy = static_cast<SearchStrategy>(found - names.begin());
+    if (search.strategy != SearchStrategy::Halving) {
+      const bool grid = search.strategy == SearchStrategy::Grid;
+      if (explore != nullptr && search.explore_all_combinations != grid) {
+        reader.fail(explore->source(), std::string("[search] explore_all_combinations = ") +
+                                           (grid ? "false asks for a random search" : "true asks for a grid search") +
+                                           ", but strategy = \"" + name +
+                                           "\"; remove explore_all_combinations (strategy replaces it)");
+      }
+      search.explore_all_combinations = grid;
+    }
+  }
+  for (const char* key : {"min_epochs", "reduction_factor"}) {
+    const toml::node* node = s.get(key);
+    if (node != nullptr && !search.halving()) {
+      reader.fail(node->source(), std::string("[search] ") + key +
+                                      ": only means something in successive halving; set strategy = \"halving\", "
+                                      "or remove " +
+                                      key);
+    }
+  }
+  search.min_epochs = static_cast<int>(reader.read_integer(s, "[search]", "min_epochs", 1, 1, 100000));
+  search.reduction_factor = static_cast<int>(reader.read_integer(s, "[search]", "reduction_factor", 3, 2, 1000000));
+}
+
 void read_search(const TomlReader& reader, const toml::table& s, SearchSettings& search) {
   reader.check_keys(s, "[search]",
-                    {"explore_all_combinations", "number_of_combinations_to_try", "rerun_count", "seed",
-                     "prediction_threshold", "permutations", "permutation_block"});
-  search.explore_all_combinations = reader.read_bool(s, "[search]", "explore_all_combinations", true);
+                    {"strategy", "explore_all_combinations", "number_of_combinations_to_try", "rerun_count", "seed",
+                     "prediction_threshold", "permutations", "permutation_block", "min_epochs", "reduction_factor"});
+  read_strategy(reader, s, search);
   search.combinations_to_try = static_cast<std::uint64_t>(reader.read_integer(
       s, "[search]", "number_of_combinations_to_try", 100, 1, static_cast<long long>(kMaxCombinations)));
   search.rerun_count = static_cast<int>(reader.read_integer(s, "[search]", "rerun_count", 3, 1, kMaxRerunCount));
@@ -217,8 +295,26 @@ void read_execution(const TomlReader& reader, const toml::table& e, SearchConfig
   config.gpus = read_gpus(reader, e);
 }
 
+// Ranges need a search that draws its combinations.
+RangePolicy range_policy(const SearchSettings& search) {
+  RangePolicy policy;
+  policy.allowed = !search.explore_all_combinations;
+  if (search.halving()) {
+    policy.fix =
+        "a range draws values at random, but this halving's candidates are the whole grid; list the values to "
+        "search, or set [search] explore_all_combinations = false (with number_of_combinations_to_try) to draw "
+        "the candidates";
+  } else {
+    policy.fix =
+        "a range draws values at random, which a grid search cannot enumerate; list the values to search instead, "
+        "or set [search] strategy = \"random\" (with number_of_combinations_to_try) to draw from the range";
+  }
+  return policy;
+}
+
 // The listed hyperparameters in the file's order, then every key left out with its default.
 void read_hyperparameters(const TomlReader& reader, const toml::table* hyperparameters, SearchSettings& search) {
+  const RangePolicy ranges = range_policy(search);
   std::vector<std::string> keys;
   for (const HyperparameterDescriptor& d : hyperparameter_table()) keys.emplace_back(d.name);
   std::vector<bool> listed(keys.size(), false);
@@ -227,19 +323,32 @@ void read_hyperparameters(const TomlReader& reader, const toml::table* hyperpara
     for (const auto& [key, node] : entries_in_file_order(*hyperparameters)) {
       const auto index =
           static_cast<std::size_t>(std::find(keys.begin(), keys.end(), std::string(key->str())) - keys.begin());
-      search.axes.push_back(read_axis(reader, hyperparameter_table()[index], *node));
+      search.axes.push_back(read_axis(reader, hyperparameter_table()[index], *node, ranges));
       listed[index] = true;
     }
   }
   for (std::size_t k = 0; k < keys.size(); ++k) {
     const HyperparameterDescriptor& d = hyperparameter_table()[k];
-    if (!listed[k]) search.axes.push_back({d.key, {d.default_value()}});
+    if (!listed[k]) search.axes.push_back({d.key, {d.default_value()}, std::nullopt});
   }
 }
 
-// A search space numbers cannot name, or a grid too large to run, stops here.
+// A search space numbers cannot name, or a grid too large to run, stops here; so does a space of
+// whole-number ranges with fewer combinations than a random search is to draw.
 void check_search_size(const TomlReader& reader, const toml::table* hyperparameters, const toml::table& s,
                        const SearchSettings& search) {
+  if (search.has_ranges()) {
+    const std::optional<std::uint64_t> distinct = distinct_combinations(search.axes);
+    if (distinct && *distinct < search.combinations_to_try) {
+      const toml::node* where = s.get("number_of_combinations_to_try");
+      reader.fail(where ? where->source() : (hyperparameters ? hyperparameters->source() : toml::source_region{}),
+                  "[search] number_of_combinations_to_try: " + std::to_string(search.combinations_to_try) +
+                      " is more than the " + std::to_string(*distinct) +
+                      " distinct combinations these lists and int_uniform ranges hold; ask for at most " +
+                      std::to_string(*distinct) + ", or widen a range");
+    }
+    return;
+  }
   const std::optional<std::uint64_t> total = combination_count(search.axes);
   if (!total) {
     reader.fail(hyperparameters ? hyperparameters->source() : toml::source_region{},
@@ -253,6 +362,31 @@ void check_search_size(const TomlReader& reader, const toml::table* hyperparamet
                     std::to_string(kMaxCombinations) +
                     " a grid search may run; set explore_all_combinations = false and number_of_combinations_to_try "
                     "to sample that many at random, or list fewer values");
+  }
+}
+
+// Halving trains every candidate to rungs of its own choosing up to one max_epochs, the last
+// rung's, which must lie at or above min_epochs.
+void check_halving(const TomlReader& reader, const toml::table* hyperparameters, const toml::table& s,
+                   const SearchSettings& search) {
+  const HyperparameterAxis* epochs = nullptr;
+  for (const HyperparameterAxis& axis : search.axes) {
+    if (axis.key == Hyperparameter::MaxEpochs) epochs = &axis;
+  }
+  if (epochs->range || epochs->values.size() != 1) {
+    const toml::node* where = hyperparameters ? hyperparameters->get("max_epochs") : nullptr;
+    reader.fail(where ? where->source() : toml::source_region{},
+                "[hyperparameters] max_epochs: with strategy = \"halving\", max_epochs is the epochs of the last "
+                "rung, which the best candidates reach (halving decides how long each trains); give one value, e.g. "
+                "max_epochs = [8]");
+  }
+  const int max_epochs = static_cast<int>(epochs->values.front().number);
+  if (search.min_epochs > max_epochs) {
+    const toml::node* where = s.get("min_epochs");
+    reader.fail(where ? where->source() : toml::source_region{},
+                "[search] min_epochs: " + std::to_string(search.min_epochs) + " is more than max_epochs (" +
+                    std::to_string(max_epochs) +
+                    "), the epochs of the last rung; use a smaller min_epochs, or raise max_epochs");
   }
 }
 
@@ -304,6 +438,7 @@ SearchConfig parse_search_config(std::string_view text, const std::filesystem::p
   const toml::table* hyperparameters = section("hyperparameters");
   read_hyperparameters(reader, hyperparameters, config.search);
   check_search_size(reader, hyperparameters, search ? *search : empty, config.search);
+  if (config.search.halving()) check_halving(reader, hyperparameters, search ? *search : empty, config.search);
   return config;
 }
 

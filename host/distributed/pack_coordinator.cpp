@@ -2,6 +2,7 @@
 
 #include <cstdlib>
 #include <deque>
+#include <memory>
 #include <set>
 #include <stdexcept>
 #include <thread>
@@ -24,30 +25,38 @@ struct WorkerState {
 };
 
 // One search's packs handed out to the worker ranks and their results collected: the state of
-// the exchange and one method per message. run() polls until every pack is done, or until the
-// search is stopping and nothing is in flight.
+// the exchange and one method per message. run() polls until every pack of a round is done, or
+// until the search is stopping and nothing is in flight. A search is one round, or successive
+// halving's one round per rung: the workers, and what they asked for, carry over.
 class PackCoordinator {
  public:
-  PackCoordinator(MpiSession& mpi, const CoordinatorOptions& options, const PreparedSearch& prepared,
-                  const PackRunOptions& run, std::vector<TrainingResult>& results)
-      : mpi_(mpi),
-        options_(options),
-        prepared_(prepared),
-        run_(run),
-        results_(results),
-        workers_(static_cast<std::size_t>(mpi.size())),
-        pending_(run.packs.begin(), run.packs.end()),
-        pack_done_(prepared.plan.packs.size(), false),
-        done_(run.trainings_done_before) {
-    results_.resize(prepared.plan.trainings.size());
+  PackCoordinator(MpiSession& mpi, const CoordinatorOptions& options)
+      : mpi_(mpi), options_(options), workers_(static_cast<std::size_t>(mpi.size())) {
     const Clock::time_point started = Clock::now();
     for (WorkerState& w : workers_) w.last_seen = started;
   }
 
-  void run() {
+  void run(const PreparedSearch& prepared, const PackRunOptions& run, std::vector<TrainingResult>& results) {
+    prepared_ = &prepared;
+    run_ = &run;
+    results_ = &results;
+    packs_ = &packs_of(prepared.plan, run);
+    pending_.assign(run.packs.begin(), run.packs.end());
+    pack_done_.assign(packs_->size(), false);
+    done_ = run.trainings_done_before;
+    total_ = run.trainings_total ? run.trainings_total : prepared.plan.trainings.size();
+    stopping_ = false;
+    results.resize(prepared.plan.trainings.size());
+    exchange();
+    // Halving's next rung reuses the workers; otherwise they may go now.
+    if (!run.more_rounds) mpi_.stop_workers();
+  }
+
+ private:
+  void exchange() {
     auto last_progress = Clock::now();
     while (true) {
-      if (!stopping_ && run_.should_stop && run_.should_stop()) stopping_ = true;
+      if (!stopping_ && run_->should_stop && run_->should_stop()) stopping_ = true;
       const bool idle = !receive_messages();
       const int alive = give_up_silent_workers();
       // Drop packs finished meanwhile (a given-up worker's result that came in after all).
@@ -58,17 +67,15 @@ class PackCoordinator {
                                  " packs left; finished trainings are in the journal: run again to resume");
       }
       if (!stopping_) assign_packs();
-      if (run_.progress && Clock::now() - last_progress >= std::chrono::milliseconds(250)) {
-        run_.progress(done_, prepared_.plan.trainings.size());
+      if (run_->progress && Clock::now() - last_progress >= std::chrono::milliseconds(250)) {
+        run_->progress(done_, total_);
         last_progress = Clock::now();
       }
       if (idle) std::this_thread::sleep_for(std::chrono::milliseconds(1));
     }
-    mpi_.stop_workers();
-    if (run_.progress) run_.progress(done_, prepared_.plan.trainings.size());
+    if (run_->progress) run_->progress(done_, total_);
   }
 
- private:
   std::string worker_name(int rank) const {
     const WorkerState& w = workers_[static_cast<std::size_t>(rank)];
     return "rank " + std::to_string(rank) + (w.host.empty() ? "" : " on " + w.host);
@@ -104,14 +111,19 @@ class PackCoordinator {
       if (hello.error_exit_status == 2) throw InputError(text);
       throw std::runtime_error(text);
     }
-    if (hello.study_hash != prepared_.identity.hash) {
+    if (hello.study_hash != prepared_->identity.hash) {
       throw InputError(worker_name(rank) + " read a different config or data than rank 0 (study " + hello.study_hash +
-                       " against " + prepared_.identity.hash +
+                       " against " + prepared_->identity.hash +
                        "); every rank needs the same config and data files, e.g. on a shared filesystem");
     }
-    if (hello.packs != prepared_.plan.packs.size()) {
+    if (hello.drawn_values != drawn_values_hash(prepared_->plan)) {
+      throw InputError(worker_name(rank) +
+                       " drew other values from the config's ranges than rank 0; the ranks' math libraries "
+                       "differ in the last digits: run every rank on the same system image");
+    }
+    if (hello.packs != prepared_->plan.packs.size()) {
       throw InputError(worker_name(rank) + " planned " + std::to_string(hello.packs) + " packs against rank 0's " +
-                       std::to_string(prepared_.plan.packs.size()) +
+                       std::to_string(prepared_->plan.packs.size()) +
                        "; GPU pack sizes follow the free memory of the GPUs a rank sees, so every rank "
                        "(rank 0 too) needs the same GPU model with the same memory free");
     }
@@ -122,13 +134,13 @@ class PackCoordinator {
     WorkerState& w = workers_[static_cast<std::size_t>(rank)];
     w.in_flight.erase(pack.pack);
     if (pack.pack >= pack_done_.size() || pack_done_[pack.pack]) return;  // a duplicate, after a give-up
-    const PlannedPack& planned = prepared_.plan.packs[pack.pack];
+    const PlannedPack& planned = (*packs_)[pack.pack];
     if (pack.members.size() != planned.trainings.size())
       throw std::runtime_error(worker_name(rank) + " sent a malformed result for pack " + std::to_string(pack.pack));
     pack_done_[pack.pack] = true;
-    if (run_.on_pack_done) run_.on_pack_done(pack.pack, pack.members);
+    if (run_->on_pack_done) run_->on_pack_done(pack.pack, pack.members);
     for (std::size_t m = 0; m < pack.members.size(); ++m)
-      results_[planned.trainings[m]] = without_parameters(std::move(pack.members[m]));
+      (*results_)[planned.trainings[m]] = without_parameters(std::move(pack.members[m]));
     done_ += pack.members.size();
   }
 
@@ -185,19 +197,32 @@ class PackCoordinator {
       }
       if (packs.empty()) continue;
       w.in_flight.insert(packs.begin(), packs.end());
-      mpi_.send(r, kTagAssign, encode_pack_indices(packs));
+      if (run_->rung_packs == nullptr) {
+        mpi_.send(r, kTagAssign, encode_pack_indices(packs));
+        continue;
+      }
+      // Planned here, so sent whole, with the states the members continue from.
+      std::vector<PackOrder> orders;
+      for (std::size_t p : packs) {
+        orders.push_back({p, packs_->size(), (*packs_)[p], run_->start_states(p)});
+        orders.back().planned.trainings.clear();
+      }
+      mpi_.send(r, kTagAssignPacks, encode_pack_orders(orders));
     }
   }
 
   MpiSession& mpi_;
-  const CoordinatorOptions& options_;
-  const PreparedSearch& prepared_;
-  const PackRunOptions& run_;
-  std::vector<TrainingResult>& results_;
+  const CoordinatorOptions options_;
   std::vector<WorkerState> workers_;
+  // The round in progress.
+  const PreparedSearch* prepared_ = nullptr;
+  const PackRunOptions* run_ = nullptr;
+  std::vector<TrainingResult>* results_ = nullptr;
+  const std::vector<PlannedPack>* packs_ = nullptr;
   std::deque<std::size_t> pending_;
   std::vector<bool> pack_done_;
   std::size_t done_ = 0;
+  std::size_t total_ = 0;
   bool stopping_ = false;
 };
 
@@ -212,10 +237,9 @@ std::chrono::milliseconds worker_timeout_from_environment() {
 }
 
 PackExecutor coordinate_workers(MpiSession& mpi, const CoordinatorOptions& options) {
-  return
-      [&mpi, options](const PreparedSearch& prepared, const PackRunOptions& run, std::vector<TrainingResult>& results) {
-        PackCoordinator(mpi, options, prepared, run, results).run();
-      };
+  auto coordinator = std::make_shared<PackCoordinator>(mpi, options);
+  return [coordinator](const PreparedSearch& prepared, const PackRunOptions& run,
+                       std::vector<TrainingResult>& results) { coordinator->run(prepared, run, results); };
 }
 
 }  // namespace hf

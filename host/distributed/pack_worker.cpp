@@ -35,9 +35,17 @@ class TrainingPool {
     for (std::thread& t : threads_) t.join();
   }
 
+  // Packs of the plan, by index.
   void add(const std::vector<std::size_t>& packs) {
     std::lock_guard<std::mutex> lock(mutex_);
-    todo_.insert(todo_.end(), packs.begin(), packs.end());
+    for (std::size_t p : packs) todo_.push_back({p, std::nullopt});
+    changed_.notify_all();
+  }
+
+  // Packs rank 0 planned (halving's later rungs), whole.
+  void add(std::vector<PackOrder> orders) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    for (PackOrder& order : orders) todo_.push_back({order.pack, std::move(order)});
     changed_.notify_all();
   }
 
@@ -56,16 +64,21 @@ class TrainingPool {
     try {
       std::unique_ptr<Backend> backend = prepared_.make_backend(worker);
       while (true) {
-        std::size_t pack = 0;
+        Work work;
         {
           std::unique_lock<std::mutex> lock(mutex_);
           changed_.wait(lock, [&] { return !todo_.empty() || closing_; });
           if (closing_) return;
-          pack = todo_.front();
+          work = std::move(todo_.front());
           todo_.pop_front();
         }
-        PackResults results{
-            pack, train_and_score_pack(*backend, prepared_.plan, pack, prepared_.train, prepared_.evaluation())};
+        const std::vector<PlannedPack>& plan_packs = prepared_.plan.packs;
+        PackResults results{work.pack,
+                            work.order
+                                ? train_and_score_pack(*backend, work.order->planned, work.pack, work.order->pack_count,
+                                                       prepared_.train, prepared_.evaluation(), work.order->start)
+                                : train_and_score_pack(*backend, plan_packs.at(work.pack), work.pack, plan_packs.size(),
+                                                       prepared_.train, prepared_.evaluation())};
         std::lock_guard<std::mutex> lock(mutex_);
         finished_.push_back(std::move(results));
         changed_.notify_all();
@@ -77,10 +90,16 @@ class TrainingPool {
     }
   }
 
+  // A pack to train: the plan's, or one rank 0 sent whole.
+  struct Work {
+    std::size_t pack = 0;
+    std::optional<PackOrder> order;
+  };
+
   const PreparedSearch& prepared_;
   std::mutex mutex_;
   std::condition_variable changed_;
-  std::deque<std::size_t> todo_;
+  std::deque<Work> todo_;
   std::vector<PackResults> finished_;
   std::exception_ptr failure_;
   bool closing_ = false;
@@ -111,6 +130,7 @@ int serve_packs(MpiSession& mpi, const std::function<SearchConfig()>& load_confi
     prepared->threads = fit.threads;
     if (!fit.notice.empty()) std::fprintf(stderr, "rank %d: %s\n", mpi.rank(), fit.notice.c_str());
     hello.study_hash = prepared->identity.hash;
+    hello.drawn_values = drawn_values_hash(prepared->plan);
     hello.packs = prepared->plan.packs.size();
     hello.threads = prepared->threads;
     hello.backend = prepared->backend;
@@ -140,6 +160,7 @@ int serve_packs(MpiSession& mpi, const std::function<SearchConfig()>& load_confi
           return 0;
         }
         if (message->tag == kTagAssign) pool.add(decode_pack_indices(message->bytes));
+        if (message->tag == kTagAssignPacks) pool.add(decode_pack_orders(message->bytes));
       }
       for (PackResults& results : pool.take_finished(std::chrono::milliseconds(2))) {
         for (TrainingResult& m : results.members) m.device = device;

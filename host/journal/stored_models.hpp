@@ -47,8 +47,9 @@ struct StoredEnsemble : KeptCombination {
 // The journal's model tables, for StudyJournal (the writer).
 void create_model_tables(sqlite3* db);
 // The statement that stores one training's network: (combination, rerun, parameters, epoch_losses).
+// A halving training's network of a later rung replaces the earlier one's.
 inline constexpr const char* kInsertModelSql =
-    "INSERT INTO models (combination, rerun, parameters, epoch_losses) VALUES (?, ?, ?, ?)";
+    "INSERT OR REPLACE INTO models (combination, rerun, parameters, epoch_losses) VALUES (?, ?, ?, ?)";
 // Keeps the networks of `ranked` (best first) up to `keep` combinations whose `reruns` reruns
 // all have one, deletes every other network, and records `inputs`: one transaction. Returns
 // how many combinations were kept (fewer than asked when an earlier run kept no weights).

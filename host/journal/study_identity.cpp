@@ -50,11 +50,16 @@ StudyIdentity study_identity(const SearchConfig& config, const std::string& trai
   facts.emplace_back("search.prediction_threshold", python_float_repr(config.search.prediction_threshold));
   // Axis order matters: it numbers the grid, and so the seeds.
   for (const HyperparameterAxis& axis : config.search.axes) {
+    const std::string fact = std::string("hyperparameters.") + key_name(axis.key);
+    if (axis.range) {
+      facts.emplace_back(fact, axis.range->text());
+      continue;
+    }
     std::string values = "[";
     for (std::size_t v = 0; v < axis.values.size(); ++v) {
       values += (v ? ", " : "") + describe(axis.key).normalised(axis.values[v]);
     }
-    facts.emplace_back(std::string("hyperparameters.") + key_name(axis.key), values + "]");
+    facts.emplace_back(fact, values + "]");
   }
   std::string all;
   for (const StudyFact& f : facts) all += f.first + "=" + f.second + "\n";

@@ -49,8 +49,8 @@ void bind_test_columns(Statement& insert, int& i, const std::optional<ConfusionC
 }  // namespace
 
 StudyJournal::StudyJournal(const std::filesystem::path& dir, const StudyIdentity& identity,
-                           const std::vector<std::string>& axis_keys, bool fresh)
-    : path_(dir / kJournalFileName) {
+                           const std::vector<std::string>& axis_keys, bool fresh, bool halving)
+    : path_(dir / kJournalFileName), halving_(halving) {
   // A second run on the same folder would mix two writers' trainings: the folder is locked
   // for the lifetime of the journal (flock, released by the kernel however the process ends).
   folder_lock_ = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -105,6 +105,7 @@ StudyJournal::StudyJournal(const std::filesystem::path& dir, const StudyIdentity
       check_schema_version();
       check_identity(identity);
       read_finished();
+      if (halving_) read_decisions();
     }
   } catch (...) {
     sqlite3_close(db_);
@@ -120,8 +121,10 @@ StudyJournal::StudyJournal(const std::filesystem::path& dir, const StudyIdentity
   }
   insert_sql_ +=
       ", status, tp, fp, fn, tn, precision, p_value, log10_p_value, test_tp, test_fp, test_fn, test_tn, "
-      "test_p_value, test_log10_p_value, predicted_positives, seconds, device, error, finished_at)";
-  insert_sql_ += " VALUES (" + placeholders + ", ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
+      "test_p_value, test_log10_p_value, predicted_positives, seconds, device, error, finished_at";
+  insert_sql_ += halving_ ? ", epochs_trained)" : ")";
+  insert_sql_ += " VALUES (" + placeholders + ", ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?" +
+                 (halving_ ? ", ?)" : ")");
   writer_ = std::thread([this] { write_loop(); });
 }
 
@@ -132,6 +135,7 @@ StudyJournal::~StudyJournal() {
   }
   changed_.notify_all();
   writer_.join();
+  sqlite3_close(reader_);
   sqlite3_close(db_);
   ::close(folder_lock_);
 }
@@ -147,8 +151,15 @@ void StudyJournal::create_schema(const StudyIdentity& identity, const std::vecto
       ", status TEXT NOT NULL CHECK (status IN ('finished', 'failed')), tp INTEGER, fp INTEGER, fn INTEGER, "
       "tn INTEGER, precision REAL, p_value REAL, log10_p_value REAL, test_tp INTEGER, test_fp INTEGER, "
       "test_fn INTEGER, test_tn INTEGER, test_p_value REAL, test_log10_p_value REAL, predicted_positives BLOB, "
-      "seconds REAL NOT NULL, device TEXT NOT NULL, error TEXT, finished_at TEXT NOT NULL, "
-      "PRIMARY KEY (combination, rerun));";
+      "seconds REAL NOT NULL, device TEXT NOT NULL, error TEXT, finished_at TEXT NOT NULL";
+  // Halving: a row per rung a training reached. The latest state of each training, while it may
+  // train on; the candidates chosen for each rung after the first.
+  sql += halving_ ? ", epochs_trained INTEGER NOT NULL, PRIMARY KEY (combination, rerun, epochs_trained));"
+                    "CREATE TABLE training_states (combination TEXT NOT NULL, rerun INTEGER NOT NULL, "
+                    "epochs_trained INTEGER NOT NULL, state BLOB NOT NULL, PRIMARY KEY (combination, rerun));"
+                    "CREATE TABLE rung_decisions (rung INTEGER NOT NULL, epochs INTEGER NOT NULL, "
+                    "position INTEGER NOT NULL, combination TEXT NOT NULL, PRIMARY KEY (rung, position));"
+                  : ", PRIMARY KEY (combination, rerun));";
   char* message = nullptr;
   if (sqlite3_exec(db_, sql.c_str(), nullptr, nullptr, &message) != SQLITE_OK) {
     const std::string reason = message ? message : sqlite3_errmsg(db_);
@@ -214,9 +225,10 @@ void StudyJournal::check_identity(const StudyIdentity& identity) {
 }
 
 void StudyJournal::read_finished() {
-  Statement rows(db_,
-                 "SELECT combination, rerun, seed, status, tp, fp, fn, tn, precision, p_value, log10_p_value, seconds, "
-                 "device, error, test_tp, test_fp, test_fn, test_tn, predicted_positives FROM trainings");
+  Statement rows(db_, std::string("SELECT combination, rerun, seed, status, tp, fp, fn, tn, precision, p_value, "
+                                  "log10_p_value, seconds, device, error, test_tp, test_fp, test_fn, test_tn, "
+                                  "predicted_positives") +
+                          (halving_ ? ", epochs_trained" : "") + " FROM trainings");
   while (rows.step()) {
     JournalEntry e;
     e.combination = std::stoull(rows.text(0));
@@ -233,8 +245,77 @@ void StudyJournal::read_finished() {
     if (!rows.is_null(14))
       e.test_counts = ConfusionCounts{rows.integer(14), rows.integer(15), rows.integer(16), rows.integer(17)};
     e.predicted_positives = rows.bytes(18);
+    if (halving_) e.epochs_trained = static_cast<int>(rows.integer(19));
     finished_.push_back(std::move(e));
   }
+}
+
+void StudyJournal::read_decisions() {
+  Statement rows(db_, "SELECT rung, epochs, combination FROM rung_decisions ORDER BY rung, position");
+  while (rows.step()) {
+    const int rung = static_cast<int>(rows.integer(0));
+    if (decisions_.empty() || decisions_.back().rung != rung)
+      decisions_.push_back({rung, static_cast<int>(rows.integer(1)), {}});
+    decisions_.back().combinations.push_back(std::stoull(rows.text(2)));
+  }
+}
+
+std::vector<TrainingState> StudyJournal::read_states(const std::vector<std::pair<std::uint64_t, int>>& trainings) {
+  std::lock_guard<std::mutex> lock(reader_mutex_);
+  if (reader_ == nullptr) {
+    reader_ = open_journal_for_reading(path_);
+    if (reader_ == nullptr) throw std::runtime_error(path_.string() + ": cannot open the study journal to read");
+  }
+  Statement select(reader_, "SELECT state FROM training_states WHERE combination = ? AND rerun = ?");
+  std::vector<TrainingState> states;
+  for (const auto& [combination, rerun] : trainings) {
+    select.bind(1, std::to_string(combination));
+    select.bind(2, static_cast<std::int64_t>(rerun + 1));
+    const std::string where = "combination " + std::to_string(combination) + " rerun " + std::to_string(rerun + 1);
+    if (!select.step()) {
+      throw InputError(path_.string() + ": holds no training state for " + where +
+                       ", which halving continues; the journal is damaged: run with --fresh to start this study over");
+    }
+    try {
+      states.push_back(training_state_from_bytes(select.bytes(0)));
+    } catch (const std::runtime_error& e) {
+      throw InputError(path_.string() + ": " + where + ": " + e.what() +
+                       "; the journal is damaged: run with --fresh to start this study over");
+    }
+    select.reset();
+  }
+  return states;
+}
+
+void StudyJournal::record_decision(const RungDecision& decision, const std::vector<std::uint64_t>& stopped) {
+  flush();  // the writer thread is idle from here: every result of the rung is committed
+  if (sqlite3_exec(db_, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr) != SQLITE_OK) {
+    throw std::runtime_error(path_.string() + ": cannot write the study journal: " + sqlite3_errmsg(db_));
+  }
+  try {
+    Statement insert(db_, "INSERT INTO rung_decisions (rung, epochs, position, combination) VALUES (?, ?, ?, ?)");
+    for (std::size_t i = 0; i < decision.combinations.size(); ++i) {
+      insert.bind(1, static_cast<std::int64_t>(decision.rung));
+      insert.bind(2, static_cast<std::int64_t>(decision.epochs));
+      insert.bind(3, static_cast<std::int64_t>(i));
+      insert.bind(4, std::to_string(decision.combinations[i]));
+      insert.step();
+      insert.reset();
+    }
+    Statement remove(db_, "DELETE FROM training_states WHERE combination = ?");
+    for (std::uint64_t combination : stopped) {
+      remove.bind(1, std::to_string(combination));
+      remove.step();
+      remove.reset();
+    }
+  } catch (...) {
+    sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
+    throw;
+  }
+  if (sqlite3_exec(db_, "COMMIT", nullptr, nullptr, nullptr) != SQLITE_OK) {
+    throw std::runtime_error(path_.string() + ": cannot commit to the study journal: " + sqlite3_errmsg(db_));
+  }
+  decisions_.push_back(decision);
 }
 
 void StudyJournal::record(std::vector<JournalEntry> entries) {
@@ -255,6 +336,10 @@ void StudyJournal::flush() {
 int StudyJournal::keep_models(const std::vector<KeptCombination>& ranked, int keep, int reruns,
                               const ModelInputs& inputs) {
   flush();  // the writer thread is idle from here: every recorded training is committed
+  // A completed halving continues nothing: its states go (keep_top_models then shrinks the file).
+  if (halving_ && sqlite3_exec(db_, "DELETE FROM training_states", nullptr, nullptr, nullptr) != SQLITE_OK) {
+    throw std::runtime_error(path_.string() + ": cannot write the study journal: " + sqlite3_errmsg(db_));
+  }
   return keep_top_models(db_, ranked, keep, reruns, inputs, utc_now());
 }
 
@@ -289,6 +374,9 @@ void StudyJournal::commit(const std::vector<JournalEntry>& entries) {
   try {
     Statement insert(db_, insert_sql_);
     Statement insert_model(db_, kInsertModelSql);
+    // A training's latest state replaces its earlier one in the same transaction as the row of
+    // the rung it reached, so a run killed at any moment resumes from a state and rows that agree.
+    std::optional<Statement> insert_state;
     const std::string finished_at = utc_now();
     for (const JournalEntry& e : entries) {
       int i = 1;
@@ -315,8 +403,22 @@ void StudyJournal::commit(const std::vector<JournalEntry>& entries) {
         insert.bind_null(i++);
       }
       insert.bind(i++, finished_at);
+      if (halving_) insert.bind(i++, static_cast<std::int64_t>(e.epochs_trained));
       insert.step();
       insert.reset();
+      if (!e.state.empty()) {
+        if (!insert_state) {
+          insert_state.emplace(db_,
+                               "INSERT OR REPLACE INTO training_states (combination, rerun, epochs_trained, state) "
+                               "VALUES (?, ?, ?, ?)");
+        }
+        insert_state->bind(1, std::to_string(e.combination));
+        insert_state->bind(2, static_cast<std::int64_t>(e.rerun + 1));
+        insert_state->bind(3, static_cast<std::int64_t>(e.epochs_trained));
+        insert_state->bind_blob(4, e.state);
+        insert_state->step();
+        insert_state->reset();
+      }
       if (!e.parameters.empty()) {
         insert_model.bind(1, std::to_string(e.combination));
         insert_model.bind(2, static_cast<std::int64_t>(e.rerun + 1));

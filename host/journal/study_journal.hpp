@@ -17,6 +17,7 @@
 #include "host/journal/stored_models.hpp"
 #include "host/journal/study_identity.hpp"
 #include "host/scoring/precision_p_value.hpp"
+#include "host/training/training_state.hpp"
 #include "kernels/backend/confusion_counts.hpp"
 
 struct sqlite3;
@@ -45,14 +46,29 @@ struct JournalEntry {
   // The trained network, stored when not empty (a finished training of a search keeping models).
   std::vector<float> parameters;
   std::vector<double> epoch_losses;
+  // Successive halving: the epochs trained when this row was scored (its rung), and the full
+  // training state to continue from (training_state_bytes; stored when not empty). 0 and empty in
+  // other studies.
+  int epochs_trained = 0;
+  std::string state;
+};
+
+// Successive halving's decision after one rung: the candidates (combination numbers) that train
+// the next rung.
+struct RungDecision {
+  int rung = 0;    // the rung they train next, from 1
+  int epochs = 0;  // its epochs
+  std::vector<std::uint64_t> combinations;
 };
 
 class StudyJournal {
  public:
   // Opens the journal in `dir`, or creates it. An existing journal of another study is refused
   // with an InputError listing what changed, unless `fresh`, which discards it first.
+  // `halving`: a successive-halving study, whose `trainings` table holds a row per rung a training
+  // reached (column epochs_trained) and which keeps training states and rung decisions.
   StudyJournal(const std::filesystem::path& dir, const StudyIdentity& identity,
-               const std::vector<std::string>& axis_keys, bool fresh);
+               const std::vector<std::string>& axis_keys, bool fresh, bool halving = false);
   ~StudyJournal();  // commits everything recorded, then closes
   StudyJournal(const StudyJournal&) = delete;
   StudyJournal& operator=(const StudyJournal&) = delete;
@@ -68,6 +84,15 @@ class StudyJournal {
   // Waits until everything recorded so far is committed; rethrows a write failure.
   void flush();
 
+  // Halving studies. The stored training state of each (combination, rerun), in that order;
+  // thread-safe, through a connection of its own. InputError when one is missing or damaged.
+  std::vector<TrainingState> read_states(const std::vector<std::pair<std::uint64_t, int>>& trainings);
+  // The decisions an earlier run recorded, by rung.
+  const std::vector<RungDecision>& decisions() const { return decisions_; }
+  // Records a decision once every result of the rung before it is committed, and deletes the
+  // stored states of the candidates that stop (`stopped`), in one transaction.
+  void record_decision(const RungDecision& decision, const std::vector<std::uint64_t>& stopped);
+
   // Once the search has completed: keeps the networks of the best `keep` of `ranked` (best
   // first), deletes the others and records `inputs` (see keep_top_models). Returns how many
   // combinations' networks were kept.
@@ -75,6 +100,7 @@ class StudyJournal {
 
  private:
   void create_schema(const StudyIdentity& identity, const std::vector<std::string>& axis_keys);
+  void read_decisions();
   void check_schema_version();
   void check_identity(const StudyIdentity& identity);
   void read_finished();
@@ -86,6 +112,10 @@ class StudyJournal {
   sqlite3* db_ = nullptr;
   std::string insert_sql_;
   std::vector<JournalEntry> finished_;
+  bool halving_ = false;
+  std::vector<RungDecision> decisions_;
+  std::mutex reader_mutex_;
+  sqlite3* reader_ = nullptr;  // halving: reads states while the writer thread writes
 
   std::mutex mutex_;
   std::condition_variable changed_;

@@ -13,11 +13,9 @@ std::string hyperparameter_header(const SearchConfig& config) {
   return line;
 }
 
-std::string hyperparameter_cells(const SearchConfig& config, const PlannedCombination& combination) {
+std::string hyperparameter_cells(const SearchPlan& plan, const PlannedCombination& combination) {
   std::string line;
-  for (std::size_t a = 0; a < config.search.axes.size(); ++a) {
-    line += csv_cell(config.search.axes[a].values[static_cast<std::size_t>(combination.values[a])].text) + ",";
-  }
+  for (std::size_t a = 0; a < plan.axes.size(); ++a) line += csv_cell(value_of(plan, combination, a).text) + ",";
   return line;
 }
 
@@ -55,9 +53,10 @@ std::string results_csv(const SearchConfig& config, const SearchPlan& plan, cons
         out += std::string(",") + set + "_" + column;
     }
   }
+  if (config.search.halving()) out += ",epochs_trained";
   out += "\n";
   for (const RankedCombination& c : results.ranked) {
-    out += hyperparameter_cells(config, plan.combinations[c.combination]);
+    out += hyperparameter_cells(plan, plan.combinations[c.combination]);
     out += python_float_repr(c.p_value) + "," + seconds_text(c.seconds) + "," + python_float_repr(c.log10_p_value);
     out += set_cells(c.representative_score, c.representative_counts);
     for (double p : c.rerun_p_values) out += "," + python_float_repr(p);
@@ -68,6 +67,7 @@ std::string results_csv(const SearchConfig& config, const SearchPlan& plan, cons
       out += "," + python_float_repr(c.test_log10_p_value) +
              set_cells(c.test_representative_score, c.test_representative_counts);
     }
+    if (config.search.halving()) out += "," + std::to_string(c.epochs_trained);
     out += "\n";
   }
   return out;
@@ -76,7 +76,7 @@ std::string results_csv(const SearchConfig& config, const SearchPlan& plan, cons
 std::string errors_csv(const SearchConfig& config, const SearchPlan& plan, const SearchResults& results) {
   std::string out = hyperparameter_header(config) + "rerun,seed,error\n";
   for (const FailedTraining& f : results.failures) {
-    out += hyperparameter_cells(config, plan.combinations[f.combination]) + std::to_string(f.rerun + 1) + "," +
+    out += hyperparameter_cells(plan, plan.combinations[f.combination]) + std::to_string(f.rerun + 1) + "," +
            std::to_string(f.seed) + "," + csv_cell(f.error) + "\n";
   }
   return out;

@@ -208,9 +208,9 @@ MemoryEstimate estimate_memory(const PreparedSearch& prepared) {
   // run_search keeps a copy of the plan, and of the results to tell resumed trainings apart; each
   // result holds its predicted positives on the ranking rows, one bit a row.
   const std::size_t prediction_bytes = (static_cast<std::size_t>(prepared.ranking().rows) + 63) / 64 * 8;
-  estimate.bookkeeping =
-      2 * plan_bytes(plan) + 2 * plan.trainings.size() * (sizeof(TrainingResult) + sizeof(double) + prediction_bytes) +
-      plan.combinations.size() * kResultBytesPerCombination;
+  estimate.bookkeeping = 2 * plan_bytes(plan) +
+                         2 * plan.trainings.size() * (sizeof(TrainingResult) + sizeof(double) + prediction_bytes) +
+                         plan.combinations.size() * kResultBytesPerCombination;
   for (const PlannedPack& pack : plan.packs) {
     const int rows = workspace_rows(pack.spec.batch_size, prepared.train.rows, prepared.evaluation().rows());
     PackMemory m;
@@ -234,10 +234,8 @@ MemoryEstimate estimate_memory(const PreparedSearch& prepared) {
 std::string combination_of_pack(const SearchConfig& config, const SearchPlan& plan, std::size_t pack) {
   const PlannedCombination& c = plan.combinations[plan.trainings[plan.packs[pack].trainings.front()].combination];
   std::string text;
-  for (std::size_t a = 0; a < config.search.axes.size(); ++a) {
-    const HyperparameterAxis& axis = config.search.axes[a];
-    text += (text.empty() ? "" : ", ") + std::string(key_name(axis.key)) + " = " +
-            axis.values[static_cast<std::size_t>(c.values[a])].text;
+  for (std::size_t a = 0; a < plan.axes.size(); ++a) {
+    text += (text.empty() ? "" : ", ") + std::string(key_name(plan.axes[a].key)) + " = " + value_of(plan, c, a).text;
   }
   return text;
 }

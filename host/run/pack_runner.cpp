@@ -11,10 +11,12 @@
 
 namespace hf {
 
-std::vector<TrainingResult> train_and_score_pack(Backend& backend, const SearchPlan& plan, std::size_t pack,
-                                                 const Dataset& train, const EvaluationSets& evaluation) {
+std::vector<TrainingResult> train_and_score_pack(Backend& backend, const PlannedPack& pack, std::size_t pack_index,
+                                                 std::size_t pack_count, const Dataset& train,
+                                                 const EvaluationSets& evaluation,
+                                                 const std::vector<TrainingState>& start) {
   std::vector<TrainingOutcome> outcomes =
-      train_planned_pack(backend, plan.packs.at(pack), pack, plan.packs.size(), train, evaluation);
+      train_planned_pack(backend, pack, pack_index, pack_count, train, evaluation, start);
   std::vector<TrainingResult> members(outcomes.size());
   for (std::size_t m = 0; m < outcomes.size(); ++m) {
     TrainingResult& r = members[m];
@@ -41,10 +43,14 @@ void run_packs(const SearchPlan& plan, const Dataset& train, const EvaluationSet
   auto work = [&](int worker) {
     try {
       std::unique_ptr<Backend> backend = options.make_backend(worker);
+      const std::vector<PlannedPack>& packs = packs_of(plan, options);
       for (std::size_t i; !stopping() && (i = next.fetch_add(1)) < options.packs.size();) {
         const std::size_t p = options.packs[i];
-        const PlannedPack& pack = plan.packs[p];
-        std::vector<TrainingResult> members = train_and_score_pack(*backend, plan, p, train, evaluation);
+        const PlannedPack& pack = packs.at(p);
+        const std::vector<TrainingState> start =
+            options.start_states ? options.start_states(p) : std::vector<TrainingState>{};
+        std::vector<TrainingResult> members =
+            train_and_score_pack(*backend, pack, p, packs.size(), train, evaluation, start);
         if (options.on_pack_done) options.on_pack_done(p, members);
         for (std::size_t m = 0; m < members.size(); ++m)
           results[pack.trainings[m]] = without_parameters(std::move(members[m]));
@@ -70,7 +76,7 @@ void run_packs(const SearchPlan& plan, const Dataset& train, const EvaluationSet
       if (options.progress) {
         const std::size_t snapshot = done;
         lock.unlock();
-        options.progress(snapshot, plan.trainings.size());
+        options.progress(snapshot, options.trainings_total ? options.trainings_total : plan.trainings.size());
         lock.lock();
       }
     }

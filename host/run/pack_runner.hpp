@@ -26,20 +26,36 @@ using BackendFactory = std::function<std::unique_ptr<Backend>(int worker)>;
 // run_packs fills keep no parameters.
 using PackDoneCallback = std::function<void(std::size_t pack, const std::vector<TrainingResult>& members)>;
 
+// The members' training states a pack continues from (successive halving's later rungs).
+using StartStates = std::function<std::vector<TrainingState>(std::size_t pack)>;
+
 struct PackRunOptions {
   int threads = 1;
   BackendFactory make_backend;
-  std::vector<std::size_t> packs;     // the plan's packs to train, in this order
+  std::vector<std::size_t> packs;  // the plan's packs to train, in this order
+  // Successive halving's later rungs: the packs `packs` indexes instead of the plan's (planned on
+  // the process that runs the search), and each one's start states. Null / empty otherwise.
+  const std::vector<PlannedPack>* rung_packs = nullptr;
+  StartStates start_states;
+  bool more_rounds = false;           // halving: another rung follows, so MPI worker ranks stay
   std::function<bool()> should_stop;  // checked before each pack; packs in flight finish
   PackDoneCallback on_pack_done;
   ProgressCallback progress;
   std::size_t trainings_done_before = 0;  // counted in progress, e.g. resumed from a journal
+  std::size_t trainings_total = 0;        // for progress; 0: the plan's trainings
 };
 
-// Trains the plan's pack `pack` (split in halves when a device runs out of memory) and scores
-// its networks.
-std::vector<TrainingResult> train_and_score_pack(Backend& backend, const SearchPlan& plan, std::size_t pack,
-                                                 const Dataset& train, const EvaluationSets& evaluation);
+// Trains the pack numbered `pack_index` of `pack_count` (split in halves when a device runs out
+// of memory), from `start` when it is not empty, and scores its networks.
+std::vector<TrainingResult> train_and_score_pack(Backend& backend, const PlannedPack& pack, std::size_t pack_index,
+                                                 std::size_t pack_count, const Dataset& train,
+                                                 const EvaluationSets& evaluation,
+                                                 const std::vector<TrainingState>& start = {});
+
+// The packs a run's `packs` index: the plan's, or a rung's.
+inline const std::vector<PlannedPack>& packs_of(const SearchPlan& plan, const PackRunOptions& options) {
+  return options.rung_packs ? *options.rung_packs : plan.packs;
+}
 
 // Fills the results of the trainings in the packs it ran; the others stay not done.
 void run_packs(const SearchPlan& plan, const Dataset& train, const EvaluationSets& evaluation,

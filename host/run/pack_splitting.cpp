@@ -10,21 +10,30 @@
 namespace hf {
 namespace {
 
-std::vector<TrainingOutcome> train_halving_on_out_of_memory(Backend& backend, const PackSpec& spec,
-                                                            const Dataset& train, const EvaluationSets& evaluation,
-                                                            const PackOptions& options) {
+std::vector<TrainingOutcome> train_splitting_on_out_of_memory(Backend& backend, const PackSpec& spec,
+                                                              const Dataset& train, const EvaluationSets& evaluation,
+                                                              const PackOptions& options,
+                                                              const std::vector<TrainingState>& start) {
   try {
-    return train_pack(backend, spec, train, evaluation, options);
+    return train_pack(backend, spec, train, evaluation, options, start);
   } catch (const OutOfDeviceMemory&) {
     if (spec.models() <= 1) throw;
   }
   // Every network trains on its own numbers, so the halves give each network what the whole
   // pack would have (up to the GEMM library's choice of algorithm for the smaller batch).
-  const auto middle = spec.members.begin() + spec.models() / 2;
+  const std::size_t half = static_cast<std::size_t>(spec.models() / 2);
+  const auto middle = spec.members.begin() + static_cast<long>(half);
   const PackSpec first{spec.layout, spec.batch_size, {spec.members.begin(), middle}};
   const PackSpec second{spec.layout, spec.batch_size, {middle, spec.members.end()}};
-  std::vector<TrainingOutcome> outcomes = train_halving_on_out_of_memory(backend, first, train, evaluation, options);
-  std::vector<TrainingOutcome> rest = train_halving_on_out_of_memory(backend, second, train, evaluation, options);
+  std::vector<TrainingState> first_start, second_start;
+  if (!start.empty()) {
+    first_start.assign(start.begin(), start.begin() + static_cast<long>(half));
+    second_start.assign(start.begin() + static_cast<long>(half), start.end());
+  }
+  std::vector<TrainingOutcome> outcomes =
+      train_splitting_on_out_of_memory(backend, first, train, evaluation, options, first_start);
+  std::vector<TrainingOutcome> rest =
+      train_splitting_on_out_of_memory(backend, second, train, evaluation, options, second_start);
   outcomes.insert(outcomes.end(), rest.begin(), rest.end());
   return outcomes;
 }
@@ -41,9 +50,10 @@ std::string describe(const PlannedPack& pack, std::size_t pack_index, std::size_
 
 std::vector<TrainingOutcome> train_planned_pack(Backend& backend, const PlannedPack& pack, std::size_t pack_index,
                                                 std::size_t pack_count, const Dataset& train,
-                                                const EvaluationSets& evaluation) {
+                                                const EvaluationSets& evaluation,
+                                                const std::vector<TrainingState>& start) {
   try {
-    return train_halving_on_out_of_memory(backend, pack.spec, train, evaluation, pack.options);
+    return train_splitting_on_out_of_memory(backend, pack.spec, train, evaluation, pack.options, start);
   } catch (const OutOfDeviceMemory& e) {
     throw OutOfDeviceMemory(std::string(e.what()) + " [while training " + describe(pack, pack_index, pack_count) +
                             " on the " + backend.name() + " backend: even one network does not fit]");

@@ -13,9 +13,11 @@
 
 namespace hf {
 
-// Outcomes in the pack's member order, as train_pack returns them.
+// Outcomes in the pack's member order, as train_pack returns them. `start`: the members' states
+// to continue from (halving's later rungs), or empty.
 std::vector<TrainingOutcome> train_planned_pack(Backend& backend, const PlannedPack& pack, std::size_t pack_index,
                                                 std::size_t pack_count, const Dataset& train,
-                                                const EvaluationSets& evaluation);
+                                                const EvaluationSets& evaluation,
+                                                const std::vector<TrainingState>& start = {});
 
 }  // namespace hf

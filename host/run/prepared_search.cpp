@@ -34,9 +34,10 @@ PreparedSearch prepare_search(const SearchConfig& config) {
   prepared.program_bytes = program_bytes;
   // Every network is evaluated on the validation rows (if any) and the test rows.
   const int evaluated_rows = prepared.validation.rows + prepared.test.rows;
-  prepared.plan =
-      plan_search(config.search, prepared.train.features, prepared.train.rows, evaluated_rows,
-                  pack_size_rule(device, prepared.gpu_memory, prepared.train.rows, prepared.evaluation().rows()));
+  prepared.planning =
+      PackPlanning{prepared.train.features, prepared.train.rows, evaluated_rows,
+                   pack_size_rule(device, prepared.gpu_memory, prepared.train.rows, prepared.evaluation().rows())};
+  prepared.plan = plan_search(config.search, prepared.planning);
   for (PlannedPack& pack : prepared.plan.packs) pack.options.keep_parameters = config.keep_models > 0;
   return prepared;
 }

@@ -21,6 +21,7 @@ struct PreparedSearch {
   int embargo_rows = 0;
   StandardScaler scaler;  // fitted on the training rows; predictions apply it to new rows
   SearchPlan plan;
+  PackPlanning planning;        // how plan's packs were planned: halving plans its later rungs alike
   StudyIdentity identity;       // of the config and the data files' bytes read here
   std::string backend;          // what trains the packs here ("cpu")
   int threads = 0;              // worker threads here

@@ -2,12 +2,15 @@
 
 #include <chrono>
 #include <map>
+#include <optional>
 
 #include "host/common/errors.hpp"
 #include "host/journal/study_journal.hpp"
 #include "host/report/atomic_file.hpp"
 #include "host/report/results_csv.hpp"
 #include "host/run/memory_plan.hpp"
+#include "host/run/resumed_results.hpp"
+#include "host/run/successive_halving.hpp"
 #include "host/scoring/search_significance.hpp"
 #include "kernels/backend/parameter_layout.hpp"
 
@@ -46,9 +49,7 @@ JournalEntry journal_entry(const SearchConfig& config, const SearchPlan& plan, b
   e.combination = c.number;
   e.rerun = t.rerun;
   e.seed = t.seed;
-  for (std::size_t a = 0; a < config.search.axes.size(); ++a) {
-    e.values.push_back(config.search.axes[a].values[static_cast<std::size_t>(c.values[a])].text);
-  }
+  for (std::size_t a = 0; a < plan.axes.size(); ++a) e.values.push_back(value_of(plan, c, a).text);
   e.failed = result.outcome.failed;
   e.error = result.outcome.error;
   e.counts = result.outcome.counts;
@@ -75,9 +76,8 @@ std::vector<KeptCombination> ranked_for_keeping(const SearchConfig& config, cons
     k.log10_p_value = r.log10_p_value;
     k.activation = c.settings.activation;
     k.widths = layer_widths(input_width, c.settings.hidden_multiples);
-    for (std::size_t a = 0; a < config.search.axes.size(); ++a) {
-      k.hyperparameters.emplace_back(key_name(config.search.axes[a].key),
-                                     config.search.axes[a].values[static_cast<std::size_t>(c.values[a])].text);
+    for (std::size_t a = 0; a < plan.axes.size(); ++a) {
+      k.hyperparameters.emplace_back(key_name(plan.axes[a].key), value_of(plan, c, a).text);
     }
     ranked.push_back(std::move(k));
   }
@@ -97,37 +97,10 @@ ModelInputs model_inputs(const SearchConfig& config, const StandardScaler& scale
 // exactly as a run that never stopped computes them. `ranking_rows`: the rows the stored
 // predictions cover.
 std::vector<TrainingResult> resumed_results(const SearchPlan& plan, const StudyJournal& journal, int ranking_rows) {
-  std::map<std::pair<std::uint64_t, int>, std::size_t> training_of;
-  for (std::size_t t = 0; t < plan.trainings.size(); ++t) {
-    training_of[{plan.combinations[plan.trainings[t].combination].number, plan.trainings[t].rerun}] = t;
-  }
+  const TrainingIndex index = index_trainings(plan);
   std::vector<TrainingResult> results(plan.trainings.size());
   for (const JournalEntry& e : journal.finished()) {
-    const auto found = training_of.find({e.combination, e.rerun});
-    if (found == training_of.end() || plan.trainings[found->second].seed != e.seed) {
-      throw InputError(journal.path().string() + ": holds combination " + std::to_string(e.combination) + " rerun " +
-                       std::to_string(e.rerun + 1) +
-                       ", which this search does not plan with that seed (a journal of another hyperfuse "
-                       "version?); run with --fresh to start this study over");
-    }
-    TrainingResult& r = results[found->second];
-    r.done = true;
-    r.outcome.counts = e.counts;
-    r.outcome.failed = e.failed;
-    r.outcome.error = e.error;
-    r.outcome.seconds = e.seconds;
-    if (e.test_counts) r.outcome.test_counts = *e.test_counts;
-    if (!e.failed) {
-      try {
-        r.outcome.predicted_positives = RowBitset::from_bytes(ranking_rows, e.predicted_positives);
-      } catch (const std::runtime_error& error) {
-        throw InputError(journal.path().string() + ": combination " + std::to_string(e.combination) + " rerun " +
-                         std::to_string(e.rerun + 1) + ": " + error.what() +
-                         "; the journal is damaged: run with --fresh to start this study over");
-      }
-    }
-    r.score = training_score(r.outcome);
-    r.device = e.device;
+    results[training_of(index, plan, e, journal.path())] = journal_result(e, ranking_rows, journal.path());
   }
   return results;
 }
@@ -158,57 +131,79 @@ SearchSummary run_search(const SearchConfig& config, const SearchOptions& option
   summary.results_path = config.output_dir / kResultsFileName;
   summary.errors_path = config.output_dir / kErrorsFileName;
 
-  StudyJournal journal(config.output_dir, prepared.identity, axis_keys(config), options.fresh);
+  StudyJournal journal(config.output_dir, prepared.identity, axis_keys(config), options.fresh, config.search.halving());
   summary.journal_path = journal.path();
-  std::vector<TrainingResult> results = resumed_results(summary.plan, journal, prepared.ranking().rows);
-  const std::vector<TrainingResult> resumed = results;
   PackRunOptions run;
-  for (std::size_t p = 0; p < summary.plan.packs.size(); ++p) {
-    for (std::size_t t : summary.plan.packs[p].trainings) {
-      if (!resumed[t].done) {
-        run.packs.push_back(p);
-        break;
-      }
-    }
-  }
-  for (const TrainingResult& r : resumed) summary.trainings_resumed += r.done;
-  if (on_plan) on_plan(summary);
-
   run.threads = summary.threads;
   run.make_backend = prepared.make_backend;
   run.should_stop = options.should_stop;
   run.progress = progress;
-  run.trainings_done_before = summary.trainings_resumed;
-  run.on_pack_done = [&](std::size_t p, const std::vector<TrainingResult>& members) {
-    std::vector<JournalEntry> entries;
-    const std::vector<std::size_t>& trainings = summary.plan.packs[p].trainings;
-    for (std::size_t m = 0; m < members.size(); ++m) {
-      if (!resumed[trainings[m]].done) {
-        entries.push_back(journal_entry(config, summary.plan, prepared.has_validation(), trainings[m], members[m]));
+  const auto entry_of = [&](std::size_t training, const TrainingResult& result) {
+    return journal_entry(config, summary.plan, prepared.has_validation(), training, result);
+  };
+
+  std::vector<TrainingResult> results;
+  std::optional<SuccessiveHalving> halving;  // outlives the search p-values, which read its rungs
+  std::vector<std::vector<const RowBitset*>> earlier_rungs;
+  if (config.search.halving()) {
+    halving.emplace(config, prepared, journal);
+    summary.rungs = halving->rungs();
+    summary.trainings_total = halving->trainings_total();
+    summary.trainings_resumed = halving->trainings_resumed();
+    if (on_plan) on_plan(summary);
+    halving->run(options.execute, run, entry_of);
+    results = halving->last_results();
+    summary.trainings_done = halving->trainings_done();
+    summary.stopped = !halving->complete();
+    summary.total_flops = halving->flops_trained();
+    summary.results = rank_combinations(summary.plan, results, halving->epochs_trained());
+    earlier_rungs = halving->earlier_rungs();
+  } else {
+    results = resumed_results(summary.plan, journal, prepared.ranking().rows);
+    const std::vector<TrainingResult> resumed = results;
+    for (std::size_t p = 0; p < summary.plan.packs.size(); ++p) {
+      for (std::size_t t : summary.plan.packs[p].trainings) {
+        if (!resumed[t].done) {
+          run.packs.push_back(p);
+          break;
+        }
       }
     }
-    journal.record(std::move(entries));
-  };
-  if (options.execute) {
-    options.execute(prepared, run, results);
-  } else {
-    run_packs(prepared.plan, prepared.train, prepared.evaluation(), run, results);
-  }
-  journal.flush();
-  // A pack retrained after a resume keeps its members' journal results, so every training's
-  // numbers come from its one committed run.
-  for (std::size_t t = 0; t < results.size(); ++t) {
-    if (resumed[t].done) results[t] = resumed[t];
-    summary.trainings_done += results[t].done;
-  }
-  summary.stopped = summary.trainings_done < results.size();
+    for (const TrainingResult& r : resumed) summary.trainings_resumed += r.done;
+    summary.trainings_total = summary.plan.trainings.size();
+    summary.total_flops = summary.plan.total_flops;
+    if (on_plan) on_plan(summary);
 
-  summary.results = rank_combinations(summary.plan, results);
+    run.trainings_done_before = summary.trainings_resumed;
+    run.on_pack_done = [&](std::size_t p, const std::vector<TrainingResult>& members) {
+      std::vector<JournalEntry> entries;
+      const std::vector<std::size_t>& trainings = summary.plan.packs[p].trainings;
+      for (std::size_t m = 0; m < members.size(); ++m) {
+        if (!resumed[trainings[m]].done) entries.push_back(entry_of(trainings[m], members[m]));
+      }
+      journal.record(std::move(entries));
+    };
+    if (options.execute) {
+      options.execute(prepared, run, results);
+    } else {
+      run_packs(prepared.plan, prepared.train, prepared.evaluation(), run, results);
+    }
+    journal.flush();
+    // A pack retrained after a resume keeps its members' journal results, so every training's
+    // numbers come from its one committed run.
+    for (std::size_t t = 0; t < results.size(); ++t) {
+      if (resumed[t].done) results[t] = resumed[t];
+      summary.trainings_done += results[t].done;
+    }
+    summary.stopped = summary.trainings_done < results.size();
+    summary.results = rank_combinations(summary.plan, results);
+  }
+
   if (config.permutations > 0 && !summary.results.ranked.empty()) {
     const auto permutation_started = std::chrono::steady_clock::now();
     const PermutationTest test{config.permutations, config.permutation_block, config.search.seed,
                                worker_threads(config)};
-    add_search_p_values(summary.results.ranked, results, prepared.ranking().y, test);
+    add_search_p_values(summary.results.ranked, results, prepared.ranking().y, test, earlier_rungs);
     summary.permutations = config.permutations;
     summary.permutation_seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - permutation_started).count();

@@ -12,6 +12,7 @@
 #include "host/run/pack_runner.hpp"
 #include "host/run/prepared_search.hpp"
 #include "host/scoring/ranking.hpp"
+#include "host/search/halving_schedule.hpp"
 #include "host/search/search_plan.hpp"
 
 namespace hf {
@@ -39,16 +40,21 @@ struct SearchSummary {
   int embargo_rows = 0;
   int test_rows = 0;
   double seconds = 0.0;
-  int permutations = 0;               // of the search p-value's test; 0 when it did not run
-  double permutation_seconds = 0.0;   // its share of `seconds`
+  int permutations = 0;              // of the search p-value's test; 0 when it did not run
+  double permutation_seconds = 0.0;  // its share of `seconds`
+  // Successive halving's rungs (empty in other searches). A training counts once per rung it
+  // trains, so a halving's trainings are its rungs' trainings.
+  std::vector<HalvingRung> rungs;
+  std::size_t trainings_total = 0;    // the plan's trainings, or every rung's
   std::size_t trainings_resumed = 0;  // finished by earlier runs, read from the journal
-  std::size_t trainings_done = 0;     // finished now or earlier; below the plan's count when stopped
+  std::size_t trainings_done = 0;     // finished now or earlier; below trainings_total when stopped
+  double total_flops = 0.0;           // of the trainings this run trained, when it trained them all
   bool stopped = false;               // should_stop ended the search early: results are partial
   bool wrote_results = false;         // false when stopped before any training finished
   // Combinations whose trained networks the journal keeps once the search completed: the best
   // [output] keep_models, fewer when fewer ranked or an earlier run of the study kept none.
   int models_kept = 0;
-  std::string memory_notice;          // when memory changed how the search runs (fewer threads), else empty
+  std::string memory_notice;  // when memory changed how the search runs (fewer threads), else empty
   std::filesystem::path results_path;
   std::filesystem::path errors_path;
   std::filesystem::path journal_path;

@@ -39,6 +39,11 @@ void add_adjusted_p_values(std::vector<RankedCombination>& ranked) {
 }  // namespace
 
 SearchResults rank_combinations(const SearchPlan& plan, const std::vector<TrainingResult>& results) {
+  return rank_combinations(plan, results, std::vector<int>(plan.combinations.size(), 0));
+}
+
+SearchResults rank_combinations(const SearchPlan& plan, const std::vector<TrainingResult>& results,
+                                const std::vector<int>& epochs_trained) {
   std::vector<std::vector<std::size_t>> reruns(plan.combinations.size());
   for (std::size_t t = 0; t < plan.trainings.size(); ++t) reruns[plan.trainings[t].combination].push_back(t);
 
@@ -69,6 +74,7 @@ SearchResults rank_combinations(const SearchPlan& plan, const std::vector<Traini
     if (failed || unfinished) continue;
     const RerunMedian median = median_of_reruns(log10_p, ranked.rerun_p_values);
     const TrainingResult& representative = results[reruns[c][median.representative]];
+    ranked.epochs_trained = epochs_trained.at(c);
     ranked.log10_p_value = median.log10_p_value;
     ranked.p_value = median.p_value;
     ranked.representative_score = representative.score;
@@ -77,6 +83,7 @@ SearchResults rank_combinations(const SearchPlan& plan, const std::vector<Traini
     out.ranked.push_back(std::move(ranked));
   }
   std::stable_sort(out.ranked.begin(), out.ranked.end(), [](const RankedCombination& a, const RankedCombination& b) {
+    if (a.epochs_trained != b.epochs_trained) return a.epochs_trained > b.epochs_trained;
     return a.log10_p_value < b.log10_p_value;
   });
   add_adjusted_p_values(out.ranked);

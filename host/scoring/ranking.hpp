@@ -35,6 +35,8 @@ struct RankedCombination {
   double holm_p_value = 1.0;
   double bh_p_value = 1.0;
   double search_p_value = -1.0;  // negative: not computed ([search] permutations = 0)
+
+  int epochs_trained = 0;  // successive halving: the epochs of the last rung it reached; else 0
 };
 
 struct FailedTraining {
@@ -51,5 +53,11 @@ struct SearchResults {
 };
 
 SearchResults rank_combinations(const SearchPlan& plan, const std::vector<TrainingResult>& results);
+
+// Successive halving: `results` holds each training's result at the last rung its combination
+// reached, and `epochs_trained` that rung's epochs per combination. Combinations that reached a
+// later rung rank first; within a rung, by p-value.
+SearchResults rank_combinations(const SearchPlan& plan, const std::vector<TrainingResult>& results,
+                                const std::vector<int>& epochs_trained);
 
 }  // namespace hf

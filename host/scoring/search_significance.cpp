@@ -235,6 +235,12 @@ std::vector<CombinationSignificance> search_significance(const std::vector<std::
 
 void add_search_p_values(std::vector<RankedCombination>& ranked, const std::vector<TrainingResult>& results,
                          const std::vector<float>& ranking_labels, const PermutationTest& test) {
+  add_search_p_values(ranked, results, ranking_labels, test, {});
+}
+
+void add_search_p_values(std::vector<RankedCombination>& ranked, const std::vector<TrainingResult>& results,
+                         const std::vector<float>& ranking_labels, const PermutationTest& test,
+                         const std::vector<std::vector<const RowBitset*>>& also_searched) {
   const RowBitset positives = positive_rows(ranking_labels);
   std::vector<std::vector<const RowBitset*>> combinations;
   for (const RankedCombination& c : ranked) {
@@ -252,6 +258,7 @@ void add_search_p_values(std::vector<RankedCombination>& ranked, const std::vect
     }
     combinations.push_back(std::move(reruns));
   }
+  combinations.insert(combinations.end(), also_searched.begin(), also_searched.end());
   const std::vector<CombinationSignificance> significance = search_significance(combinations, positives, test);
   for (std::size_t c = 0; c < ranked.size(); ++c) {
     // The table's recurrence and precision_p_value's sum round differently, by far less than this.

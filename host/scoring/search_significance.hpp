@@ -44,6 +44,13 @@ std::vector<CombinationSignificance> search_significance(const std::vector<std::
 void add_search_p_values(std::vector<RankedCombination>& ranked, const std::vector<TrainingResult>& results,
                          const std::vector<float>& ranking_labels, const PermutationTest& test);
 
+// The same with more members of the search's family, whose medians enter the best of each
+// shuffle but get no search p-value of their own: successive halving's earlier rungs, each a
+// combination's reruns' predicted positives after that rung (docs/CONFIG.md says why).
+void add_search_p_values(std::vector<RankedCombination>& ranked, const std::vector<TrainingResult>& results,
+                         const std::vector<float>& ranking_labels, const PermutationTest& test,
+                         const std::vector<std::vector<const RowBitset*>>& also_searched);
+
 // The labels after permutation `index`'s shuffle: blocks of `block` consecutive rows in a
 // random order drawn from (seed, index), each block's rows kept in their order.
 RowBitset shuffled_labels(const RowBitset& positives, int block, std::uint64_t seed, int index);

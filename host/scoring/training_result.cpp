@@ -8,6 +8,7 @@ PrecisionTest training_score(const TrainingOutcome& outcome) {
 
 TrainingResult without_parameters(TrainingResult result) {
   std::vector<float>().swap(result.outcome.parameters);
+  result.outcome.state = TrainingState();
   return result;
 }
 

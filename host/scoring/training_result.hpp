@@ -20,8 +20,8 @@ struct TrainingResult {
 // A training's score: its precision p-value, or the neutral 1.0 when it failed.
 PrecisionTest training_score(const TrainingOutcome& outcome);
 
-// The result without its network's parameters: what ranking needs once the journal holds
-// them, so a search of thousands of networks keeps none in memory.
+// The result without its network's parameters and training state: what ranking needs once the
+// journal holds them, so a search of thousands of networks keeps none in memory.
 TrainingResult without_parameters(TrainingResult result);
 
 }  // namespace hf

@@ -14,8 +14,8 @@ std::vector<HyperparameterDescriptor> make_table() {
   // Each entry: key, name, kind, range, range fix, names, default, example, doc, apply.
   return {
       {H::LearningRate, "learning_rate", K::Number, 0.0, 10.0, true, false,
-       "a learning rate must be above 0 and at most 10 (typical: 0.0001 to 0.1)", nullptr, 0, "0.001",
-       "0.001, 0.0005", "numbers above 0, at most 10",
+       "a learning rate must be above 0 and at most 10 (typical: 0.0001 to 0.1)", nullptr, 0, "0.001", "0.001, 0.0005",
+       "numbers above 0, at most 10",
        [](const HyperparameterValue& v, TrainingSettings& s) { s.learning_rate = v.number; }},
       {H::MaxEpochs, "max_epochs", K::WholeNumber, 1, 100000, false, false, "use a whole number from 1 to 100000",
        nullptr, 0, "8", "8", "whole numbers 1 to 100,000: passes over the training data",
@@ -86,6 +86,23 @@ bool HyperparameterDescriptor::in_range(double number) const {
   const bool above = lowest_excluded ? number > lowest : number >= lowest;
   const bool below = highest_excluded ? number < highest : number <= highest;
   return above && below;
+}
+
+bool HyperparameterDescriptor::accepts(RangeKind range) const {
+  switch (kind) {
+    case ValueKind::Number: return range == RangeKind::Uniform || range == RangeKind::LogUniform;
+    case ValueKind::WholeNumber: return range == RangeKind::IntUniform;
+    case ValueKind::LayerMultiples:
+    case ValueKind::Name: return false;
+  }
+  return false;
+}
+
+HyperparameterValue HyperparameterDescriptor::drawn_value(double number) const {
+  HyperparameterValue v;
+  v.number = number;
+  v.text = kind == ValueKind::WholeNumber ? python_int_repr(static_cast<long long>(number)) : python_float_repr(number);
+  return v;
 }
 
 HyperparameterValue HyperparameterDescriptor::default_value() const {

@@ -5,9 +5,11 @@
 // entry in hyperparameters.cpp plus the training code that uses it.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <vector>
 
+#include "host/search/value_range.hpp"
 #include "kernels/backend/pack_spec.hpp"
 
 namespace hf {
@@ -35,10 +37,12 @@ struct HyperparameterValue {
   int code = 0;                   // Name kind: index of the name in the descriptor's names
 };
 
-// The values one hyperparameter takes in the search, in config order.
+// The values one hyperparameter takes in the search: a list in config order (written as a list or
+// as { choice = [...] }), or, in a random search, a range each combination draws a value from.
 struct HyperparameterAxis {
   Hyperparameter key;
-  std::vector<HyperparameterValue> values;
+  std::vector<HyperparameterValue> values;  // empty when the axis is a range
+  std::optional<HyperparameterRange> range{};
 };
 
 // Everything one training needs to know about its hyperparameters: the per-network settings a
@@ -71,6 +75,13 @@ struct HyperparameterDescriptor {
   void (*apply)(const HyperparameterValue& value, TrainingSettings& settings);
 
   bool in_range(double number) const;
+  // Whether a random search may draw this hyperparameter from a range of this kind: real
+  // numbers from uniform and log-uniform ranges, whole numbers from int-uniform ones; lists of
+  // layer widths and names only from lists.
+  bool accepts(RangeKind range) const;
+  // A number drawn from a range as a value, its text in Python's notation as the CSV writes
+  // numbers (an int for whole numbers).
+  HyperparameterValue drawn_value(double number) const;
   // The value used when the config leaves the key out.
   HyperparameterValue default_value() const;
   // A value's text by meaning, for the study identity: 1e-3 and 0.001 alike, names by code.

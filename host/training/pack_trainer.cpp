@@ -156,6 +156,48 @@ void keep_parameters(PackWorkspace& ws, const ParameterLayout& layout, std::vect
   }
 }
 
+// Each network's full training state after `epochs` epochs and `steps` steps; none for a failed
+// network.
+void keep_states(PackWorkspace& ws, const ParameterLayout& layout, int epochs, std::uint64_t steps,
+                 std::vector<TrainingOutcome>& outcomes) {
+  const std::size_t count = outcomes.size() * layout.size;
+  std::vector<float> parameters(count), first(count), second(count);
+  ws.read_training_state(parameters.data(), first.data(), second.data());
+  for (std::size_t m = 0; m < outcomes.size(); ++m) {
+    if (outcomes[m].failed) continue;
+    TrainingState& state = outcomes[m].state;
+    const std::size_t begin = m * layout.size, end = begin + layout.size;
+    state.epochs = epochs;
+    state.steps = steps;
+    state.parameters.assign(parameters.begin() + begin, parameters.begin() + end);
+    state.first_state.assign(first.begin() + begin, first.begin() + end);
+    state.second_state.assign(second.begin() + begin, second.begin() + end);
+    state.epoch_losses = outcomes[m].epoch_losses;
+  }
+}
+
+// Loads the members' states into the workspace; returns the epochs they trained. Every member
+// continues from the same epoch, as a pack steps in lock step.
+int load_states(PackWorkspace& ws, const PackSpec& spec, const std::vector<TrainingState>& start,
+                std::vector<TrainingOutcome>& outcomes) {
+  const std::size_t size = spec.layout.size;
+  if (start.size() != spec.members.size()) throw std::logic_error("train_pack: one start state per member");
+  std::vector<float> parameters(start.size() * size), first(start.size() * size), second(start.size() * size);
+  for (std::size_t m = 0; m < start.size(); ++m) {
+    const TrainingState& state = start[m];
+    if (state.epochs != start[0].epochs || state.steps != start[0].steps || state.parameters.size() != size ||
+        state.first_state.size() != size || state.second_state.size() != size) {
+      throw std::logic_error("train_pack: the start states do not fit the pack");
+    }
+    std::copy(state.parameters.begin(), state.parameters.end(), parameters.begin() + m * size);
+    std::copy(state.first_state.begin(), state.first_state.end(), first.begin() + m * size);
+    std::copy(state.second_state.begin(), state.second_state.end(), second.begin() + m * size);
+    outcomes[m].epoch_losses = state.epoch_losses;
+  }
+  ws.write_training_state(parameters.data(), first.data(), second.data());
+  return start.empty() ? 0 : start[0].epochs;
+}
+
 // Marks the networks whose loss or weights became NaN/Inf during this epoch as failed.
 void record_failures(PackWorkspace& ws, const std::vector<std::uint8_t>& active, int epoch, int steps_in_epoch,
                      std::vector<TrainingOutcome>& outcomes) {
@@ -215,20 +257,34 @@ std::vector<ConfusionCounts> evaluate(PackWorkspace& ws, const PackSpec& spec, c
 }  // namespace
 
 std::vector<TrainingOutcome> train_pack(Backend& backend, const PackSpec& spec, const Dataset& train,
-                                        const EvaluationSets& evaluation, const PackOptions& options) {
+                                        const EvaluationSets& evaluation, const PackOptions& options,
+                                        const std::vector<TrainingState>& start) {
   const auto started = std::chrono::steady_clock::now();
   const int models = spec.models();
   std::unique_ptr<PackWorkspace> ws =
       backend.create_workspace(spec, workspace_rows(spec.batch_size, train.rows, evaluation.rows()));
-  ws->write_parameters(initial_parameters(spec).data());
-
   std::vector<TrainingOutcome> outcomes(models);
+  const int steps_in_epoch = steps_per_epoch(train.rows, std::min(spec.batch_size, train.rows));
+  int first_epoch = 0;
+  if (start.empty()) {
+    ws->write_parameters(initial_parameters(spec).data());
+  } else {
+    first_epoch = load_states(*ws, spec, start, outcomes);
+    // The step counter keys the dropout masks, RReLU slopes and the optimizer's bias
+    // correction: it must go on from where the stopped training left it.
+    if (start[0].steps != static_cast<std::uint64_t>(first_epoch) * steps_in_epoch)
+      throw std::logic_error("train_pack: a start state's step count does not match its epochs");
+  }
+
   std::vector<std::uint8_t> active(models, 1);
   int max_epochs = 0;
   for (const PackMember& member : spec.members) max_epochs = std::max(max_epochs, member.max_epochs);
-  const int steps_in_epoch = steps_per_epoch(train.rows, std::min(spec.batch_size, train.rows));
-  std::uint64_t step = 0;
-  for (int epoch = 0; epoch < max_epochs; ++epoch) {
+  for (const PackMember& member : spec.members) {
+    if (options.keep_state && member.max_epochs != max_epochs)
+      throw std::logic_error("train_pack: the members of a pack that keeps states train the same epochs");
+  }
+  std::uint64_t step = static_cast<std::uint64_t>(first_epoch) * steps_in_epoch;
+  for (int epoch = first_epoch; epoch < max_epochs; ++epoch) {
     bool any = false;
     for (int m = 0; m < models; ++m) {
       active[m] = epoch < spec.members[m].max_epochs && !outcomes[m].failed;
@@ -240,6 +296,8 @@ std::vector<TrainingOutcome> train_pack(Backend& backend, const PackSpec& spec, 
     record_failures(*ws, active, epoch, steps_in_epoch, outcomes);
   }
   if (options.keep_parameters) keep_parameters(*ws, spec.layout, outcomes);
+  // Members of a pack that carries states all stop at the same epoch (a rung of halving).
+  if (options.keep_state) keep_states(*ws, spec.layout, max_epochs, step, outcomes);
 
   std::vector<RowBitset> predicted;
   const std::vector<ConfusionCounts> counts =

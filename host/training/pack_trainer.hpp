@@ -10,6 +10,7 @@
 
 #include "host/data/row_bitset.hpp"
 #include "host/data/standard_scaler.hpp"
+#include "host/training/training_state.hpp"
 #include "kernels/backend/backend.hpp"
 #include "kernels/backend/confusion_counts.hpp"
 
@@ -31,6 +32,7 @@ struct PackOptions {
   bool shuffle = false;
   std::uint64_t order_seed = 0;  // with shuffle: every network of the pack sees this order
   bool keep_parameters = false;  // return each network's final parameters (to store the models)
+  bool keep_state = false;       // return each network's full training state, to continue it later
 };
 
 // The rows every trained network is evaluated on.
@@ -53,10 +55,18 @@ struct TrainingOutcome {
   // The final parameters (layout.used floats, ParameterLayout's order) when the pack options
   // keep them and the training did not fail; empty otherwise.
   std::vector<float> parameters;
+  // The full training state after the last epoch (parameters, optimizer states, steps, epoch
+  // losses) when the pack options keep it and the training did not fail; empty otherwise.
+  TrainingState state;
 };
 
+// Trains every member from epoch 0 to its max_epochs. With `start` (one state per member, all
+// after the same number of epochs), training continues from those states instead of the
+// initial weights: the same data order, dropout masks, RReLU slopes and optimizer steps as a
+// training that never stopped, so the outcome is the same bit for bit.
 std::vector<TrainingOutcome> train_pack(Backend& backend, const PackSpec& spec, const Dataset& train,
-                                        const EvaluationSets& evaluation, const PackOptions& options);
+                                        const EvaluationSets& evaluation, const PackOptions& options,
+                                        const std::vector<TrainingState>& start = {});
 
 // Without validation rows: ranked on `test`.
 inline std::vector<TrainingOutcome> train_pack(Backend& backend, const PackSpec& spec, const Dataset& train,

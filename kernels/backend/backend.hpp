@@ -55,6 +55,15 @@ class PackWorkspace {
   virtual void write_parameters(const float* parameters) = 0;
   virtual void read_parameters(float* parameters) = 0;
   virtual void read_gradients(float* gradients) = 0;
+  // Each network's full training state, so that training can stop and continue later in
+  // another workspace (successive halving) exactly as if it had never stopped: the parameters
+  // and the optimizer's two per-parameter states (zero for what an optimizer does not use),
+  // models x layout.size floats each. The third part of the state, the number of steps taken,
+  // is the trainer's: it is StepInfo::step, which keys the dropout and RReLU draws and the
+  // optimizer's bias correction; the workspace keeps no counter. write_training_state zeroes
+  // the gradients (every step overwrites them before it reads them).
+  virtual void read_training_state(float* parameters, float* first_state, float* second_state) = 0;
+  virtual void write_training_state(const float* parameters, const float* first_state, const float* second_state) = 0;
   virtual void write_gradients(const float* gradients) = 0;  // for op tests
   virtual std::vector<float> read_losses() = 0;
   virtual std::vector<NetworkHealth> read_health() = 0;

@@ -18,6 +18,10 @@ class ForwardingWorkspace : public PackWorkspace {
   void write_parameters(const float* p) override { inner_->write_parameters(p); }
   void read_parameters(float* p) override { inner_->read_parameters(p); }
   void read_gradients(float* g) override { inner_->read_gradients(g); }
+  void read_training_state(float* p, float* s1, float* s2) override { inner_->read_training_state(p, s1, s2); }
+  void write_training_state(const float* p, const float* s1, const float* s2) override {
+    inner_->write_training_state(p, s1, s2);
+  }
   void write_gradients(const float* g) override { inner_->write_gradients(g); }
   std::vector<float> read_losses() override { return inner_->read_losses(); }
   std::vector<NetworkHealth> read_health() override { return inner_->read_health(); }

@@ -190,6 +190,8 @@ class CpuPack final : public PackWorkspace {
   void write_parameters(const float* parameters_) override;
   void read_parameters(float* parameters_) override;
   void read_gradients(float* gradients) override;
+  void read_training_state(float* parameters, float* first_state, float* second_state) override;
+  void write_training_state(const float* parameters, const float* first_state, const float* second_state) override;
   void write_gradients(const float* gradients) override;
   std::vector<float> read_losses() override;
   std::vector<NetworkHealth> read_health() override;
@@ -417,6 +419,18 @@ void CpuPack::write_parameters(const float* parameters) {
 
 void CpuPack::read_parameters(float* parameters) {
   std::copy(params_.data(), params_.data() + params_.size(), parameters);
+}
+
+void CpuPack::read_training_state(float* parameters, float* first_state, float* second_state) {
+  read_parameters(parameters);
+  std::copy(state1_.data(), state1_.data() + state1_.size(), first_state);
+  std::copy(state2_.data(), state2_.data() + state2_.size(), second_state);
+}
+
+void CpuPack::write_training_state(const float* parameters, const float* first_state, const float* second_state) {
+  write_parameters(parameters);
+  std::copy(first_state, first_state + state1_.size(), state1_.data());
+  std::copy(second_state, second_state + state2_.size(), state2_.data());
 }
 
 void CpuPack::read_gradients(float* gradients) { std::copy(grads_.data(), grads_.data() + grads_.size(), gradients); }

@@ -277,6 +277,21 @@ class CudaPack final : public PackWorkspace {
     ws.synchronize();
   }
 
+  void read_training_state(float* parameters, float* first_state, float* second_state) override {
+    ws.parameters.download(parameters, ws.parameters.size(), ws.stream);
+    ws.state1.download(first_state, ws.state1.size(), ws.stream);
+    ws.state2.download(second_state, ws.state2.size(), ws.stream);
+    ws.synchronize();
+  }
+
+  void write_training_state(const float* parameters, const float* first_state, const float* second_state) override {
+    ws.parameters.upload(parameters, ws.parameters.size(), ws.stream);
+    ws.gradients.fill_bytes(0, ws.stream);
+    ws.state1.upload(first_state, ws.state1.size(), ws.stream);
+    ws.state2.upload(second_state, ws.state2.size(), ws.stream);
+    ws.synchronize();
+  }
+
   void read_gradients(float* gradients) override {
     ws.gradients.download(gradients, ws.gradients.size(), ws.stream);
     ws.synchronize();
