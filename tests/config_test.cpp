@@ -484,7 +484,7 @@ INSTANTIATE_TEST_SUITE_P(
                   3,
                   {"[search]", "unknown key 'number_of_combinations'", "did you mean 'number_of_combinations_to_try'?",
                    "valid keys are: explore_all_combinations, number_of_combinations_to_try, rerun_count, seed, "
-                   "prediction_threshold, permutations, permutation_block"},
+                   "prediction_threshold, permutations, permutation_block, strategy, min_epochs, reduction_factor"},
                   {}},
         ErrorCase{
             "Execution",

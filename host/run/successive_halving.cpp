@@ -6,7 +6,7 @@
 
 #include "host/common/errors.hpp"
 #include "host/run/resumed_results.hpp"
-#include "host/scoring/ranking.hpp"
+#include "host/scoring/rung_decision.hpp"
 
 namespace hf {
 namespace {
@@ -110,19 +110,8 @@ int SuccessiveHalving::last_rung_of(std::size_t combination) const {
 
 void SuccessiveHalving::decide(int rung) {
   const SearchPlan& plan = prepared_.plan;
-  // The candidates whose reruns all trained the rung without failing, best median first, ties by
-  // combination number: the order alone decides, so threads, GPUs and ranks cannot change it.
-  SearchResults ranked = rank_combinations(plan, results_[rung]);
-  std::stable_sort(ranked.ranked.begin(), ranked.ranked.end(),
-                   [&](const RankedCombination& a, const RankedCombination& b) {
-                     if (a.log10_p_value != b.log10_p_value) return a.log10_p_value < b.log10_p_value;
-                     return plan.combinations[a.combination].number < plan.combinations[b.combination].number;
-                   });
-  const std::size_t keep =
-      std::min(candidates_kept(candidates_[rung].size(), config_.search.reduction_factor), ranked.ranked.size());
-  std::vector<std::size_t> next;
-  for (std::size_t i = 0; i < keep; ++i) next.push_back(ranked.ranked[i].combination);
-  std::sort(next.begin(), next.end());
+  const std::vector<std::size_t> next =
+      rung_survivors(plan, results_[rung], candidates_[rung].size(), config_.search.reduction_factor);
 
   RungDecision decision{rung + 1, rungs_[rung + 1].epochs, {}};
   for (std::size_t c : next) decision.combinations.push_back(plan.combinations[c].number);

@@ -25,14 +25,20 @@ void add_test_median(const std::vector<TrainingResult>& results, RankedCombinati
   ranked.test_representative_counts = results[ranked.trainings[median.representative]].outcome.test_counts;
 }
 
+// Over every ranked combination in order of p-value (which successive halving's ranking, by
+// the last rung first, is not).
 void add_adjusted_p_values(std::vector<RankedCombination>& ranked) {
+  std::vector<std::size_t> order(ranked.size());
+  for (std::size_t i = 0; i < order.size(); ++i) order[i] = i;
+  std::stable_sort(order.begin(), order.end(),
+                   [&](std::size_t a, std::size_t b) { return ranked[a].log10_p_value < ranked[b].log10_p_value; });
   std::vector<double> log10_p;
-  for (const RankedCombination& c : ranked) log10_p.push_back(c.log10_p_value);
+  for (std::size_t i : order) log10_p.push_back(ranked[i].log10_p_value);
   const std::vector<double> holm = holm_log10_p_values(log10_p);
   const std::vector<double> bh = benjamini_hochberg_log10_p_values(log10_p);
-  for (std::size_t i = 0; i < ranked.size(); ++i) {
-    ranked[i].holm_p_value = std::pow(10.0, holm[i]);
-    ranked[i].bh_p_value = std::pow(10.0, bh[i]);
+  for (std::size_t k = 0; k < order.size(); ++k) {
+    ranked[order[k]].holm_p_value = std::pow(10.0, holm[k]);
+    ranked[order[k]].bh_p_value = std::pow(10.0, bh[k]);
   }
 }
 
