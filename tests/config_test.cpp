@@ -1008,4 +1008,264 @@ TEST(ConfigValidation, MistakesNameTheLineAndSayWhatToWrite) {
   EXPECT_TRUE(fails_at("[search]\npermutations = 0.5\n", 2, {"[search] permutations: must be a whole number"}));
 }
 
+// ---------------------------------------------------------------------------------------------
+// Ranges in random search, and [search] strategy.
+
+const hf::HyperparameterRange& range_of(const hf::SearchConfig& config, hf::Hyperparameter key) {
+  const hf::HyperparameterAxis& axis = axis_of(config, key);
+  if (!axis.range) throw std::logic_error(std::string(hf::key_name(key)) + " is not a range");
+  return *axis.range;
+}
+
+TEST(ConfigRange, EveryKindItsHyperparameterTakesIsRead) {
+  const hf::SearchConfig config = load_text(R"([search]
+strategy = "random"
+number_of_combinations_to_try = 20
+[hyperparameters]
+learning_rate = { log_uniform = [1e-5, 0.1] }
+dropout = { uniform = [0.0, 0.5] }
+max_epochs = { int_uniform = [2, 16] }
+batch_size = { choice = [32, 64, 128] }
+l2_regularization = { uniform = [0, 1e-3] }
+activation_function = { choice = ["ReLU", "Tanh"] }
+)");
+  EXPECT_EQ(config.search.strategy, hf::SearchStrategy::Random);
+  EXPECT_FALSE(config.search.explore_all_combinations);
+  EXPECT_TRUE(config.search.has_ranges());
+  const hf::HyperparameterRange& rate = range_of(config, hf::Hyperparameter::LearningRate);
+  EXPECT_EQ(rate.kind, hf::RangeKind::LogUniform);
+  EXPECT_EQ(rate.low, 1e-5);
+  EXPECT_EQ(rate.high, 0.1);
+  EXPECT_EQ(rate.text(), "{ log_uniform = [1e-05, 0.1] }");
+  EXPECT_EQ(range_of(config, hf::Hyperparameter::Dropout).kind, hf::RangeKind::Uniform);
+  EXPECT_EQ(range_of(config, hf::Hyperparameter::L2Regularization).text(), "{ uniform = [0.0, 0.001] }");
+  const hf::HyperparameterRange& epochs = range_of(config, hf::Hyperparameter::MaxEpochs);
+  EXPECT_EQ(epochs.kind, hf::RangeKind::IntUniform);
+  EXPECT_EQ(epochs.text(), "{ int_uniform = [2, 16] }");
+  EXPECT_TRUE(axis_of(config, hf::Hyperparameter::MaxEpochs).values.empty());
+  // A choice is a list: its values, as a list writes them.
+  const hf::HyperparameterAxis& batch = axis_of(config, hf::Hyperparameter::BatchSize);
+  EXPECT_FALSE(batch.range);
+  ASSERT_EQ(batch.values.size(), 3u);
+  EXPECT_EQ(batch.values[2].text, "128");
+  EXPECT_EQ(axis_of(config, hf::Hyperparameter::ActivationFunction).values[1].text, "Tanh");
+}
+
+TEST(ConfigRange, AChoiceIsTheListItWritesInAnySearch) {
+  const hf::SearchConfig choice =
+      load_text("[hyperparameters]\noptimizer = { choice = [\"Adam\", \"SGD\"] }\nbatch_size = { choice = [16, 8] }\n");
+  const hf::SearchConfig list = load_text("[hyperparameters]\noptimizer = [\"Adam\", \"SGD\"]\nbatch_size = [16, 8]\n");
+  EXPECT_EQ(choice.search.strategy, hf::SearchStrategy::Grid);
+  EXPECT_FALSE(choice.search.has_ranges());
+  EXPECT_EQ(axis_texts(choice), axis_texts(list));
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    ConfigRange, ConfigError,
+    ::testing::Values(
+        ErrorCase{"UnknownKind",
+                  "[search]\nstrategy = \"random\"\n[hyperparameters]\nlearning_rate = { loguniform = [1e-4, 0.1] }\n",
+                  4,
+                  {"[hyperparameters] learning_rate: unknown range 'loguniform'", "did you mean 'log_uniform'?",
+                   "uniform, log_uniform, int_uniform, choice",
+                   "learning_rate takes { uniform = [a, b] } or { log_uniform = [a, b] } or { choice = [...] }"},
+                  {}},
+        ErrorCase{"TwoKinds",
+                  "[search]\nstrategy = \"random\"\n[hyperparameters]\n"
+                  "learning_rate = { uniform = [0.1, 0.2], log_uniform = [0.1, 0.2] }\n",
+                  4,
+                  {"learning_rate: a range names exactly one kind", "not 2 keys"},
+                  {}},
+        ErrorCase{"EmptyTable",
+                  "[search]\nstrategy = \"random\"\n[hyperparameters]\noptimizer = {}\n",
+                  4,
+                  {"optimizer: a range names exactly one kind", "optimizer = { choice = [\"Adam\", \"RMSprop\"] }",
+                   "not 0 keys"},
+                  {}},
+        ErrorCase{"WholeNumbersForARealNumber",
+                  "[search]\nstrategy = \"random\"\n[hyperparameters]\nlearning_rate = { int_uniform = [1, 3] }\n",
+                  4,
+                  {"int_uniform draws whole numbers, but learning_rate takes any number in its range",
+                   "use { uniform = [a, b] } or { log_uniform = [a, b] }"},
+                  {}},
+        ErrorCase{"RealNumbersForAWholeNumber",
+                  "[search]\nstrategy = \"random\"\n[hyperparameters]\nbatch_size = { log_uniform = [16, 256] }\n",
+                  4,
+                  {"batch_size takes whole numbers; use { int_uniform = [a, b] }"},
+                  {}},
+        ErrorCase{"NamesFromARange",
+                  "[search]\nstrategy = \"random\"\n[hyperparameters]\nactivation_function = { uniform = [0, 1] }\n",
+                  4,
+                  {"activation_function cannot be drawn from a range; list its values",
+                   "a random search draws from a list too"},
+                  {}},
+        ErrorCase{"LayerListsFromARange",
+                  "[search]\nstrategy = \"random\"\n[hyperparameters]\nhidden_layers = { uniform = [1, 2] }\n",
+                  4,
+                  {"hidden_layers cannot be drawn from a range", "hidden_layers = [[2, 3, 2, 1, 0.5]]"},
+                  {}},
+        ErrorCase{"BoundsNotAList",
+                  "[search]\nstrategy = \"random\"\n[hyperparameters]\ndropout = { uniform = 0.5 }\n",
+                  4,
+                  {"dropout: uniform needs two bounds, the lowest and the highest value to draw",
+                   "dropout = { uniform = [a, b] } with a below b", "not the number 0.5"},
+                  {}},
+        ErrorCase{"ThreeBounds",
+                  "[search]\nstrategy = \"random\"\n[hyperparameters]\ndropout = { uniform = [0.0, 0.1, 0.2] }\n",
+                  4,
+                  {"uniform needs two bounds", "not a list of 3 values"},
+                  {}},
+        ErrorCase{"QuotedBound",
+                  "[search]\nstrategy = \"random\"\n[hyperparameters]\ndropout = { uniform = [0.0, \"0.5\"] }\n",
+                  4,
+                  {"[hyperparameters] dropout: uniform: each value must be a number", "write it without quotes: 0.5"},
+                  {}},
+        ErrorCase{"FractionalWholeNumberBound",
+                  "[search]\nstrategy = \"random\"\n[hyperparameters]\nmax_epochs = { int_uniform = [2, 8.5] }\n",
+                  4,
+                  {"max_epochs: int_uniform: each value must be a whole number", "8.5"},
+                  {}},
+        ErrorCase{"LowerBoundOutOfRange",
+                  "[search]\nstrategy = \"random\"\n[hyperparameters]\nlearning_rate = { uniform = [-0.1, 0.1] }\n",
+                  4,
+                  {"learning_rate: the lower bound -0.1 of uniform is out of range", "a learning rate must be above 0"},
+                  {}},
+        ErrorCase{"UpperBoundOutOfRange",
+                  "[search]\nstrategy = \"random\"\n[hyperparameters]\ndropout = { uniform = [0.0, 1.0] }\n",
+                  4,
+                  {"dropout: the upper bound 1.0 of uniform is out of range",
+                   "dropout is a probability from 0 up to (not including) 1"},
+                  {}},
+        ErrorCase{"WholeNumberBoundOutOfRange",
+                  "[search]\nstrategy = \"random\"\n[hyperparameters]\nbatch_size = { int_uniform = [0, 64] }\n",
+                  4,
+                  {"batch_size: the lower bound 0 of int_uniform is out of range", "from 1 to 1000000"},
+                  {}},
+        ErrorCase{"LogScaleFromZero",
+                  "[search]\nstrategy = \"random\"\n[hyperparameters]\n"
+                  "l2_regularization = { log_uniform = [0.0, 0.01] }\n",
+                  4,
+                  {"l2_regularization: log_uniform needs a lower bound above 0", "not 0.0",
+                   "l2_regularization = { log_uniform = [1e-06, 0.01] }", "use uniform to include 0"},
+                  {}},
+        ErrorCase{"EqualBounds",
+                  "[search]\nstrategy = \"random\"\n[hyperparameters]\ndropout = { uniform = [0.2, 0.2] }\n",
+                  4,
+                  {"the two bounds of uniform are equal (0.2)", "write dropout = [0.2]"},
+                  {}},
+        ErrorCase{"ReversedBounds",
+                  "[search]\nstrategy = \"random\"\n[hyperparameters]\n"
+                  "learning_rate = { log_uniform = [0.1, 0.0001] }\n",
+                  4,
+                  {"the lower bound 0.1 of log_uniform is above the upper bound 0.0001",
+                   "learning_rate = { log_uniform = [0.0001, 0.1] }"},
+                  {}},
+        ErrorCase{"RangeInAGrid",
+                  "[hyperparameters]\nlearning_rate = { log_uniform = [0.0001, 0.1] }\n",
+                  2,
+                  {"learning_rate: a range draws values at random, which a grid search cannot enumerate",
+                   "list the values to search instead", "strategy = \"random\""},
+                  {}},
+        ErrorCase{"RangeInAHalvingOfTheGrid",
+                  "[search]\nstrategy = \"halving\"\n[hyperparameters]\ndropout = { uniform = [0.0, 0.5] }\n",
+                  4,
+                  {"this halving's candidates are the whole grid", "explore_all_combinations = false"},
+                  {}},
+        ErrorCase{"FewerDistinctCombinationsThanAsked",
+                  "[search]\nexplore_all_combinations = false\nnumber_of_combinations_to_try = 20\n"
+                  "[hyperparameters]\nmax_epochs = { int_uniform = [1, 3] }\noptimizer = [\"Adam\", \"SGD\"]\n",
+                  3,
+                  {"number_of_combinations_to_try: 20 is more than the 6 distinct combinations",
+                   "ask for at most 6, or widen a range"},
+                  {}},
+        ErrorCase{"EmptyChoice",
+                  "[search]\nstrategy = \"random\"\n[hyperparameters]\noptimizer = { choice = [] }\n",
+                  4,
+                  {"optimizer: the list is empty"},
+                  {}},
+        ErrorCase{"ChoiceWithARepeat",
+                  "[search]\nstrategy = \"random\"\n[hyperparameters]\noptimizer = { choice = [\"Adam\", \"Adam\"] }\n",
+                  4,
+                  {"optimizer: Adam is listed twice"},
+                  {}},
+        ErrorCase{"ChoiceNotAList",
+                  "[search]\nstrategy = \"random\"\n[hyperparameters]\noptimizer = { choice = \"Adam\" }\n",
+                  4,
+                  {"optimizer: must be a list of values", "not the string \"Adam\""},
+                  {}}),
+    case_name);
+
+INSTANTIATE_TEST_SUITE_P(
+    ConfigStrategy, ConfigError,
+    ::testing::Values(
+        ErrorCase{"UnknownStrategy",
+                  "[search]\nstrategy = \"halvin\"\n",
+                  2,
+                  {"[search] strategy: unknown strategy \"halvin\"", "did you mean \"halving\"?",
+                   "valid strategies are: grid, random, halving"},
+                  {}},
+        ErrorCase{"StrategyAgainstExploreAllCombinations",
+                  "[search]\nstrategy = \"grid\"\nexplore_all_combinations = false\n",
+                  3,
+                  {"explore_all_combinations = false asks for a random search, but strategy = \"grid\"",
+                   "remove explore_all_combinations"},
+                  {}},
+        ErrorCase{"MinEpochsWithoutHalving",
+                  "[search]\nmin_epochs = 2\n",
+                  2,
+                  {"[search] min_epochs: only means something in successive halving", "strategy = \"halving\""},
+                  {}},
+        ErrorCase{"ReductionFactorWithoutHalving",
+                  "[search]\nstrategy = \"random\"\nreduction_factor = 2\n",
+                  3,
+                  {"[search] reduction_factor: only means something in successive halving"},
+                  {}},
+        ErrorCase{"ReductionFactorOne",
+                  "[search]\nstrategy = \"halving\"\nreduction_factor = 1\n",
+                  3,
+                  {"[search] reduction_factor: 1 is out of range; use a value from 2 to 1000000"},
+                  {}},
+        ErrorCase{"MinEpochsAboveMaxEpochs",
+                  "[search]\nstrategy = \"halving\"\nmin_epochs = 10\n[hyperparameters]\nmax_epochs = [8]\n",
+                  3,
+                  {"[search] min_epochs: 10 is more than max_epochs (8), the epochs of the last rung"},
+                  {}},
+        ErrorCase{"HalvingWithSeveralMaxEpochs",
+                  "[search]\nstrategy = \"halving\"\n[hyperparameters]\nmax_epochs = [4, 8]\n",
+                  4,
+                  {"[hyperparameters] max_epochs: with strategy = \"halving\", max_epochs is the epochs of the last "
+                   "rung",
+                   "give one value, e.g. max_epochs = [8]"},
+                  {}},
+        ErrorCase{"HalvingWithAMaxEpochsRange",
+                  "[search]\nstrategy = \"halving\"\nexplore_all_combinations = false\n[hyperparameters]\n"
+                  "max_epochs = { int_uniform = [2, 8] }\n",
+                  5,
+                  {"with strategy = \"halving\", max_epochs is the epochs of the last rung"},
+                  {}}),
+    case_name);
+
+TEST(ConfigStrategy, StrategyAndExploreAllCombinationsTogether) {
+  const auto strategy_of = [](const std::string& search) {
+    const hf::SearchConfig c = load_text("[search]\n" + search);
+    return std::make_pair(c.search.strategy, c.search.explore_all_combinations);
+  };
+  using S = hf::SearchStrategy;
+  EXPECT_EQ(strategy_of(""), std::make_pair(S::Grid, true));
+  EXPECT_EQ(strategy_of("explore_all_combinations = false\n"), std::make_pair(S::Random, false));
+  EXPECT_EQ(strategy_of("strategy = \"random\"\n"), std::make_pair(S::Random, false));
+  EXPECT_EQ(strategy_of("strategy = \"random\"\nexplore_all_combinations = false\n"), std::make_pair(S::Random, false));
+  EXPECT_EQ(strategy_of("strategy = \"grid\"\nexplore_all_combinations = true\n"), std::make_pair(S::Grid, true));
+  // Halving over the grid, or over drawn candidates.
+  EXPECT_EQ(strategy_of("strategy = \"halving\"\n"), std::make_pair(S::Halving, true));
+  EXPECT_EQ(strategy_of("strategy = \"halving\"\nexplore_all_combinations = false\n"),
+            std::make_pair(S::Halving, false));
+  const hf::SearchConfig defaults = load_text("[search]\nstrategy = \"halving\"\n");
+  EXPECT_EQ(defaults.search.min_epochs, 1);
+  EXPECT_EQ(defaults.search.reduction_factor, 3);
+  const hf::SearchConfig set = load_text("[search]\nstrategy = \"halving\"\nmin_epochs = 2\nreduction_factor = 4\n");
+  EXPECT_EQ(set.search.min_epochs, 2);
+  EXPECT_EQ(set.search.reduction_factor, 4);
+}
+
 }  // namespace

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cmath>
 #include <cstdint>
 #include <map>
 #include <numeric>
@@ -15,6 +16,7 @@
 
 #include "host/config/search_config.hpp"
 #include "host/search/hyperparameters.hpp"
+#include "host/search/search_plan.hpp"
 #include "host/search/search_space.hpp"
 #include "tests/test_paths.hpp"
 
@@ -381,10 +383,134 @@ learning_rate = [0.1, 0.01]
   EXPECT_EQ(s.hidden_multiples, (std::vector<double>{2, 3, 2, 1, 0.5}));
 
   // ... [4] == ("SGD", 32, 0.1)
-  const hf::TrainingSettings t = hf::resolve_settings(config.search.axes, hf::combination_values(config.search.axes, 4));
+  const hf::TrainingSettings t =
+      hf::resolve_settings(config.search.axes, hf::combination_values(config.search.axes, 4));
   EXPECT_EQ(t.optimizer, hf::Optimizer::SGD);
   EXPECT_EQ(t.batch_size, 32);
   EXPECT_EQ(t.learning_rate, 0.1);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Random search over ranges: draws numbered by their order.
+
+hf::HyperparameterAxis range_axis(hf::Hyperparameter key, hf::RangeKind kind, double low, double high) {
+  return hf::HyperparameterAxis{key, {}, hf::HyperparameterRange{kind, low, high}};
+}
+
+// The drawn numbers of axis `a`, draw by draw.
+std::vector<double> drawn_numbers(const hf::DrawnCombinations& drawn, std::size_t a) {
+  std::vector<double> numbers;
+  for (const std::vector<int>& values : drawn.values) {
+    numbers.push_back(drawn.axes[a].values.at(static_cast<std::size_t>(values[a])).number);
+  }
+  return numbers;
+}
+
+TEST(DrawnCombinations, TheSameSeedDrawsTheSameAndEveryValueLiesInItsRange) {
+  const std::vector<hf::HyperparameterAxis> axes = {
+      range_axis(hf::Hyperparameter::LearningRate, hf::RangeKind::LogUniform, 1e-5, 0.1),
+      range_axis(hf::Hyperparameter::Dropout, hf::RangeKind::Uniform, 0.0, 0.5),
+      range_axis(hf::Hyperparameter::MaxEpochs, hf::RangeKind::IntUniform, 2, 16),
+      numbered_axis(3, hf::Hyperparameter::Optimizer)};
+  const hf::DrawnCombinations a = hf::draw_combinations(axes, 300, 42);
+  const hf::DrawnCombinations b = hf::draw_combinations(axes, 300, 42);
+  const hf::DrawnCombinations other = hf::draw_combinations(axes, 300, 43);
+  ASSERT_EQ(a.values.size(), 300u);
+  EXPECT_EQ(a.values, b.values);
+  EXPECT_EQ(drawn_numbers(a, 0), drawn_numbers(b, 0));
+  EXPECT_NE(drawn_numbers(a, 0), drawn_numbers(other, 0)) << "another seed, other draws";
+  // A range's axis holds one value per draw, in draw order; a list's keeps its values.
+  EXPECT_EQ(a.axes[0].values.size(), 300u);
+  EXPECT_EQ(a.axes[3].values.size(), 3u);
+  for (std::size_t d = 0; d < a.values.size(); ++d) {
+    EXPECT_EQ(a.values[d][0], static_cast<int>(d));
+    const hf::HyperparameterValue& rate = a.axes[0].values[d];
+    EXPECT_GE(rate.number, 1e-5);
+    EXPECT_LE(rate.number, 0.1);
+    // Written as the CSV writes numbers, Python's repr, which reads back as the same double.
+    EXPECT_EQ(std::stod(rate.text), rate.number) << rate.text;
+    const double dropout = a.axes[1].values[d].number;
+    EXPECT_GE(dropout, 0.0);
+    EXPECT_LT(dropout, 0.5);
+    const hf::HyperparameterValue& epochs = a.axes[2].values[d];
+    EXPECT_EQ(epochs.number, std::floor(epochs.number));
+    EXPECT_EQ(epochs.text, std::to_string(static_cast<int>(epochs.number))) << "whole numbers without .0";
+    EXPECT_GE(epochs.number, 2);
+    EXPECT_LE(epochs.number, 16);
+  }
+}
+
+TEST(DrawnCombinations, EachRangeDrawsOnItsScale) {
+  const std::vector<hf::HyperparameterAxis> axes = {
+      range_axis(hf::Hyperparameter::LearningRate, hf::RangeKind::LogUniform, 1e-5, 0.1),
+      range_axis(hf::Hyperparameter::Dropout, hf::RangeKind::Uniform, 0.0, 0.5),
+      range_axis(hf::Hyperparameter::BatchSize, hf::RangeKind::IntUniform, 3, 6)};
+  const hf::DrawnCombinations drawn = hf::draw_combinations(axes, 4000, 7);
+  const auto share = [](const std::vector<double>& values, auto below) {
+    return static_cast<double>(std::count_if(values.begin(), values.end(), below)) / values.size();
+  };
+  // Log-uniform: each decade equally often (a quarter of the draws below 1e-4, half below 1e-3).
+  const std::vector<double> rates = drawn_numbers(drawn, 0);
+  EXPECT_NEAR(share(rates, [](double v) { return v < 1e-4; }), 0.25, 0.03);
+  EXPECT_NEAR(share(rates, [](double v) { return v < 1e-3; }), 0.50, 0.03);
+  // Uniform: half below the middle, a tenth below a tenth of the way.
+  const std::vector<double> dropouts = drawn_numbers(drawn, 1);
+  EXPECT_NEAR(share(dropouts, [](double v) { return v < 0.25; }), 0.50, 0.03);
+  EXPECT_NEAR(share(dropouts, [](double v) { return v < 0.05; }), 0.10, 0.02);
+  // Whole numbers: every one of 3, 4, 5, 6 about equally often, and nothing else.
+  std::map<double, int> counts;
+  for (double v : drawn_numbers(drawn, 2)) ++counts[v];
+  ASSERT_EQ(counts.size(), 4u);
+  EXPECT_EQ(counts.begin()->first, 3.0);
+  EXPECT_EQ(counts.rbegin()->first, 6.0);
+  for (const auto& [value, count] : counts) EXPECT_NEAR(count, 1000, 100) << value;
+}
+
+TEST(DrawnCombinations, DrawsAreDistinctAndTheFirstStayWhenMoreAreAsked) {
+  // A finite space: 3 whole numbers x 2 listed values = 6 combinations, all 6 drawn once each.
+  const std::vector<hf::HyperparameterAxis> small = {
+      range_axis(hf::Hyperparameter::MaxEpochs, hf::RangeKind::IntUniform, 1, 3),
+      numbered_axis(2, hf::Hyperparameter::Optimizer)};
+  EXPECT_EQ(hf::distinct_combinations(small), std::optional<std::uint64_t>(6));
+  const hf::DrawnCombinations all = hf::draw_combinations(small, 6, 3);
+  std::set<std::pair<double, int>> seen;
+  for (std::size_t d = 0; d < 6; ++d) seen.insert({all.axes[0].values[d].number, all.values[d][1]});
+  EXPECT_EQ(seen.size(), 6u);
+  EXPECT_THROW(hf::draw_combinations(small, 7, 3), std::length_error);
+
+  const std::vector<hf::HyperparameterAxis> endless = {
+      range_axis(hf::Hyperparameter::LearningRate, hf::RangeKind::Uniform, 0.001, 0.01),
+      numbered_axis(4, hf::Hyperparameter::Optimizer)};
+  EXPECT_EQ(hf::distinct_combinations(endless), std::nullopt);
+  const hf::DrawnCombinations ten = hf::draw_combinations(endless, 10, 5);
+  const hf::DrawnCombinations twenty = hf::draw_combinations(endless, 20, 5);
+  for (std::size_t d = 0; d < 10; ++d) {
+    EXPECT_EQ(ten.values[d][1], twenty.values[d][1]);
+    EXPECT_EQ(ten.axes[0].values[d].number, twenty.axes[0].values[d].number);
+  }
+}
+
+TEST(DrawnCombinations, ThePlanNumbersDrawsInOrderAndSeedsTheirTrainingsFromTheDrawNumber) {
+  hf::SearchSettings search;
+  search.strategy = hf::SearchStrategy::Random;
+  search.explore_all_combinations = false;
+  search.combinations_to_try = 5;
+  search.rerun_count = 2;
+  search.seed = 99;
+  for (const hf::HyperparameterDescriptor& d : hf::hyperparameter_table())
+    search.axes.push_back({d.key, {d.default_value()}, std::nullopt});
+  search.axes[0] = range_axis(hf::Hyperparameter::LearningRate, hf::RangeKind::LogUniform, 1e-4, 1e-2);
+  const hf::SearchPlan plan = hf::plan_search(search, 30, 100, 50, 1);
+  ASSERT_EQ(plan.combinations.size(), 5u);
+  ASSERT_EQ(plan.trainings.size(), 10u);
+  for (std::size_t c = 0; c < 5; ++c) {
+    EXPECT_EQ(plan.combinations[c].number, c);
+    // The setting trained is the value the CSV shows.
+    EXPECT_EQ(plan.combinations[c].settings.learning_rate, std::stod(hf::value_of(plan, plan.combinations[c], 0).text));
+  }
+  for (const hf::PlannedTraining& t : plan.trainings) {
+    EXPECT_EQ(t.seed, hf::training_seed(99, plan.combinations[t.combination].number, t.rerun));
+  }
 }
 
 }  // namespace

@@ -438,8 +438,8 @@ SearchConfig parse_search_config(std::string_view text, const std::filesystem::p
   }
   const toml::table* hyperparameters = section("hyperparameters");
   read_hyperparameters(reader, hyperparameters, config.search);
-  check_search_size(reader, hyperparameters, search ? *search : empty, config.search);
   if (config.search.halving()) check_halving(reader, hyperparameters, search ? *search : empty, config.search);
+  check_search_size(reader, hyperparameters, search ? *search : empty, config.search);
   return config;
 }
 
