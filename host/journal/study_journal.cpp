@@ -50,7 +50,7 @@ void bind_test_columns(Statement& insert, int& i, const std::optional<ConfusionC
 
 StudyJournal::StudyJournal(const std::filesystem::path& dir, const StudyIdentity& identity,
                            const std::vector<std::string>& axis_keys, bool fresh, bool halving)
-    : path_(dir / kJournalFileName), halving_(halving) {
+    : path_(dir / kJournalFileName), halving_(halving), states_(dir) {
   // A second run on the same folder would mix two writers' trainings: the folder is locked
   // for the lifetime of the journal (flock, released by the kernel however the process ends).
   folder_lock_ = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -66,6 +66,8 @@ StudyJournal::StudyJournal(const std::filesystem::path& dir, const StudyIdentity
   }
   if (fresh) remove_journal_files(path_);
   const bool existed = std::filesystem::exists(path_);
+  // States belong to the journal that committed their rows: none without one.
+  if (!existed) states_.remove_all();
   if (sqlite3_open_v2(path_.c_str(), &db_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX,
                       nullptr) != SQLITE_OK) {
     const std::string reason = db_ ? sqlite3_errmsg(db_) : "out of memory";
@@ -135,7 +137,6 @@ StudyJournal::~StudyJournal() {
   }
   changed_.notify_all();
   writer_.join();
-  sqlite3_close(reader_);
   sqlite3_close(db_);
   ::close(folder_lock_);
 }
@@ -152,11 +153,9 @@ void StudyJournal::create_schema(const StudyIdentity& identity, const std::vecto
       "tn INTEGER, precision REAL, p_value REAL, log10_p_value REAL, test_tp INTEGER, test_fp INTEGER, "
       "test_fn INTEGER, test_tn INTEGER, test_p_value REAL, test_log10_p_value REAL, predicted_positives BLOB, "
       "seconds REAL NOT NULL, device TEXT NOT NULL, error TEXT, finished_at TEXT NOT NULL";
-  // Halving: a row per rung a training reached. The latest state of each training, while it may
-  // train on; the candidates chosen for each rung after the first.
+  // Halving: a row per rung a training reached; the candidates chosen for each rung after the
+  // first.
   sql += halving_ ? ", epochs_trained INTEGER NOT NULL, PRIMARY KEY (combination, rerun, epochs_trained));"
-                    "CREATE TABLE training_states (combination TEXT NOT NULL, rerun INTEGER NOT NULL, "
-                    "epochs_trained INTEGER NOT NULL, state BLOB NOT NULL, PRIMARY KEY (combination, rerun));"
                     "CREATE TABLE rung_decisions (rung INTEGER NOT NULL, epochs INTEGER NOT NULL, "
                     "position INTEGER NOT NULL, combination TEXT NOT NULL, PRIMARY KEY (rung, position));"
                   : ", PRIMARY KEY (combination, rerun));";
@@ -260,34 +259,12 @@ void StudyJournal::read_decisions() {
   }
 }
 
-std::vector<TrainingState> StudyJournal::read_states(const std::vector<std::pair<std::uint64_t, int>>& trainings) {
-  std::lock_guard<std::mutex> lock(reader_mutex_);
-  if (reader_ == nullptr) {
-    reader_ = open_journal_for_reading(path_);
-    if (reader_ == nullptr) throw std::runtime_error(path_.string() + ": cannot open the study journal to read");
-  }
-  Statement select(reader_, "SELECT state FROM training_states WHERE combination = ? AND rerun = ?");
-  std::vector<TrainingState> states;
-  for (const auto& [combination, rerun] : trainings) {
-    select.bind(1, std::to_string(combination));
-    select.bind(2, static_cast<std::int64_t>(rerun + 1));
-    const std::string where = "combination " + std::to_string(combination) + " rerun " + std::to_string(rerun + 1);
-    if (!select.step()) {
-      throw InputError(path_.string() + ": holds no training state for " + where +
-                       ", which halving continues; the journal is damaged: run with --fresh to start this study over");
-    }
-    try {
-      states.push_back(training_state_from_bytes(select.bytes(0)));
-    } catch (const std::runtime_error& e) {
-      throw InputError(path_.string() + ": " + where + ": " + e.what() +
-                       "; the journal is damaged: run with --fresh to start this study over");
-    }
-    select.reset();
-  }
-  return states;
+TrainingState StudyJournal::read_state(std::uint64_t combination, int rerun, int epochs) const {
+  return states_.read(combination, rerun, epochs);
 }
 
-void StudyJournal::record_decision(const RungDecision& decision, const std::vector<std::uint64_t>& stopped) {
+void StudyJournal::record_decision(const RungDecision& decision, const std::vector<std::uint64_t>& stopped,
+                                   int stopped_epochs, int reruns) {
   flush();  // the writer thread is idle from here: every result of the rung is committed
   if (sqlite3_exec(db_, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr) != SQLITE_OK) {
     throw std::runtime_error(path_.string() + ": cannot write the study journal: " + sqlite3_errmsg(db_));
@@ -302,12 +279,6 @@ void StudyJournal::record_decision(const RungDecision& decision, const std::vect
       insert.step();
       insert.reset();
     }
-    Statement remove(db_, "DELETE FROM training_states WHERE combination = ?");
-    for (std::uint64_t combination : stopped) {
-      remove.bind(1, std::to_string(combination));
-      remove.step();
-      remove.reset();
-    }
   } catch (...) {
     sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
     throw;
@@ -316,6 +287,9 @@ void StudyJournal::record_decision(const RungDecision& decision, const std::vect
     throw std::runtime_error(path_.string() + ": cannot commit to the study journal: " + sqlite3_errmsg(db_));
   }
   decisions_.push_back(decision);
+  for (std::uint64_t combination : stopped) {
+    for (int rerun = 0; rerun < reruns; ++rerun) states_.remove(combination, rerun, stopped_epochs);
+  }
 }
 
 void StudyJournal::record(std::vector<JournalEntry> entries) {
@@ -336,11 +310,10 @@ void StudyJournal::flush() {
 int StudyJournal::keep_models(const std::vector<KeptCombination>& ranked, int keep, int reruns,
                               const ModelInputs& inputs) {
   flush();  // the writer thread is idle from here: every recorded training is committed
-  // A completed halving continues nothing: its states go (keep_top_models then shrinks the file).
-  if (halving_ && sqlite3_exec(db_, "DELETE FROM training_states", nullptr, nullptr, nullptr) != SQLITE_OK) {
-    throw std::runtime_error(path_.string() + ": cannot write the study journal: " + sqlite3_errmsg(db_));
-  }
-  return keep_top_models(db_, ranked, keep, reruns, inputs, utc_now());
+  const int kept = keep_top_models(db_, ranked, keep, reruns, inputs, utc_now());
+  // A completed halving continues nothing: its states go.
+  if (halving_) states_.remove_all();
+  return kept;
 }
 
 void StudyJournal::write_loop() {
@@ -368,15 +341,21 @@ void StudyJournal::write_loop() {
 
 // One transaction per batch: everything that finished since the last commit.
 void StudyJournal::commit(const std::vector<JournalEntry>& entries) {
+  // A row's state is on disk before the row: a run killed in between finds a state without its
+  // row, which the retrained rung overwrites, never a row without its state.
+  bool wrote_states = false;
+  for (const JournalEntry& e : entries) {
+    if (e.state.empty()) continue;
+    states_.write(e.combination, e.rerun, e.epochs_trained, e.state);
+    wrote_states = true;
+  }
+  if (wrote_states) states_.sync_folder();
   if (sqlite3_exec(db_, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr) != SQLITE_OK) {
     throw std::runtime_error(path_.string() + ": cannot write the study journal: " + sqlite3_errmsg(db_));
   }
   try {
     Statement insert(db_, insert_sql_);
     Statement insert_model(db_, kInsertModelSql);
-    // A training's latest state replaces its earlier one in the same transaction as the row of
-    // the rung it reached, so a run killed at any moment resumes from a state and rows that agree.
-    std::optional<Statement> insert_state;
     const std::string finished_at = utc_now();
     for (const JournalEntry& e : entries) {
       int i = 1;
@@ -406,19 +385,6 @@ void StudyJournal::commit(const std::vector<JournalEntry>& entries) {
       if (halving_) insert.bind(i++, static_cast<std::int64_t>(e.epochs_trained));
       insert.step();
       insert.reset();
-      if (!e.state.empty()) {
-        if (!insert_state) {
-          insert_state.emplace(db_,
-                               "INSERT OR REPLACE INTO training_states (combination, rerun, epochs_trained, state) "
-                               "VALUES (?, ?, ?, ?)");
-        }
-        insert_state->bind(1, std::to_string(e.combination));
-        insert_state->bind(2, static_cast<std::int64_t>(e.rerun + 1));
-        insert_state->bind(3, static_cast<std::int64_t>(e.epochs_trained));
-        insert_state->bind_blob(4, e.state);
-        insert_state->step();
-        insert_state->reset();
-      }
       if (!e.parameters.empty()) {
         insert_model.bind(1, std::to_string(e.combination));
         insert_model.bind(2, static_cast<std::int64_t>(e.rerun + 1));
@@ -434,6 +400,10 @@ void StudyJournal::commit(const std::vector<JournalEntry>& entries) {
   }
   if (sqlite3_exec(db_, "COMMIT", nullptr, nullptr, nullptr) != SQLITE_OK) {
     throw std::runtime_error(path_.string() + ": cannot commit to the study journal: " + sqlite3_errmsg(db_));
+  }
+  // The states these rows continued from are superseded now.
+  for (const JournalEntry& e : entries) {
+    if (e.continued_from > 0) states_.remove(e.combination, e.rerun, e.continued_from);
   }
 }
 

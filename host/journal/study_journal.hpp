@@ -16,6 +16,7 @@
 
 #include "host/journal/stored_models.hpp"
 #include "host/journal/study_identity.hpp"
+#include "host/journal/training_state_store.hpp"
 #include "host/scoring/precision_p_value.hpp"
 #include "host/training/training_state.hpp"
 #include "kernels/backend/confusion_counts.hpp"
@@ -51,6 +52,7 @@ struct JournalEntry {
   // other studies.
   int epochs_trained = 0;
   std::string state;
+  int continued_from = 0;  // the epochs of the state it continued from, whose file then goes; 0: none
 };
 
 // Successive halving's decision after one rung: the candidates (combination numbers) that train
@@ -84,14 +86,16 @@ class StudyJournal {
   // Waits until everything recorded so far is committed; rethrows a write failure.
   void flush();
 
-  // Halving studies. The stored training state of each (combination, rerun), in that order;
-  // thread-safe, through a connection of its own. InputError when one is missing or damaged.
-  std::vector<TrainingState> read_states(const std::vector<std::pair<std::uint64_t, int>>& trainings);
+  // Halving studies. The training state of a (combination, rerun) after `epochs` epochs, as its
+  // committed row of that rung left it (training_state_store.hpp); thread-safe. InputError when
+  // it is missing or damaged.
+  TrainingState read_state(std::uint64_t combination, int rerun, int epochs) const;
   // The decisions an earlier run recorded, by rung.
   const std::vector<RungDecision>& decisions() const { return decisions_; }
-  // Records a decision once every result of the rung before it is committed, and deletes the
-  // stored states of the candidates that stop (`stopped`), in one transaction.
-  void record_decision(const RungDecision& decision, const std::vector<std::uint64_t>& stopped);
+  // Records a decision once every result of the rung before it is committed; then deletes the
+  // states of the candidates that stop (`stopped`, after `stopped_epochs` epochs, every rerun).
+  void record_decision(const RungDecision& decision, const std::vector<std::uint64_t>& stopped, int stopped_epochs,
+                       int reruns);
 
   // Once the search has completed: keeps the networks of the best `keep` of `ranked` (best
   // first), deletes the others and records `inputs` (see keep_top_models). Returns how many
@@ -114,8 +118,7 @@ class StudyJournal {
   std::vector<JournalEntry> finished_;
   bool halving_ = false;
   std::vector<RungDecision> decisions_;
-  std::mutex reader_mutex_;
-  sqlite3* reader_ = nullptr;  // halving: reads states while the writer thread writes
+  TrainingStateStore states_;
 
   std::mutex mutex_;
   std::condition_variable changed_;

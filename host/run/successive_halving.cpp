@@ -132,7 +132,7 @@ void SuccessiveHalving::decide(int rung) {
   for (std::size_t c : candidates_[rung]) {
     if (!std::binary_search(next.begin(), next.end(), c)) stopped.push_back(plan.combinations[c].number);
   }
-  journal_.record_decision(decision, stopped);
+  journal_.record_decision(decision, stopped, rungs_[rung].epochs, config_.search.rerun_count);
   candidates_[rung + 1] = next;
   decided_[rung + 1] = true;
 }
@@ -179,12 +179,14 @@ void SuccessiveHalving::train_rung(int rung, const PackExecutor& execute, PackRu
       flops_ += rung_packs[p].flops;
     }
     options.rung_packs = &rung_packs;
-    options.start_states = [&](std::size_t p) {
-      std::vector<std::pair<std::uint64_t, int>> keys;
+    const int from = rungs_[rung - 1].epochs;
+    options.start_states = [&, from](std::size_t p) {
+      std::vector<TrainingState> states;
       for (std::size_t t : rung_packs[p].trainings) {
-        keys.emplace_back(plan.combinations[plan.trainings[t].combination].number, plan.trainings[t].rerun);
+        const PlannedTraining& training = plan.trainings[t];
+        states.push_back(journal_.read_state(plan.combinations[training.combination].number, training.rerun, from));
       }
-      return journal_.read_states(keys);
+      return states;
     };
   }
   const int epochs = rungs_[rung].epochs;
@@ -196,6 +198,7 @@ void SuccessiveHalving::train_rung(int rung, const PackExecutor& execute, PackRu
       JournalEntry e = entry_of(trainings[m], members[m]);
       e.epochs_trained = epochs;
       if (!members[m].outcome.state.empty()) e.state = training_state_bytes(members[m].outcome.state);
+      e.continued_from = first ? 0 : rungs_[rung - 1].epochs;
       entries.push_back(std::move(e));
     }
     journal_.record(std::move(entries));
