@@ -191,6 +191,94 @@ TEST(MpiValidationSearch, TwoAndThreeRanksWriteTheSingleProcessResults) {
   }
 }
 
+// Successive halving: the first rung's packs go out by index, the later rungs' whole, with the
+// members' training states; the CSV and the journal are the single process's.
+fs::path write_halving_config(const fs::path& dir) {
+  const fs::path config = write_config(dir);
+  std::string text = read_text(config);
+  text.replace(text.find("[search]\n"), 9, "[search]\nstrategy = \"halving\"\nmin_epochs = 1\n");
+  text.replace(text.find("[data]\n"), 7, "[data]\nvalidation = 0.2\n");
+  testing::write_text(config, text);
+  return config;
+}
+
+TEST(MpiHalvingSearch, TwoRanksWriteTheSingleProcessResults) {
+  if (!HYPERFUSE_HAVE_MPI) GTEST_SKIP() << "built without MPI (apt-get install libopenmpi-dev openmpi-bin)";
+  if (!have_mpirun()) GTEST_SKIP() << "mpirun is not on PATH (apt-get install openmpi-bin)";
+  const fs::path single = testing::scratch_dir("halving_single");
+  const pid_t pid = testing::start_process(
+      {testing::hyperfuse_binary().string(), "run", write_halving_config(single).string(), "-q"}, single / "log");
+  ASSERT_EQ(wait_for(pid), 0) << read_text(single / "log");
+  const auto expected = without_timing(read_csv(single / "out" / "hyperparameter_results.csv"));
+  ASSERT_EQ(expected.size(), 33u);
+  ASSERT_EQ(expected[0].back(), "epochs_trained");
+  ASSERT_EQ(expected[1].back(), "6") << "the best candidates reached the last rung";
+  const fs::path dir = testing::scratch_dir("halving_ranks2");
+  const pid_t run = testing::start_process(mpirun_command(2, write_halving_config(dir), false), dir / "log");
+  ASSERT_EQ(wait_for(run), 0) << read_text(dir / "log");
+  EXPECT_EQ(without_timing(read_csv(dir / "out" / "hyperparameter_results.csv")), expected);
+  const testing::JournalRows journal = journal_rows(dir / "out" / "study.sqlite");
+  EXPECT_EQ(journal.rows, (32 + 11 + 4) * 3) << "rungs of 32, 11 and 4 candidates";
+  EXPECT_EQ(journal.rows, journal_rows(single / "out" / "study.sqlite").rows);
+  expect_the_same_kept_networks(dir / "out", single / "out");
+}
+
+TEST(MpiProtocol, PackOrdersAndTrainingStatesRoundTrip) {
+  PackOrder order{7, 12, PlannedPack{PackSpec{ParameterLayout({4, 3, 1}), 16, {}}, {}, {}, 1.5e6, 3}, {}};
+  PackMember member;
+  member.activation = Activation::RReLU;
+  member.learning_rate = 0.0123;
+  member.dropout = 0.25;
+  member.max_epochs = 9;
+  member.seed = 0xFEEDFACEull;
+  order.planned.spec.members = {member, member};
+  order.planned.spec.members[1].optimizer = Optimizer::Adadelta;
+  order.planned.options.shuffle = true;
+  order.planned.options.order_seed = 99;
+  order.planned.options.keep_state = true;
+  for (int m = 0; m < 2; ++m) {
+    TrainingState state;
+    state.epochs = 3;
+    state.steps = 30;
+    state.parameters.assign(order.planned.spec.layout.size, 0.5f + static_cast<float>(m));
+    state.first_state.assign(order.planned.spec.layout.size, -1.0f);
+    state.second_state.assign(order.planned.spec.layout.size, 2.0f);
+    state.epoch_losses = {0.7, 0.6, 0.55};
+    order.start.push_back(state);
+  }
+  const std::vector<PackOrder> back = decode_pack_orders(encode_pack_orders({order}));
+  ASSERT_EQ(back.size(), 1u);
+  const PackOrder& got = back[0];
+  EXPECT_EQ(got.pack, 7u);
+  EXPECT_EQ(got.pack_count, 12u);
+  EXPECT_EQ(got.planned.spec.layout.widths, (std::vector<int>{4, 3, 1}));
+  EXPECT_EQ(got.planned.spec.batch_size, 16);
+  ASSERT_EQ(got.planned.spec.members.size(), 2u);
+  EXPECT_EQ(got.planned.spec.members[0].activation, Activation::RReLU);
+  EXPECT_EQ(got.planned.spec.members[1].optimizer, Optimizer::Adadelta);
+  EXPECT_EQ(got.planned.spec.members[0].learning_rate, 0.0123);
+  EXPECT_EQ(got.planned.spec.members[0].max_epochs, 9);
+  EXPECT_EQ(got.planned.spec.members[1].seed, 0xFEEDFACEull);
+  EXPECT_TRUE(got.planned.options.shuffle);
+  EXPECT_EQ(got.planned.options.order_seed, 99u);
+  EXPECT_TRUE(got.planned.options.keep_state);
+  EXPECT_EQ(got.planned.first_epoch, 3);
+  ASSERT_EQ(got.start.size(), 2u);
+  EXPECT_EQ(got.start[1].parameters, order.start[1].parameters);
+  EXPECT_EQ(got.start[0].epoch_losses, order.start[0].epoch_losses);
+
+  // A trained member's state goes back with its result.
+  PackResults pack;
+  pack.pack = 7;
+  pack.members.resize(1);
+  pack.members[0].done = true;
+  pack.members[0].outcome.predicted_positives = RowBitset(10);
+  pack.members[0].outcome.state = order.start[0];
+  const PackResults results = decode_pack_results(encode_pack_results(pack));
+  EXPECT_EQ(results.members[0].outcome.state.parameters, order.start[0].parameters);
+  EXPECT_EQ(results.members[0].outcome.state.steps, 30u);
+}
+
 TEST_F(MpiSearch, AKilledWorkerRankLosesOnlyItsPacksInFlight) {
   const fs::path dir = testing::scratch_dir("killed");
   const pid_t mpirun = testing::start_process(mpirun_command(3, write_config(dir), true), dir / "log");

@@ -4,6 +4,7 @@
 
 #include <cstdlib>
 #include <stdexcept>
+#include <thread>
 
 #include "host/distributed/protocol.hpp"
 
@@ -62,10 +63,35 @@ MpiSession::~MpiSession() {
 }
 
 void MpiSession::send(int destination, int tag, const std::vector<char>& bytes) {
-  check(MPI_Send(bytes.data(), static_cast<int>(bytes.size()), MPI_BYTE, destination, tag, MPI_COMM_WORLD), "MPI_Send");
+  // Not MPI_Send: a message too large to go eagerly (halving's orders carry training states, its
+  // results the states back) waits for its receiver, and a receiver that is itself sending such
+  // a message would wait for us: both would block for ever. While ours waits, what comes in is
+  // received and kept for poll().
+  MPI_Request request;
+  check(MPI_Isend(bytes.data(), static_cast<int>(bytes.size()), MPI_BYTE, destination, tag, MPI_COMM_WORLD, &request),
+        "MPI_Isend");
+  while (true) {
+    int sent = 0;
+    check(MPI_Test(&request, &sent, MPI_STATUS_IGNORE), "MPI_Test");
+    if (sent) return;
+    if (auto message = receive()) {
+      inbox_.push_back(std::move(*message));
+    } else {
+      std::this_thread::yield();
+    }
+  }
 }
 
 std::optional<ReceivedMessage> MpiSession::poll() {
+  if (!inbox_.empty()) {
+    ReceivedMessage message = std::move(inbox_.front());
+    inbox_.pop_front();
+    return message;
+  }
+  return receive();
+}
+
+std::optional<ReceivedMessage> MpiSession::receive() {
   int waiting = 0;
   MPI_Status status;
   check(MPI_Iprobe(MPI_ANY_SOURCE, MPI_ANY_TAG, MPI_COMM_WORLD, &waiting, &status), "MPI_Iprobe");

@@ -2,6 +2,7 @@
 // byte messages of the search protocol (protocol.hpp). Only the calling thread talks MPI.
 #pragma once
 
+#include <deque>
 #include <optional>
 #include <string>
 #include <vector>
@@ -30,6 +31,7 @@ class MpiSession {
   // The rank's number among the ranks on its node, for choosing a GPU.
   int local_rank() const { return local_rank_; }
 
+  // Returns once the message is sent; receives (for poll()) whatever comes in meanwhile.
   void send(int destination, int tag, const std::vector<char>& bytes);
   // A waiting message, if there is one; never blocks.
   std::optional<ReceivedMessage> poll();
@@ -42,10 +44,13 @@ class MpiSession {
   void obey_stop(const std::vector<char>& bytes);
 
  private:
+  std::optional<ReceivedMessage> receive();  // MPI's next waiting message; never blocks
+
   int rank_ = 0;
   int size_ = 1;
   int local_rank_ = 0;
   std::string host_;
+  std::deque<ReceivedMessage> inbox_;  // received while a send waited, in order of arrival
   bool workers_stopped_ = false;
   std::vector<bool> gone_;
   // MPI_Finalize waits for every rank, the dead one too (Open MPI 4, even with
