@@ -2,9 +2,10 @@
 // candidate's reruns train to the rung's epochs (after the first rung, continuing from their
 // stored training states), the rung's candidates are ranked by their median p-value on the
 // ranking rows, ties by combination number, and the best 1 / reduction_factor go on. Every
-// rung's results, every training's latest state and every decision are committed to the study
-// journal as they happen, so a run killed at any moment resumes without retraining a finished
-// rung, and decides exactly as a run that never stopped (docs/CONFIG.md, "Successive halving").
+// rung's results and every decision are committed to the study journal as they happen, each
+// training's latest state to a file beside it (training_state_store.hpp) before its row, so a
+// run killed at any moment resumes without retraining a finished rung, and decides exactly as a
+// run that never stopped (docs/CONFIG.md, "Successive halving").
 #pragma once
 
 #include <functional>
