@@ -8,7 +8,8 @@
 #
 # Usage: bench/halving_vs_grid.sh [DAT_CSV] [SCRATCH] [MIN_EPOCHS] [REDUCTION_FACTOR]
 #   environment: HYPERFUSE=build/hyperfuse, VALIDATION=0.2, THREADS=0 (every core),
-#   SKIP_GRID=1 reuses the grid results already in SCRATCH.
+#   SKIP_GRID=1 reuses the grid results already in SCRATCH, REPORT_ONLY=1 both runs' (prints the
+#   figures again).
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 dat=${1:-$here/../shared/example_data/dat/test.csv}
@@ -42,8 +43,10 @@ write_config halving "strategy = \"halving\"\nmin_epochs = $min_epochs\nreductio
 run() {  # name: runs it fresh, keeps /usr/bin/time's figures in NAME.time
   /usr/bin/time -f '%e %U %S' -o "$scratch/$1.time" "$hyperfuse" run "$scratch/$1.toml" --fresh --quiet > "$scratch/$1.log" 2>&1
 }
-if [ "${SKIP_GRID:-0}" != 1 ] || [ ! -f "$scratch/grid.time" ]; then run grid; fi
-run halving
+if [ "${REPORT_ONLY:-0}" != 1 ]; then
+  if [ "${SKIP_GRID:-0}" != 1 ] || [ ! -f "$scratch/grid.time" ]; then run grid; fi
+  run halving
+fi
 
 /usr/bin/python3 - "$scratch" <<'PY'
 import csv, json, sys
@@ -64,6 +67,13 @@ winner_rank = rank[tuple(winner[k] for k in keys)]
 epochs = {}
 for r in halving:
     epochs[r["epochs_trained"]] = epochs.get(r["epochs_trained"], 0) + 1
+last_rung = max(int(r["epochs_trained"]) for r in halving)
+halving_of = {tuple(r[k] for k in keys): r for r in halving}
+top_share = max(1, len(grid) // 20)  # the grid's top 5%
+top_reached_last = sum(1 for r in grid[:top_share] if int(halving_of[tuple(r[k] for k in keys)]["epochs_trained"]) == last_rung)
+# A candidate that reaches the last rung was trained exactly as the grid trains it.
+finalists = [r for r in halving if int(r["epochs_trained"]) == last_rung]
+same_as_grid = sum(1 for r in finalists if grid[rank[tuple(r[k] for k in keys)] - 1]["log10_p_value"] == r["log10_p_value"])
 figures = {
     "combinations": len(grid),
     "grid_wall_s": grid_wall, "grid_cpu_s": grid_cpu,
@@ -75,11 +85,16 @@ figures = {
     "halving_winner_val_log10_p": float(winner["log10_p_value"]),
     "halving_winner_test_log10_p": float(winner["test_log10_p_value"]),
     "halving_candidates_by_epochs_trained": epochs,
+    "grid_top_5_percent": top_share, "grid_top_5_percent_reaching_the_last_rung": top_reached_last,
+    "halving_top_10_grid_ranks": [rank[tuple(r[k] for k in keys)] for r in halving[:10]],
+    "finalists": len(finalists), "finalists_with_the_grids_p_value": same_as_grid,
 }
 print(f"grid:    {grid_wall:8.1f} s wall, {grid_cpu:8.1f} s CPU; winner: validation log10 p {figures['grid_winner_val_log10_p']:.3f}, test log10 p {figures['grid_winner_test_log10_p']:.3f}")
 print(f"halving: {halving_wall:8.1f} s wall, {halving_cpu:8.1f} s CPU ({100 * halving_wall / grid_wall:.1f}% / {100 * halving_cpu / grid_cpu:.1f}% of the grid's); winner: validation log10 p {figures['halving_winner_val_log10_p']:.3f}, test log10 p {figures['halving_winner_test_log10_p']:.3f}")
 print(f"halving's winner is the grid's number {winner_rank} of {len(grid)} (top {figures['halving_winner_grid_percentile']:.2f}%)")
 print(f"candidates by the epochs they reached: {epochs}")
+print(f"the grid's top {top_share} (5%): {top_reached_last} reached the last rung; halving's top 10 are the grid's {figures['halving_top_10_grid_ranks']}")
+print(f"{same_as_grid} of the {len(finalists)} candidates of the last rung have the grid's p-value exactly")
 with open(f"{scratch}/halving_vs_grid.json", "w") as f:
     json.dump(figures, f, indent=1)
 PY
