@@ -349,7 +349,7 @@ void StudyJournal::commit(const std::vector<JournalEntry>& entries) {
     states_.write(e.combination, e.rerun, e.epochs_trained, e.state);
     wrote_states = true;
   }
-  if (wrote_states) states_.sync_folder();
+  if (wrote_states) states_.sync();
   if (sqlite3_exec(db_, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr) != SQLITE_OK) {
     throw std::runtime_error(path_.string() + ": cannot write the study journal: " + sqlite3_errmsg(db_));
   }

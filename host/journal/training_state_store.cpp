@@ -49,18 +49,17 @@ void TrainingStateStore::write(std::uint64_t combination, int rerun, int epochs,
     }
     written += static_cast<std::size_t>(n);
   }
-  if (::fdatasync(fd) != 0) {
-    ::close(fd);
-    fail("flush", temporary);
-  }
   if (::close(fd) != 0) fail("close", temporary);
   if (::rename(temporary.c_str(), final_path.c_str()) != 0) fail("rename", temporary);
 }
 
-void TrainingStateStore::sync_folder() {
+void TrainingStateStore::sync() {
   const int fd = ::open(folder_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (fd < 0) fail("open", folder_);
-  const int status = ::fsync(fd);
+  // One flush of the filesystem for the whole batch: an fdatasync per file and one of the folder
+  // cost a device flush each (2.7 ms per 180 KB state against 0.4 to 0.8 ms for a batch's share of
+  // one syncfs, measured on the development machine), thousands per rung.
+  const int status = ::syncfs(fd);
   ::close(fd);
   if (status != 0) fail("flush", folder_);
 }

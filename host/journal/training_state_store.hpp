@@ -23,10 +23,12 @@ class TrainingStateStore {
 
   const std::filesystem::path& folder() const { return folder_; }
 
-  // A training's state after `epochs` epochs, flushed to disk under its final name (a temporary
-  // file renamed). sync_folder() makes the names durable, once per batch of writes.
+  // A training's state after `epochs` epochs under its final name (a temporary file renamed).
+  // sync() makes every state written so far durable, names and contents, once per batch of
+  // writes: until then a crash may leave a state file empty or short, whose row the journal has
+  // not committed yet (a resume trains that rung again and writes it anew).
   void write(std::uint64_t combination, int rerun, int epochs, const std::string& state_bytes);
-  void sync_folder();
+  void sync();
   // InputError when the file is missing or damaged.
   TrainingState read(std::uint64_t combination, int rerun, int epochs) const;
   // Deletes one state, if it is there: superseded by a later rung's, or of a training that stops.
