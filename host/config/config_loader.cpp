@@ -255,10 +255,10 @@ void read_strategy(const TomlReader& reader, const toml::table& s, SearchSetting
 }
 
 void read_search(const TomlReader& reader, const toml::table& s, SearchSettings& search) {
-  reader.check_keys(s, "[search]",
-                    {"explore_all_combinations", "number_of_combinations_to_try", "rerun_count", "seed",
-                     "prediction_threshold", "permutations", "permutation_block", "strategy", "min_epochs",
-                     "reduction_factor"});
+  reader.check_keys(
+      s, "[search]",
+      {"explore_all_combinations", "number_of_combinations_to_try", "rerun_count", "seed", "prediction_threshold",
+       "permutations", "permutation_block", "strategy", "min_epochs", "reduction_factor"});
   read_strategy(reader, s, search);
   search.combinations_to_try = static_cast<std::uint64_t>(reader.read_integer(
       s, "[search]", "number_of_combinations_to_try", 100, 1, static_cast<long long>(kMaxCombinations)));
