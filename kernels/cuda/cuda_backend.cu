@@ -204,6 +204,8 @@ struct PackBuffers {
     v.reductions = place(fused.reductions);
     v.row_gradient = place(fused.row_gradient);
     v.row_activation = place(fused.row_activation);
+    v.bias_state = place(fused.bias_state);
+    v.tile_state = place(fused.tile_state);
     v.layer = layer_views.data();
     return v;
   }

@@ -91,7 +91,8 @@ double phase_cycles(int tasks, double instructions) {
   for (int scheduler = 0; scheduler < 4; ++scheduler) {
     double cycles = 0.0;
     for (int warp = scheduler; warp < kFusedWarps; warp += 4) {
-      // Lane 0 of the warp has the most tasks of its lanes: thread t takes tasks t, t + T, ...
+      // Lane 0 of the warp has the most tasks of its lanes: thread t takes tasks t, t + T, ...;
+      // the scheduler runs its warps (warp w on scheduler w % 4) one instruction per cycle.
       const int first = warp * 32;
       const int most = first < tasks ? (tasks - first + kFusedThreads - 1) / kFusedThreads : 0;
       cycles += most * instructions;
@@ -142,6 +143,9 @@ FusedPlan plan_fused_training(const ParameterLayout& layout, int batch_size, boo
   plan.biases = bias;
   // Biases are small and read by every epilogue: before the per-row buffers.
   for (FusedLayerPlan& p : plan.layers) p.biases = placer.place(static_cast<std::size_t>(p.out4));
+  plan.bias_state = placer.place(2 * static_cast<std::size_t>(bias));
+  const int slots_needed = (plan.weight_tiles + kFusedThreads - 1) / kFusedThreads;
+  plan.state_slots = slots_needed <= 1 ? 1 : (slots_needed <= 2 ? 2 : kMaxRegisterStateSlots);
 
   const std::size_t batch_words = static_cast<std::size_t>(plan.layers.front().in4) * stride;
   plan.batch_x[0] = placer.place(batch_words);
@@ -159,6 +163,8 @@ FusedPlan plan_fused_training(const ParameterLayout& layout, int batch_size, boo
     plan.row_activation = placer.place(static_cast<std::size_t>(widest) * stride);
   }
   for (FusedLayerPlan& p : plan.layers) p.weights = placer.place(static_cast<std::size_t>(p.out4) * p.in4);
+  const int spilled_slots = std::max(slots_needed - plan.state_slots, 0);
+  plan.tile_state = placer.place(static_cast<std::size_t>(spilled_slots) * 32 * kFusedThreads);
 
   for (int l = 0; l < layers; ++l) {
     FusedLayerPlan& p = plan.layers[l];
@@ -169,8 +175,6 @@ FusedPlan plan_fused_training(const ParameterLayout& layout, int batch_size, boo
 
   plan.shared_words = placer.shared_words();
   plan.global_words_per_network = placer.global_words();
-  const int slots = (plan.weight_tiles + kFusedThreads - 1) / kFusedThreads;
-  plan.state_slots = slots <= kMaxRegisterStateSlots && plan.biases <= kFusedThreads ? std::max(slots, 1) : 0;
   return plan;
 }
 

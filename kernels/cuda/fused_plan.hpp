@@ -28,14 +28,17 @@
 
 namespace hf {
 
-// Threads of a fused block: 16 warps, four on each of an SM's four schedulers.
-inline constexpr int kFusedThreads = 512;
+// Threads of a fused block: 8 warps, two on each of an SM's four schedulers. Few threads with
+// many registers each (up to 255): the optimizer state of a seed network (Adam: 2 x 15.1k
+// floats, half the register file) fits in registers beside the GEMM tiles only so.
+inline constexpr int kFusedThreads = 256;
 inline constexpr int kFusedWarps = kFusedThreads / 32;
 // Dynamic shared memory one block may take on an H100 or H200 (with cudaFuncSetAttribute).
 inline constexpr std::size_t kFusedSharedBytesLimit = 227 * 1024;
 // The most 4x4 weight tiles a thread keeps the optimizer state of in registers (two states of
-// 16 floats each per tile): 64 registers of the 128 a thread has at 512 threads per block.
-inline constexpr int kMaxRegisterStateSlots = 2;
+// 16 floats each per tile): 128 of a thread's 255 registers. The slots are 1, 2 or 4; a
+// network's further tiles keep theirs in the `tile_state` buffer.
+inline constexpr int kMaxRegisterStateSlots = 4;
 // Words of shared memory every block keeps for its reductions and bookkeeping
 // (fused_network.cuh lays them out).
 inline constexpr int kFusedReductionWords = 4 * kFusedWarps + 16;
@@ -78,13 +81,17 @@ struct FusedPlan {
   // Networks with Softmin/Softmax/LogSoftmax: the gradient at a hidden layer's output and its
   // activation recomputed, one row per thread (empty otherwise).
   FusedPlacement row_gradient, row_activation;
+  // Optimizer states not in registers: the biases' (first states, then second states, one word
+  // per bias) and those of the weight tiles past the register slots (tile t + k T of thread t,
+  // k >= state_slots: 32 words, 16 first then 16 second states, word e at
+  // ((k - state_slots) * 32 + e) * T + t, so a warp's threads touch consecutive words).
+  FusedPlacement bias_state, tile_state;
   std::size_t shared_words = 0;              // dynamic shared memory of a block, in words
   std::size_t global_words_per_network = 0;  // the buffers that did not fit, per network
   int weight_tiles = 0;                      // all layers'
   int biases = 0;
-  // 4x4 weight tiles (and one bias) per thread whose optimizer state stays in registers: 1 or
-  // 2; 0 when they do not fit and the state is read from and written to global memory each step.
-  int state_slots = 0;
+  // 4x4 weight tiles per thread whose optimizer state stays in registers: 1, 2 or 4.
+  int state_slots = 1;
 
   std::size_t shared_bytes() const { return shared_words * 4; }
   bool fully_shared() const { return global_words_per_network == 0; }
@@ -105,7 +112,7 @@ double tile_instructions(GemmKind kind, TileShape tile, int k4, double epilogue)
 
 // Cycles of one phase in which `tasks` equal tasks of `instructions` issue slots each go to
 // threads 0, 1, 2, ... round robin: warps take the most tasks any of their lanes has, and each
-// scheduler runs its four warps one instruction per cycle.
+// scheduler runs its warps one instruction per cycle.
 double phase_cycles(int tasks, double instructions);
 
 // The epilogue instructions per element the tile choice assumes for a forward and a backward

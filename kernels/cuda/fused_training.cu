@@ -1,8 +1,9 @@
 // The fused training kernel: one launch trains every active network of a pack for a whole epoch,
 // one thread block (512 threads) per network, its weights, activations and dropout masks in
 // shared memory (or, for what does not fit, its slice of global scratch: fused_plan.hpp), the
-// optimizer state of the weights and biases each thread owns in that thread's registers (or in
-// global memory for networks with more than kMaxRegisterStateSlots tiles per thread). Each step:
+// optimizer state of the weight tiles each thread owns in that thread's registers (up to
+// kMaxRegisterStateSlots tiles; the states of further tiles and of the biases in a buffer of
+// the plan's). Each step:
 //   forward     one phase per layer: register-tiled GEMM, bias, activation, dropout
 //   loss        in the output layer's epilogue: per-row loss terms and the gradient at its Z
 //   backward    one phase per layer > 0: the input-gradient GEMM, dropout, activation derivative
@@ -31,52 +32,78 @@ __device__ __forceinline__ void update_element(const Net& net, float& parameter,
   parameter = p;
 }
 
+// The optimizer states of one tile's 16 weights: a register slot's two arrays...
+struct RegisterStates {
+  float (&first)[16];
+  float (&second)[16];
+  __device__ float& first_of(int e) const { return first[e]; }
+  __device__ float& second_of(int e) const { return second[e]; }
+};
+
+// ... or its 32 words in the tile_state buffer, a thread's words kFusedThreads apart.
+struct BufferStates {
+  float* words;  // the tile's first word
+  __device__ float& first_of(int e) const { return words[e * kFusedThreads]; }
+  __device__ float& second_of(int e) const { return words[(16 + e) * kFusedThreads]; }
+};
+
+__device__ __forceinline__ BufferStates buffered_tile_states(const Net& net, const FusedShape& shape, int slot,
+                                                             int register_slots) {
+  return BufferStates{net.at(shape.tile_state) + static_cast<std::size_t>(slot - register_slots) * 32 * kFusedThreads +
+                      threadIdx.x};
+}
+
 // The optimizer step of the 16 weights of one tile (padding skipped), with their states.
-template <Optimizer O>
+template <Optimizer O, typename States>
 __device__ __forceinline__ void update_tile(const Net& net, const FusedLayerView& L, const WeightTile& tile,
-                                            const float (&gradient)[4][4], float (&first)[16], float (&second)[16],
-                                            const OptimizerStep& s, double& l1_partial) {
+                                            const float (&gradient)[4][4], const States& states, const OptimizerStep& s,
+                                            double& l1_partial) {
   float* w = net.at(L.weights);
   HF_UNROLL for (int e = 0; e < 16; ++e) {
     const int o = tile.o0 + e / 4, i = tile.i0 + (e % 4) * L.weight_tiles_n;
     if (o < L.out && i < L.in)
-      update_element<O>(net, w[o * L.in4 + i], gradient[e / 4][e % 4], first[e], second[e], s, l1_partial);
+      update_element<O>(net, w[o * L.in4 + i], gradient[e / 4][e % 4], states.first_of(e), states.second_of(e), s,
+                        l1_partial);
   }
 }
 
-// Moves the optimizer states of one tile between the network's state arrays and `first`,
-// `second` (only the states the optimizer has).
-template <bool Load>
+// Moves the optimizer states of one tile between the network's state arrays (the host layout)
+// and `states` (only the states the optimizer has).
+template <bool Load, typename States>
 __device__ __forceinline__ void move_tile_state(const Net& net, const FusedShape& shape, const FusedState& state,
-                                                const WeightTile& tile, float (&first)[16], float (&second)[16]) {
-  const int states = optimizer_state_count(net.optimizer);
+                                                const WeightTile& tile, const States& states) {
+  const int count = optimizer_state_count(net.optimizer);
   const std::size_t base = static_cast<std::size_t>(net.index) * shape.parameters;
   const FusedLayerView& L = shape.layer[tile.layer];
   HF_UNROLL for (int e = 0; e < 16; ++e) {
     const long long index = weight_index(L, tile, e);
     if (index < 0) continue;
     if (Load) {
-      first[e] = states >= 1 ? state.state1[base + index] : 0.0f;
-      second[e] = states >= 2 ? state.state2[base + index] : 0.0f;
+      states.first_of(e) = count >= 1 ? state.state1[base + index] : 0.0f;
+      states.second_of(e) = count >= 2 ? state.state2[base + index] : 0.0f;
     } else {
-      if (states >= 1) state.state1[base + index] = first[e];
-      if (states >= 2) state.state2[base + index] = second[e];
+      if (count >= 1) state.state1[base + index] = states.first_of(e);
+      if (count >= 2) state.state2[base + index] = states.second_of(e);
     }
   }
 }
 
+// Moves every bias's optimizer states between the state arrays and the bias_state buffer.
 template <bool Load>
-__device__ __forceinline__ void move_bias_state(const Net& net, const FusedShape& shape, const FusedState& state,
-                                                int2 bias, float& first, float& second) {
-  const int states = optimizer_state_count(net.optimizer);
-  const std::size_t index = static_cast<std::size_t>(net.index) * shape.parameters + shape.layer[bias.x].bias_offset +
-                            static_cast<std::size_t>(bias.y);
-  if (Load) {
-    first = states >= 1 ? state.state1[index] : 0.0f;
-    second = states >= 2 ? state.state2[index] : 0.0f;
-  } else {
-    if (states >= 1) state.state1[index] = first;
-    if (states >= 2) state.state2[index] = second;
+__device__ void move_bias_states(const Net& net, const FusedShape& shape, const FusedState& state) {
+  const int count = optimizer_state_count(net.optimizer);
+  const std::size_t base = static_cast<std::size_t>(net.index) * shape.parameters;
+  float* buffer = net.at(shape.bias_state);
+  for (int b = static_cast<int>(threadIdx.x); b < shape.biases; b += kFusedThreads) {
+    const int2 bias = locate_bias(shape, b);
+    const std::size_t index = base + shape.layer[bias.x].bias_offset + static_cast<std::size_t>(bias.y);
+    if (Load) {
+      buffer[b] = count >= 1 ? state.state1[index] : 0.0f;
+      buffer[shape.biases + b] = count >= 2 ? state.state2[index] : 0.0f;
+    } else {
+      if (count >= 1) state.state1[index] = buffer[b];
+      if (count >= 2) state.state2[index] = buffer[shape.biases + b];
+    }
   }
 }
 
@@ -84,22 +111,24 @@ __device__ __forceinline__ void move_bias_state(const Net& net, const FusedShape
 template <typename States>
 __device__ __forceinline__ void train_weight_tile(const Net& net, const FusedShape& shape, const float* x,
                                                   const WeightTile& tile, int rows, const OptimizerStep& s,
-                                                  States& first, States& second, double& l1_partial) {
+                                                  const States& states, double& l1_partial) {
   const FusedLayerView& L = shape.layer[tile.layer];
   float gradient[4][4];
   weight_gradient_tile(net, shape, L, layer_input(net, shape, tile.layer, x), tile, rows, gradient);
-  with_optimizer(net.optimizer, [&](auto o) {
-    update_tile<decltype(o)::value>(net, L, tile, gradient, first, second, s, l1_partial);
-  });
+  with_optimizer(net.optimizer,
+                 [&](auto o) { update_tile<decltype(o)::value>(net, L, tile, gradient, states, s, l1_partial); });
 }
 
-__device__ __forceinline__ void train_bias(const Net& net, const FusedShape& shape, int2 bias, int rows,
-                                           const OptimizerStep& s, float& first, float& second, double& l1_partial) {
+__device__ __forceinline__ void train_bias(const Net& net, const FusedShape& shape, int b, int rows,
+                                           const OptimizerStep& s, double& l1_partial) {
+  const int2 bias = locate_bias(shape, b);
   const FusedLayerView& L = shape.layer[bias.x];
   const float g = bias_gradient(net, shape, L, bias.y, rows);
-  float* b = net.at(L.biases);
-  with_optimizer(net.optimizer,
-                 [&](auto o) { update_element<decltype(o)::value>(net, b[bias.y], g, first, second, s, l1_partial); });
+  float* parameters = net.at(L.biases);
+  float* states = net.at(shape.bias_state);
+  with_optimizer(net.optimizer, [&](auto o) {
+    update_element<decltype(o)::value>(net, parameters[bias.y], g, states[b], states[shape.biases + b], s, l1_partial);
+  });
 }
 
 // The bookkeeper's running statistics of the epoch.
@@ -121,9 +150,9 @@ struct LossBook {
   }
 };
 
-// Slots > 0: each thread keeps the optimizer state of weight tiles t, t + T (Slots of them)
-// and of bias T - 1 - t in registers for the whole launch. Slots == 0: every thread walks its
-// tiles and biases and reads and writes their states in global memory each step.
+// Thread t owns weight tiles t, t + T, t + 2T, ... (T = kFusedThreads): the optimizer states of
+// the first Slots stay in its registers for the whole launch, those of the others in the
+// tile_state buffer; and biases T - 1 - t, 2T - 1 - t, ..., whose states are in bias_state.
 template <int Slots>
 __global__ void __launch_bounds__(kFusedThreads, 1)
     fused_epoch_kernel(FusedShape shape, FusedNetworks networks, FusedState state, FusedRows data, int epoch,
@@ -139,18 +168,15 @@ __global__ void __launch_bounds__(kFusedThreads, 1)
   __syncthreads();
   move_parameters<true>(net, shape, state.parameters);
 
-  constexpr int kSlots = Slots > 0 ? Slots : 1;
-  float first[kSlots][16], second[kSlots][16];
-  float bias_first = 0.0f, bias_second = 0.0f;
-  WeightTile owned[kSlots];
-  const int2 owned_bias = locate_bias(shape, kFusedThreads - 1 - t);
-  if constexpr (Slots > 0) {
-    HF_UNROLL for (int k = 0; k < Slots; ++k) {
-      owned[k] = locate_weight_tile(shape, t + k * kFusedThreads);
-      if (owned[k].layer >= 0) move_tile_state<true>(net, shape, state, owned[k], first[k], second[k]);
-    }
-    if (owned_bias.x >= 0) move_bias_state<true>(net, shape, state, owned_bias, bias_first, bias_second);
+  float first[Slots][16], second[Slots][16];
+  WeightTile owned[Slots];
+  HF_UNROLL for (int k = 0; k < Slots; ++k) {
+    owned[k] = locate_weight_tile(shape, t + k * kFusedThreads);
+    if (owned[k].layer >= 0) move_tile_state<true>(net, shape, state, owned[k], RegisterStates{first[k], second[k]});
   }
+  for (int k = Slots, g = t + Slots * kFusedThreads; g < shape.weight_tiles; ++k, g += kFusedThreads)
+    move_tile_state<true>(net, shape, state, locate_weight_tile(shape, g), buffered_tile_states(net, shape, k, Slots));
+  move_bias_states<true>(net, shape, state);
   if (t == kBookkeeper) {
     const int states = optimizer_state_count(net.optimizer);
     net.reductions[kPreluSlope + 1] = states >= 1 ? state.state1[base + shape.prelu_offset] : 0.0f;
@@ -191,28 +217,15 @@ __global__ void __launch_bounds__(kFusedThreads, 1)
     // The update phase, with the next batch's gather.
     const OptimizerStep scalars = read_scalars(net);
     double l1_partial = 0.0;
-    if constexpr (Slots > 0) {
-      HF_UNROLL for (int k = 0; k < Slots; ++k) {
-        if (owned[k].layer >= 0)
-          train_weight_tile(net, shape, x, owned[k], rows, scalars, first[k], second[k], l1_partial);
-      }
-      if (owned_bias.x >= 0) train_bias(net, shape, owned_bias, rows, scalars, bias_first, bias_second, l1_partial);
-    } else {
-      for (int g = t; g < shape.weight_tiles; g += kFusedThreads) {
-        const WeightTile tile = locate_weight_tile(shape, g);
-        float tile_first[16], tile_second[16];
-        move_tile_state<true>(net, shape, state, tile, tile_first, tile_second);
-        train_weight_tile(net, shape, x, tile, rows, scalars, tile_first, tile_second, l1_partial);
-        move_tile_state<false>(net, shape, state, tile, tile_first, tile_second);
-      }
-      for (int b = kFusedThreads - 1 - t; b < shape.biases; b += kFusedThreads) {
-        const int2 bias = locate_bias(shape, b);
-        float f = 0.0f, g = 0.0f;
-        move_bias_state<true>(net, shape, state, bias, f, g);
-        train_bias(net, shape, bias, rows, scalars, f, g, l1_partial);
-        move_bias_state<false>(net, shape, state, bias, f, g);
-      }
+    HF_UNROLL for (int k = 0; k < Slots; ++k) {
+      if (owned[k].layer >= 0)
+        train_weight_tile(net, shape, x, owned[k], rows, scalars, RegisterStates{first[k], second[k]}, l1_partial);
     }
+    for (int k = Slots, g = t + Slots * kFusedThreads; g < shape.weight_tiles; ++k, g += kFusedThreads)
+      train_weight_tile(net, shape, x, locate_weight_tile(shape, g), rows, scalars,
+                        buffered_tile_states(net, shape, k, Slots), l1_partial);
+    for (int b = kFusedThreads - 1 - t; b < shape.biases; b += kFusedThreads)
+      train_bias(net, shape, b, rows, scalars, l1_partial);
     if (t == kBookkeeper) {
       update_prelu_slope(net, shape, scalars, l1_partial);
       double total = 0.0;
@@ -236,12 +249,12 @@ __global__ void __launch_bounds__(kFusedThreads, 1)
   if (t == kBookkeeper && steps > 0 && net.l1 > 0.0f)
     book.record_with_l1(net, static_cast<std::uint64_t>(first_step + steps - 1));
   move_parameters<false>(net, shape, state.parameters);
-  if constexpr (Slots > 0) {
-    HF_UNROLL for (int k = 0; k < Slots; ++k) {
-      if (owned[k].layer >= 0) move_tile_state<false>(net, shape, state, owned[k], first[k], second[k]);
-    }
-    if (owned_bias.x >= 0) move_bias_state<false>(net, shape, state, owned_bias, bias_first, bias_second);
+  HF_UNROLL for (int k = 0; k < Slots; ++k) {
+    if (owned[k].layer >= 0) move_tile_state<false>(net, shape, state, owned[k], RegisterStates{first[k], second[k]});
   }
+  for (int k = Slots, g = t + Slots * kFusedThreads; g < shape.weight_tiles; ++k, g += kFusedThreads)
+    move_tile_state<false>(net, shape, state, locate_weight_tile(shape, g), buffered_tile_states(net, shape, k, Slots));
+  move_bias_states<false>(net, shape, state);
   if (t == kBookkeeper) {
     const int states = optimizer_state_count(net.optimizer);
     if (net.prelu() && shape.layers > 1) {
@@ -273,7 +286,7 @@ void launch_fused_epoch(const FusedShape& shape, const FusedNetworks& networks, 
   switch (shape.state_slots) {
     case 1: launch_with_slots<1>(shape, networks, state, rows, epoch, first_step, steps, stream); break;
     case 2: launch_with_slots<2>(shape, networks, state, rows, epoch, first_step, steps, stream); break;
-    default: launch_with_slots<0>(shape, networks, state, rows, epoch, first_step, steps, stream); break;
+    default: launch_with_slots<kMaxRegisterStateSlots>(shape, networks, state, rows, epoch, first_step, steps, stream);
   }
 }
 

@@ -37,7 +37,7 @@ struct FusedShape {
   unsigned long long parameters = 0;    // floats per network, padded (ParameterLayout::size)
   unsigned long long prelu_offset = 0;
   unsigned long long used = 0;
-  FusedPlace batch_x[2], labels, loss_terms, reductions, row_gradient, row_activation;
+  FusedPlace batch_x[2], labels, loss_terms, reductions, row_gradient, row_activation, bias_state, tile_state;
   const FusedLayerView* layer = nullptr;  // device array of `layers`
 };
 
