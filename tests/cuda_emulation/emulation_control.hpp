@@ -64,5 +64,7 @@ bool race_check_built();
 // Turns the race check's recording on or off for later launches (HYPERFUSE_EMU_RACE_CHECK=0 starts
 // with it off); the instrumentation stays, at the cost of a call per access.
 void enable_race_check(bool on);
+// Whether later launches are recorded (HYPERFUSE_EMU_RACE_CHECK and enable_race_check).
+bool race_check_enabled();
 
 }  // namespace hf_emu
