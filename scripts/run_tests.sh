@@ -1,7 +1,12 @@
 #!/usr/bin/env bash
-# README command 2: build, then run the whole test suite.
+# README command 2: build, then run the whole test suite twice: in build/ (the real build: the
+# CUDA backend compiled by nvcc where the toolkit is, its tests skipped without a GPU), and in
+# build-emu/ (-DHYPERFUSE_CUDA=EMULATE: the CUDA backend compiled as C++ against the host
+# emulation in tests/cuda_emulation, with its race check), where every GPU test runs and a GPU
+# test that would skip fails instead (HYPERFUSE_REQUIRE_GPU=1).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/build.sh >/dev/null
-cd build
-ctest --output-on-failure -j"$(nproc)"
+(cd build && ctest --output-on-failure -j"$(nproc)")
+scripts/build.sh build-emu -DHYPERFUSE_CUDA=EMULATE >/dev/null
+(cd build-emu && HYPERFUSE_REQUIRE_GPU=1 ctest --output-on-failure -j"$(nproc)")

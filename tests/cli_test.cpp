@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "host/data/labelled_table.hpp"
+#include "host/report/results_csv.hpp"
 #include "tests/gpu_available.hpp"
 #include "tests/result_files.hpp"
 #include "tests/test_paths.hpp"
@@ -41,26 +42,6 @@ std::vector<std::string> lines_of(const std::string& text) {
   std::istringstream in(text);
   while (std::getline(in, line)) lines.push_back(line);
   return lines;
-}
-
-// One CSV line split into cells; a quoted cell may hold commas ("[2, 1, 0.5]").
-std::vector<std::string> csv_cells(const std::string& line) {
-  std::vector<std::string> cells(1);
-  bool quoted = false;
-  for (std::size_t i = 0; i < line.size(); ++i) {
-    const char c = line[i];
-    if (quoted && c == '"' && i + 1 < line.size() && line[i + 1] == '"') {
-      cells.back() += '"';
-      ++i;
-    } else if (c == '"') {
-      quoted = !quoted;
-    } else if (c == ',' && !quoted) {
-      cells.emplace_back();
-    } else {
-      cells.back() += c;
-    }
-  }
-  return cells;
 }
 
 std::string joined(const std::vector<std::string>& parts) {
@@ -410,7 +391,7 @@ TEST_F(Cli, MakeDataWritesBothFiles) {
   EXPECT_EQ(train.size(), 50u);
   EXPECT_EQ(test.size(), 20u);
   ASSERT_FALSE(train.empty());
-  EXPECT_EQ(csv_cells(train.front()).size(), 31u) << train.front();
+  EXPECT_EQ(csv_line_cells(train.front()).size(), 31u) << train.front();
   const LabelledTable table = load_labelled_csv(dir / "test.csv");
   EXPECT_EQ(table.rows, 20);
   EXPECT_EQ(table.features, 30);
@@ -462,7 +443,7 @@ TEST_F(Cli, TinyRunWritesResultsAndErrors) {
 
   std::set<std::string> learning_rates;
   for (std::size_t i = 1; i < results.size(); ++i) {
-    const std::vector<std::string> cells = csv_cells(results[i]);
+    const std::vector<std::string> cells = csv_line_cells(results[i]);
     ASSERT_EQ(cells.size(), header.size()) << results[i];
     learning_rates.insert(cells[2]);
     EXPECT_EQ(cells[0], "Adam");
@@ -551,13 +532,14 @@ TEST_F(Cli, OverridesWinOverTheConfig) {
   EXPECT_CONTAINS(o.out, (other / "hyperparameter_results.csv").string());
   const std::vector<std::string> results = lines_of(read_text(other / "hyperparameter_results.csv"));
   ASSERT_EQ(results.size(), 3u);
-  const std::vector<std::string> header = csv_cells(results[0]);
+  const std::vector<std::string> header = csv_line_cells(results[0]);
   ASSERT_GE(header.size(), 5u);
   EXPECT_EQ(header[header.size() - 5], "p_value_rerun_1");
   EXPECT_EQ(header[header.size() - 4], "p_value_rerun_2");
   EXPECT_EQ(header[header.size() - 3], "holm_p_value");
   EXPECT_EQ(std::count(header.begin(), header.end(), "p_value_rerun_3"), 0);
-  for (std::size_t i = 1; i < results.size(); ++i) EXPECT_EQ(csv_cells(results[i]).size(), header.size()) << results[i];
+  for (std::size_t i = 1; i < results.size(); ++i)
+    EXPECT_EQ(csv_line_cells(results[i]).size(), header.size()) << results[i];
   EXPECT_TRUE(fs::exists(other / "errors.csv"));
 }
 
@@ -575,7 +557,7 @@ TEST_F(Cli, SeedChangesNothingStructurally) {
   const auto combinations = [](const std::vector<std::string>& lines) {
     std::set<std::string> keys;
     for (std::size_t i = 1; i < lines.size(); ++i) {
-      const std::vector<std::string> cells = csv_cells(lines[i]);
+      const std::vector<std::string> cells = csv_line_cells(lines[i]);
       keys.insert(
           joined(std::vector<std::string>(cells.begin(), cells.begin() + static_cast<long>(kCanonicalKeys.size()))) +
           " | " + std::to_string(cells.size()));

@@ -5,6 +5,7 @@
 // export agreeing with predict in onnxruntime where it is installed, and the D.AT data where
 // ../shared/example_data is present.
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cmath>
@@ -54,7 +55,11 @@ std::vector<std::string> cells_of(const std::string& line) {
 // of 4 combinations x 3 reruns keeping the best 2, in one folder made once.
 class PredictCommand : public ::testing::Test {
  protected:
-  static fs::path shared() { return fs::temp_directory_path() / "hyperfuse-tests" / "PredictCommand-shared"; }
+  // One study per process: ctest runs each test in a process of its own, in parallel, and each
+  // process sets the suite up; a folder shared between processes would be removed under another.
+  static fs::path shared() {
+    return fs::temp_directory_path() / "hyperfuse-tests" / ("PredictCommand-shared-" + std::to_string(getpid()));
+  }
 
   static void SetUpTestSuite() {
     fs::remove_all(shared());
@@ -85,6 +90,8 @@ hidden_layers = [[1, 0.5]]
     ASSERT_EQ(ran.exit_code, 0) << ran;
     ASSERT_NE(ran.out.find("Trained networks of the best 2 combinations kept in"), std::string::npos) << ran;
   }
+
+  static void TearDownTestSuite() { fs::remove_all(shared()); }
 
   void SetUp() override {
     work_ = testing::scratch_dir("work");

@@ -8,6 +8,8 @@
 #include <string>
 #include <vector>
 
+#include "host/report/results_csv.hpp"
+
 namespace hf::testing {
 
 inline std::string read_text(const std::filesystem::path& path) {
@@ -22,23 +24,7 @@ inline std::vector<std::vector<std::string>> read_csv(const std::filesystem::pat
   std::vector<std::vector<std::string>> rows;
   std::istringstream lines(read_text(path));
   std::string line;
-  while (std::getline(lines, line)) {
-    std::vector<std::string> cells;
-    std::string cell;
-    bool quoted = false;
-    for (char c : line) {
-      if (c == '"') {
-        quoted = !quoted;
-      } else if (c == ',' && !quoted) {
-        cells.push_back(cell);
-        cell.clear();
-      } else {
-        cell += c;
-      }
-    }
-    cells.push_back(cell);
-    rows.push_back(cells);
-  }
+  while (std::getline(lines, line)) rows.push_back(csv_line_cells(line));
   return rows;
 }
 

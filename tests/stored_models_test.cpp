@@ -20,8 +20,9 @@
 #include "host/journal/training_rows.hpp"
 #include "host/predict/ensemble_forward.hpp"
 #include "host/run/run_search.hpp"
-#include "kernels/cpu/cpu_backend.hpp"
 #include "kernels/backend/forwarding_workspace.hpp"
+#include "kernels/cpu/cpu_backend.hpp"
+#include "tests/input_error_of.hpp"
 #include "tests/result_files.hpp"
 #include "tests/search_fixtures.hpp"
 #include "tests/test_paths.hpp"
@@ -30,6 +31,7 @@ namespace hf {
 namespace {
 
 namespace fs = std::filesystem;
+using testing::input_error_of;
 using testing::read_csv;
 
 // 6 combinations x 3 reruns of 2 epochs over 500 synthetic rows; results in dir/results.
@@ -56,16 +58,6 @@ max_epochs = [2]
 hidden_layers = [[1, 0.5]]
 )");
   return load_search_config(dir / "search.toml");
-}
-
-std::string input_error_of(const std::function<void()>& action) {
-  try {
-    action();
-  } catch (const InputError& e) {
-    return e.what();
-  }
-  ADD_FAILURE() << "expected an InputError";
-  return "";
 }
 
 #define EXPECT_CONTAINS(haystack, needle) \

@@ -9,12 +9,15 @@
 #include "host/journal/study_identity.hpp"
 #include "host/journal/study_journal.hpp"
 #include "host/run/run_search.hpp"
+#include "tests/input_error_of.hpp"
 #include "tests/result_files.hpp"
 #include "tests/search_fixtures.hpp"
 #include "tests/test_paths.hpp"
 
 namespace hf {
 namespace {
+
+using testing::input_error_of;
 
 using testing::journal_rows;
 using testing::read_csv;
@@ -55,16 +58,6 @@ SearchOptions stop_after(std::atomic<int>& checks, int packs) {
 // The identity a search of `config` gets, from its data files as they are now.
 StudyIdentity identity_of(const SearchConfig& config) {
   return study_identity(config, read_text(config.train_path), read_text(config.test_path));
-}
-
-std::string input_error_of(const std::function<void()>& action) {
-  try {
-    action();
-  } catch (const InputError& e) {
-    return e.what();
-  }
-  ADD_FAILURE() << "expected an InputError";
-  return "";
 }
 
 TEST(StudyIdentity, ValuesCountByMeaningAndExecutionSettingsDoNotCount) {

@@ -3,6 +3,7 @@
 // command writes one file or refuses a missing study, and headless Chromium (where installed)
 // decodes every plot and takes a screenshot. Skipped where gnuplot is not installed.
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <fstream>
 
@@ -53,7 +54,12 @@ std::string base64_decoded(const std::string& text) {
 // A finished search of 6 combinations x 3 reruns, made once for the suite, in a shared folder.
 class StudyReportTest : public ::testing::Test {
  protected:
-  static fs::path shared() { return fs::temp_directory_path() / "hyperfuse-tests" / "StudyReport-shared"; }
+  // One study per process: ctest runs each test in a process of its own, in parallel, and each
+  // process sets the suite up; a folder shared between processes would be removed under another.
+  static fs::path shared() {
+    return fs::temp_directory_path() / "hyperfuse-tests" / ("StudyReport-shared-" + std::to_string(getpid()));
+  }
+  static void TearDownTestSuite() { fs::remove_all(shared()); }
 
   static void SetUpTestSuite() {
     fs::remove_all(shared());

@@ -14,6 +14,7 @@
 #include "host/journal/study_identity.hpp"
 #include "host/run/run_search.hpp"
 #include "host/run/search_data.hpp"
+#include "tests/input_error_of.hpp"
 #include "tests/result_files.hpp"
 #include "tests/search_fixtures.hpp"
 #include "tests/test_paths.hpp"
@@ -22,6 +23,7 @@ namespace hf {
 namespace {
 
 namespace fs = std::filesystem;
+using testing::input_error_of;
 using testing::read_csv;
 using testing::read_text;
 using testing::without_timing;
@@ -42,16 +44,6 @@ SearchConfig config_with(const fs::path& dir, const std::string& data, const std
                       "[data]\ntrain = \"train.csv\"\ntest = \"test.csv\"\n" + data +
                           "\n[execution]\ndevice = \"cpu\"\ncpu_count = 2\n[output]\ndir = \"results\"\n" + rest);
   return load_search_config(dir / "search.toml");
-}
-
-std::string input_error_of(const std::function<void()>& action) {
-  try {
-    action();
-  } catch (const InputError& e) {
-    return e.what();
-  }
-  ADD_FAILURE() << "expected an InputError";
-  return "";
 }
 
 TEST(ValidationSplit, TheTailAfterTheEmbargoValidatesAndOnlyTheHeadIsScaledOn) {

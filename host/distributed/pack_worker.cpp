@@ -127,7 +127,7 @@ int serve_packs(MpiSession& mpi, const std::function<SearchConfig()>& load_confi
     return 0;
   }
 
-  const std::string device = prepared->backend + ", rank " + std::to_string(mpi.rank()) + " on " + mpi.host();
+  const std::string where = ", rank " + std::to_string(mpi.rank()) + " on " + mpi.host();
   try {
     TrainingPool pool(*prepared);
     // One pack in hand per thread: a fast node asks again as soon as it finishes one.
@@ -142,7 +142,7 @@ int serve_packs(MpiSession& mpi, const std::function<SearchConfig()>& load_confi
         if (message->tag == kTagAssign) pool.add(decode_pack_indices(message->bytes));
       }
       for (PackResults& results : pool.take_finished(std::chrono::milliseconds(2))) {
-        for (TrainingResult& m : results.members) m.device = device;
+        for (TrainingResult& m : results.members) m.device += where;  // "cuda:1, rank 2 on node7"
         mpi.send(0, kTagResult, encode_pack_results(results));
         mpi.send(0, kTagRequest, encode_count(1));
       }

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 #include "host/config/search_config.hpp"
 #include "host/scoring/ranking.hpp"
@@ -18,5 +19,9 @@ std::string errors_csv(const SearchConfig& config, const SearchPlan& plan, const
 
 // A CSV cell, quoted when it holds a comma, quote or line break.
 std::string csv_cell(const std::string& text);
+
+// The cells of one line of a file these functions wrote (the reverse of csv_cell): a
+// double-quoted cell may hold commas and doubled quotes.
+std::vector<std::string> csv_line_cells(const std::string& line);
 
 }  // namespace hf

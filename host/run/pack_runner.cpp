@@ -21,7 +21,7 @@ std::vector<TrainingResult> train_and_score_pack(Backend& backend, const SearchP
     r.done = true;
     r.outcome = std::move(outcomes[m]);
     r.score = training_score(r.outcome);
-    r.device = backend.name();
+    r.device = backend.device();
   }
   return members;
 }

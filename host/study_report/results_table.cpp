@@ -5,31 +5,13 @@
 #include <sstream>
 
 #include "host/common/errors.hpp"
+#include "host/report/results_csv.hpp"
 
 namespace hf {
 
 int ResultsTable::column(const std::string& name) const {
   const auto found = std::find(header.begin(), header.end(), name);
   return found == header.end() ? -1 : static_cast<int>(found - header.begin());
-}
-
-std::vector<std::string> csv_line_cells(const std::string& line) {
-  std::vector<std::string> cells(1);
-  bool quoted = false;
-  for (std::size_t i = 0; i < line.size(); ++i) {
-    const char c = line[i];
-    if (quoted && c == '"' && i + 1 < line.size() && line[i + 1] == '"') {
-      cells.back() += '"';
-      ++i;
-    } else if (c == '"') {
-      quoted = !quoted;
-    } else if (c == ',' && !quoted) {
-      cells.emplace_back();
-    } else if (c != '\r') {
-      cells.back() += c;
-    }
-  }
-  return cells;
 }
 
 ResultsTable read_results_table(const std::filesystem::path& csv) {

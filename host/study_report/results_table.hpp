@@ -18,7 +18,4 @@ struct ResultsTable {
 // Throws InputError when the file is missing or has no header.
 ResultsTable read_results_table(const std::filesystem::path& csv);
 
-// One CSV line's cells; a double-quoted cell may hold commas and doubled quotes.
-std::vector<std::string> csv_line_cells(const std::string& line);
-
 }  // namespace hf

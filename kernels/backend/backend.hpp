@@ -12,6 +12,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <string>
 #include <vector>
 
 #include "kernels/backend/confusion_counts.hpp"
@@ -148,6 +149,8 @@ class Backend {
  public:
   virtual ~Backend() = default;
   virtual const char* name() const = 0;
+  // The device it trains on, as the journal records it: "cpu", "cuda:1".
+  virtual std::string device() const { return name(); }
   virtual std::unique_ptr<PackWorkspace> create_workspace(const PackSpec& spec, int max_rows) = 0;
 };
 

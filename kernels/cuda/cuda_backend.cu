@@ -693,6 +693,7 @@ class CudaBackend final : public Backend {
   CudaBackend& operator=(const CudaBackend&) = delete;
 
   const char* name() const override { return "cuda"; }
+  std::string device() const override { return "cuda:" + std::to_string(device_); }
 
   std::unique_ptr<PackWorkspace> create_workspace(const PackSpec& spec, int max_rows) override {
     HF_CUDA_CHECK(cudaSetDevice(device_));
