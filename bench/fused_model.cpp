@@ -10,9 +10,12 @@
 // counters of one run, HYPERFUSE_EMU_COUNTERS) it adds the launches and host copies they show.
 //
 // Assumptions (each an option): 132 SMs at 1.98 GHz (the clock of the 67 TFLOP/s FP32 figure),
-// one warp instruction per scheduler per cycle, 4 us per launch, 20 us of host round trip per pack
-// and epoch (loss sums and health read back), 25 GB/s for host copies, and the per-element
-// instruction counts below (read off the shared math; only a GPU can say how close they are).
+// one warp instruction per scheduler per cycle, one block per SM (the smem plan takes 147-227 KiB
+// and 256 threads x 255 registers the whole register file), 4 us per launch, 20 us of host round
+// trip per pack and epoch (loss sums and health read back), 25 GB/s for host copies, HBM at
+// 3.35 TB/s and L2 at 5.5 TB/s (traffic overlapping compute: the slower bound counts), and the
+// per-element instruction counts below (read off the shared math; only a GPU can say how close
+// they are).
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
@@ -28,6 +31,7 @@
 #include "host/search/search_plan.hpp"
 #include "host/training/pack_trainer.hpp"
 #include "kernels/cuda/fused_plan.hpp"
+#include "kernels/math/optimizers.hpp"
 
 namespace {
 
@@ -44,7 +48,33 @@ struct Machine {
   double epoch_round_trip_us = 20.0;
   double copy_gb_per_s = 25.0;
   double peak_tflops = 67.0;
+  double hbm_tb_per_s = 3.35;  // the H100 SXM's HBM3
+  double l2_tb_per_s = 5.5;    // what the SMs together read from L2 (a commonly measured figure)
 };
+
+// Bytes one training step of one network moves outside its SM: the batch gathered from the
+// resident training rows (12 MB for the seed grid: they stay in the 50 MB L2) and, for every
+// buffer the plan left in global scratch, three passes (written, then read by two phases) that
+// the L2 serves while a wave's scratch fits in it. Per epoch, the parameters and optimizer
+// states come from HBM and go back once (the fused kernel keeps them on chip during the epoch).
+struct Traffic {
+  double l2_bytes_per_step = 0.0;
+  double hbm_bytes_per_epoch = 0.0;
+};
+
+Traffic traffic(const FusedPlan& plan, const hf::ParameterLayout& layout, int states) {
+  Traffic t;
+  t.l2_bytes_per_step = 4.0 * plan.batch * (layout.widths.front() + 1);
+  const auto global = [&](const hf::FusedPlacement& p) { return p.words > 0 && !p.shared ? 4.0 * p.words : 0.0; };
+  double scratch = global(plan.batch_x[0]) + global(plan.batch_x[1]) + global(plan.labels) + global(plan.loss_terms) +
+                   global(plan.row_gradient) + global(plan.row_activation) + global(plan.bias_state) +
+                   global(plan.tile_state);
+  for (const hf::FusedLayerPlan& l : plan.layers)
+    scratch += global(l.weights) + global(l.biases) + global(l.pre_activation) + global(l.output) + global(l.mask);
+  t.l2_bytes_per_step += 3.0 * scratch;
+  t.hbm_bytes_per_epoch = 4.0 * static_cast<double>(layout.size) * (1 + states) * 2.0;
+  return t;
+}
 
 // Instructions per element of an activation's forward value and of its derivative (the
 // derivative of Tanh and Sigmoid recomputes the value from Z first).
@@ -210,7 +240,7 @@ int main(int argc, char** argv) {
       std::puts(
           "usage: fused_model [CONFIG] [--train-rows N] [--test-rows N] [--features N] [--measured SECONDS]\n"
           "                   [--counters FILE --counted-packs P --counted-epochs E] [--sms N] [--clock-ghz X]\n"
-          "                   [--launch-us X] [--brief]");
+          "                   [--launch-us X] [--hbm-tb-per-s X] [--l2-tb-per-s X] [--brief]");
       return 0;
     } else {
       config_path = arg;
@@ -220,7 +250,8 @@ int main(int argc, char** argv) {
     const hf::SearchConfig config = hf::load_search_config(config_path);
     const hf::SearchPlan plan = hf::plan_search(config.search, features, train_rows, test_rows, hf::kMaxGpuPackSize);
     const double hz = machine.clock_ghz * 1e9;
-    double block_seconds = 0.0;  // every network's epochs, one block each, summed
+    double block_seconds = 0.0;                  // every network's epochs, one block each, summed
+    double l2_seconds = 0.0, hbm_seconds = 0.0;  // the traffic outside the SMs at full bandwidth
     double launches = 0.0, round_trips = 0.0;
     int max_epochs = 0;
     std::printf("fused model: %s, %d training rows, %d test rows, %zu packs, %zu trainings\n", config_path.c_str(),
@@ -237,14 +268,19 @@ int main(int argc, char** argv) {
       const FusedPlan fused = hf::plan_fused_training(pack.spec.layout, pack.spec.batch_size, any_dropout, any_row);
       const int batch = std::min(pack.spec.batch_size, train_rows);
       const int steps = hf::steps_per_epoch(train_rows, batch);
-      double pack_seconds = 0.0;
+      double pack_seconds = 0.0, pack_l2_bytes = 0.0, pack_hbm_bytes = 0.0;
       double example = 0.0;
       for (const hf::PackMember& m : pack.spec.members) {
         const StepCost step = step_cycles(fused, m.activation, m.optimizer, m.dropout > 0.0);
         example = std::max(example, step.total());
         pack_seconds += (step.total() * steps * m.max_epochs + evaluation_cycles(fused, m.activation, test_rows)) / hz;
+        const Traffic moved = traffic(fused, pack.spec.layout, hf::optimizer_state_count(m.optimizer));
+        pack_l2_bytes += moved.l2_bytes_per_step * steps * m.max_epochs;
+        pack_hbm_bytes += moved.hbm_bytes_per_epoch * m.max_epochs;
       }
       block_seconds += pack_seconds;
+      l2_seconds += pack_l2_bytes / (machine.l2_tb_per_s * 1e12);
+      hbm_seconds += pack_hbm_bytes / (machine.hbm_tb_per_s * 1e12);
       launches += 2.0 * epochs + 1.0;  // epoch kernel and parameter check per epoch, one evaluation
       round_trips += epochs;
       if (details) {
@@ -276,7 +312,6 @@ int main(int argc, char** argv) {
     // the SMs share the block time evenly but for the last wave of each pack and epoch, which
     // the other worker's pack fills (two packs at once per GPU).
     const double compute = block_seconds / machine.sms;
-    const double overhead = launches * machine.launch_us * 1e-6 + round_trips * machine.epoch_round_trip_us * 1e-6;
     double copies = 0.0;
     if (!counters_path.empty()) {
       const std::map<std::string, double> c = read_counters(counters_path);
@@ -295,18 +330,27 @@ int main(int argc, char** argv) {
       copies =
           (h2d + d2h) * per_pack_epoch * plan.packs.size() * max_epochs * 10e-6 + bytes / machine.copy_gb_per_s / 1e9;
     }
-    const double predicted = compute + overhead + copies;
+    // Launches and round trips: the counted ones when counters are given (their copies then stand
+    // for the round trips), else one epoch kernel and one check per epoch and pack.
+    if (!counters_path.empty()) round_trips = 0.0;
+    const double overhead = launches * machine.launch_us * 1e-6 + round_trips * machine.epoch_round_trip_us * 1e-6;
+    // Traffic outside the SMs overlaps the other resident warps' work: the slower of the two bounds.
+    const double memory = l2_seconds + hbm_seconds;
+    const double predicted = std::max(compute, memory) + overhead + copies;
     const double flops = plan.total_flops;
     std::printf(
-        "predicted on %d SMs at %.2f GHz: %.2f s (compute %.2f s, launches and round trips %.3f s, copies %.3f "
-        "s): %.1f TFLOP/s, %.0f%% of %.0f TFLOP/s\n",
-        machine.sms, machine.clock_ghz, predicted, compute, overhead, copies, flops / predicted / 1e12,
+        "predicted on %d SMs at %.2f GHz: %.2f s (compute %.2f s; memory %.3f s: L2 %.3f s at %.1f TB/s, HBM %.3f s at "
+        "%.2f TB/s; launches and round trips %.3f s; copies %.3f s): %.1f TFLOP/s, %.0f%% of %.0f TFLOP/s\n",
+        machine.sms, machine.clock_ghz, predicted, compute, memory, l2_seconds, machine.l2_tb_per_s, hbm_seconds,
+        machine.hbm_tb_per_s, overhead, copies, flops / predicted / 1e12,
         100.0 * flops / predicted / 1e12 / machine.peak_tflops, machine.peak_tflops);
     if (measured > 0.0)
       std::printf("measured: %.2f s (%.1f TFLOP/s); measured / predicted = %.2f\n", measured, flops / measured / 1e12,
                   measured / predicted);
-    std::printf("{\"predicted_seconds\": %.4f, \"compute_seconds\": %.4f, \"flops\": %.4g%s}\n", predicted, compute,
-                flops, measured > 0.0 ? (", \"measured_seconds\": " + std::to_string(measured)).c_str() : "");
+    std::printf(
+        "{\"predicted_seconds\": %.4f, \"compute_seconds\": %.4f, \"memory_seconds\": %.4f, \"flops\": %.4g%s}\n",
+        predicted, compute, memory, flops,
+        measured > 0.0 ? (", \"measured_seconds\": " + std::to_string(measured)).c_str() : "");
   } catch (const hf::InputError& e) {
     std::fprintf(stderr, "fused_model: %s\n", e.what());
     return 2;
