@@ -134,12 +134,12 @@ class PackWorkspace {
   // pack, then each epoch in one call, and reads losses and health once per epoch as it does in
   // the step-by-step path; the results are those of the primitives (the same math, the same
   // random draws). Each returns false when the backend trains step by step, the default.
-  virtual bool load_training_rows(const RowsView& train) { return false; }
-  virtual bool train_epoch(const EpochRequest& request) { return false; }
+  virtual bool load_training_rows(const RowsView& /*train*/) { return false; }
+  virtual bool train_epoch(const EpochRequest& /*request*/) { return false; }
   // Every network with active[m] on `rows`, in batches in file order, each output > threshold a
   // positive prediction; with `positives`, also each network's predicted positives.
-  virtual bool evaluate(const RowsView& rows, float threshold, const std::uint8_t* active, bool positives,
-                        EvaluationResult& result) {
+  virtual bool evaluate(const RowsView& /*rows*/, float /*threshold*/, const std::uint8_t* /*active*/,
+                        bool /*positives*/, EvaluationResult& /*result*/) {
     return false;
   }
 };

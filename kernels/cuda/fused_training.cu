@@ -1,6 +1,6 @@
 // The fused training kernel: one launch trains every active network of a pack for a whole epoch,
-// one thread block (512 threads) per network, its weights, activations and dropout masks in
-// shared memory (or, for what does not fit, its slice of global scratch: fused_plan.hpp), the
+// one thread block (kFusedThreads = 256 threads) per network, its weights, activations and dropout
+// masks in shared memory (or, for what does not fit, its slice of global scratch: fused_plan.hpp), the
 // optimizer state of the weight tiles each thread owns in that thread's registers (up to
 // kMaxRegisterStateSlots tiles; the states of further tiles and of the biases in a buffer of
 // the plan's). Each step:
