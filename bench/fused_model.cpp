@@ -308,9 +308,10 @@ int main(int argc, char** argv) {
             tiles.c_str(), s.total(), s.forward, s.backward, s.update, s.barriers, example);
       }
     }
-    // Blocks: one per network and epoch, one per SM at a time (shared memory and registers), so
-    // the SMs share the block time evenly but for the last wave of each pack and epoch, which
-    // the other worker's pack fills (two packs at once per GPU).
+    // Blocks: one per network and epoch, one per SM at a time (shared memory and registers); the
+    // SMs are taken to share the block time evenly. Not modelled: the last wave of each pack and
+    // epoch (768 blocks are 5.8 waves of 132, so up to 3% idle while packs run one at a time
+    // on a device, as they do today: one worker per GPU).
     const double compute = block_seconds / machine.sms;
     double copies = 0.0;
     if (!counters_path.empty()) {
