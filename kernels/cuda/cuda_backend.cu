@@ -54,7 +54,10 @@ struct CudaPackSizes {
   std::size_t fused_scratch = 0;  // floats
 };
 
+// A pack without a batch size (the op tests' workspaces, driven primitive by primitive) has no
+// fused plan: its layers are empty, and the whole-epoch calls return false.
 FusedPlan fused_plan_of(const PackSpec& pack) {
+  if (pack.batch_size < 1) return FusedPlan{};
   bool any_dropout = false, any_row_activation = false;
   for (const PackMember& m : pack.members) {
     any_dropout = any_dropout || m.dropout > 0.0;
@@ -67,7 +70,7 @@ CudaPackSizes cuda_pack_sizes(const PackSpec& pack, int max_rows) {
   const ParameterLayout& L = pack.layout;
   CudaPackSizes sizes;
   sizes.fused = fused_plan_of(pack);
-  sizes.layer_views = static_cast<std::size_t>(L.layers());
+  sizes.layer_views = sizes.fused.layers.size();
   sizes.models = static_cast<std::size_t>(pack.models());
   sizes.parameters = sizes.models * L.size;
   for (int l = 0; l < L.layers(); ++l) {
@@ -295,7 +298,7 @@ std::vector<FusedLayerView> fused_layer_views(const FusedPlan& plan, const Param
     return FusedPlace{static_cast<unsigned>(p.offset), p.shared ? 1u : 0u};
   };
   std::vector<FusedLayerView> views;
-  for (int l = 0; l < layout.layers(); ++l) {
+  for (int l = 0; l < layout.layers() && !plan.layers.empty(); ++l) {
     const FusedLayerPlan& p = plan.layers[static_cast<std::size_t>(l)];
     FusedLayerView v;
     v.in = p.in;
@@ -589,6 +592,7 @@ class CudaPack final : public PackWorkspace {
   }
 
   bool load_training_rows(const RowsView& train) override {
+    if (ws.fused.layers.empty()) return false;  // no batch size: primitives only
     train_ = resident_.rows(train, ws.stream);
     orders_seed_valid_ = false;
     return true;
@@ -621,6 +625,7 @@ class CudaPack final : public PackWorkspace {
 
   bool evaluate(const RowsView& view, float threshold, const std::uint8_t* active, bool positives,
                 EvaluationResult& result) override {
+    if (ws.fused.layers.empty()) return false;
     const FusedRows rows = resident_.rows(view, ws.stream);
     ws.set_active(active);
     const std::size_t words = (static_cast<std::size_t>(rows.rows) + 31) / 32;
