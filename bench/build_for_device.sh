@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds, on this machine, what bench/device_check.sh runs on a bare GPU machine (nvcc, CMake and
 # PyTorch there, but no tomlplusplus, Boost, libxsmm, GoogleTest or MPI): hyperfuse, hyperfuse_tests
-# and hyperfuse_bench with the CUDA backend (sm_90 + PTX) and without -march=native, staged in
+# hyperfuse_bench and fused_model (the performance model) with the CUDA backend (sm_90 + PTX) and without -march=native, staged in
 # build-device/ (binaries in bin/, the shared libraries the device lacks in lib/) so that
 # folder alone can be carried there. The object files stay in build-device-work/.
 # Usage: bench/build_for_device.sh [JOBS]
@@ -10,12 +10,12 @@ cd "$(dirname "$0")/.."
 jobs=${1:-2}
 cmake -S . -B build-device-work -G Ninja -DCMAKE_BUILD_TYPE=Release -DHYPERFUSE_CUDA=ON -DHYPERFUSE_NATIVE=OFF -DHYPERFUSE_MPI=OFF \
   >/dev/null
-cmake --build build-device-work -j"$jobs" --target hyperfuse hyperfuse_tests hyperfuse_bench
+cmake --build build-device-work -j"$jobs" --target hyperfuse hyperfuse_tests hyperfuse_bench fused_model
 
 rm -rf build-device
 mkdir -p build-device/bin build-device/lib
 cp build-device-work/hyperfuse build-device-work/tests/hyperfuse_tests build-device-work/bench/hyperfuse_bench \
-  build-device/bin/
+  build-device-work/bench/fused_model build-device/bin/
 strip build-device/bin/*
 # Every shared library outside the C/C++ runtime and the CUDA toolkit (which the device has)
 # travels along: tomlplusplus is the one Debian ships only as a shared library.

@@ -692,6 +692,51 @@ TEST_F(CudaEmulation, TheBackendCountsTrainingStepsOfActiveNetworks) {
   EXPECT_EQ(c.copies_d2h, 1u);
 }
 
+// The fused path (train_pack on the CUDA backend): per pack one launch per epoch and one
+// parameter check, one evaluation, the shuffled orders once; no cuBLAS call, no copy per step
+// or per epoch towards the device, and the same counts whatever the number of steps.
+TEST_F(CudaEmulation, FusedTrainingLaunchesPerEpochNotPerStep) {
+  PackSpec spec{ParameterLayout({6, 9, 1}), 8, {}};
+  for (int m = 0; m < 3; ++m) {
+    PackMember member;
+    member.dropout = m == 1 ? 0.25 : 0.0;
+    member.max_epochs = 3;
+    member.seed = 40 + static_cast<std::uint64_t>(m);
+    spec.members.push_back(member);
+  }
+  const auto dataset = [](int rows) {
+    Dataset d;
+    d.rows = rows;
+    d.features = 6;
+    for (int i = 0; i < rows * 6; ++i) d.x.push_back(static_cast<float>((i * 37) % 11) / 11.0f - 0.5f);
+    for (int r = 0; r < rows; ++r) d.y.push_back(static_cast<float>(r % 3 == 0));
+    return d;
+  };
+  const auto run = [&](int rows, int epochs, bool shuffle) {
+    PackSpec s = spec;
+    for (PackMember& m : s.members) m.max_epochs = epochs;
+    const Dataset train = dataset(rows), test = dataset(50);
+    std::unique_ptr<Backend> backend = make_cuda_backend(0);
+    PackOptions options;
+    options.shuffle = shuffle;
+    options.order_seed = 3;
+    hf_emu::reset_counters();
+    train_pack(*backend, s, train, test, options);
+    return hf_emu::counters();
+  };
+  const hf_emu::Counters few = run(40, 1, false), many = run(200, 1, false), epochs = run(200, 3, false);
+  const hf_emu::Counters shuffled = run(200, 3, true);
+  EXPECT_EQ(few.launches, 3u) << "the epoch, the parameter check, the evaluation";
+  EXPECT_EQ(many.launches, few.launches) << "5 steps or 25: the same launches";
+  EXPECT_EQ(epochs.launches, many.launches + 2 * 2) << "two more epochs: two more epoch kernels and checks";
+  EXPECT_EQ(shuffled.launches, epochs.launches + 1) << "every epoch's order in one launch";
+  EXPECT_EQ(epochs.blas_calls, 0u);
+  EXPECT_EQ(many.copies_h2d, few.copies_h2d) << "no copy to the device per step";
+  EXPECT_EQ(epochs.copies_h2d, many.copies_h2d) << "nor per epoch";
+  EXPECT_EQ(epochs.copies_d2h, many.copies_d2h + 2 * 3) << "per epoch: loss sums, and health in two arrays";
+  EXPECT_EQ(epochs.training_steps, 3u * 3u * 25u) << "three networks, three epochs of 25 steps";
+}
+
 // ---- Several devices ----
 
 TEST_F(CudaEmulation, DevicesHaveTheirOwnMemoryAndTheCurrentDeviceIsPerThread) {

@@ -1,9 +1,10 @@
 // The CUDA backend against the CPU trainer, pack level: one pack mixing every activation, loss,
 // optimizer and initialization (with dropout, L1, L2 and networks that stop after one epoch)
-// trains on both from the same seeds; final weights and test-set confusion counts must agree.
-// Also the seed grid's own layouts with shuffled, partial batches, PReLU and a network that
-// diverges. Skipped (reported, not absent) where this build has no CUDA backend or no device is
-// visible; the emulated build (tests/cuda_emulation) runs them on every commit.
+// trains on both from the same seeds; final weights (the primitives, driven step by step) and
+// test-set confusion counts (train_pack: the fused kernels) must agree. Also the seed grid's own
+// layouts with shuffled, partial batches, PReLU and a network that diverges, through train_pack
+// (tests/cuda_fused_test.cpp pins the fused path itself). Skipped (reported, not absent) where this build has no CUDA
+// backend or no device is visible; the emulated build (tests/cuda_emulation) runs them on every commit.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -19,6 +20,7 @@ namespace hf {
 namespace {
 
 using testing::make_gpu_backend;
+using testing::WithoutRaceCheck;
 
 // Float32 on both sides, but the GEMMs sum in different orders (libxsmm's loops, cuBLAS's
 // tiles), so each product differs by a few ulps (~1e-7 relative) and the difference carries
@@ -191,6 +193,7 @@ PackSpec seed_grid_pack(const std::vector<double>& hidden, int batch_size) {
 }
 
 TEST_F(CudaPack, SeedGridLayoutsWithShuffledPartialBatchesAgreeWithTheCpuTrainer) {
+  const WithoutRaceCheck faster;  // 100 seed networks; tests/cuda_fused_test.cpp race-checks the fused path
   const Dataset train = make_dataset(1000, 30, 21);  // 1000 = 31 x 32 + 8 = 15 x 64 + 40
   const Dataset test = make_dataset(600, 30, 22);    // evaluation batches of 256, 256, 88
   CpuBackend cpu;

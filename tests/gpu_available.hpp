@@ -14,6 +14,9 @@
 #include <string>
 
 #include "kernels/backend_registry.hpp"
+#if HYPERFUSE_CUDA_EMULATED
+#include "tests/cuda_emulation/emulation_control.hpp"
+#endif
 
 namespace hf::testing {
 
@@ -37,6 +40,29 @@ inline std::unique_ptr<Backend> make_gpu_backend() {
   const BackendEntry* entry = gpu_backend_entry();
   return entry == nullptr ? nullptr : entry->make(0);
 }
+
+// While it lives, the CUDA emulation's race check records nothing (it costs about five times the
+// run time on the fused kernels' shared-memory tiles): for the large emulated runs, while small
+// ones keep it. Nothing happens on a GPU or in the AddressSanitizer build, which has no race check.
+class WithoutRaceCheck {
+ public:
+  WithoutRaceCheck() {
+#if HYPERFUSE_CUDA_EMULATED
+    was_on_ = hf_emu::race_check_enabled();
+    hf_emu::enable_race_check(false);
+#endif
+  }
+  ~WithoutRaceCheck() {
+#if HYPERFUSE_CUDA_EMULATED
+    hf_emu::enable_race_check(was_on_);
+#endif
+  }
+  WithoutRaceCheck(const WithoutRaceCheck&) = delete;
+  WithoutRaceCheck& operator=(const WithoutRaceCheck&) = delete;
+
+ private:
+  [[maybe_unused]] bool was_on_ = false;
+};
 
 }  // namespace hf::testing
 

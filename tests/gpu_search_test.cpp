@@ -10,7 +10,9 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
 #include <cstdlib>
+#include <filesystem>
 #include <map>
 #include <numeric>
 #include <string>
@@ -232,6 +234,18 @@ class EmulatedGpuSearch : public GpuSearch {
     more.emplace_back("HYPERFUSE_EMU_RACE_CHECK", "0");
     return more;
   }
+
+  // A clean run of the small search into `out`, and the kernel launches it made (the emulation's
+  // counters): faults go half-way through them, well into the search whichever path trains it
+  // (the fused kernels launch a few times per pack and epoch, the primitives dozens per step).
+  std::uint64_t clean_run_launches(const std::string& out) {
+    const std::filesystem::path counters = work_ / (out + "_counters.json");
+    const RunOutcome clean = search("cuda", out, quick({{"HYPERFUSE_EMU_COUNTERS", counters.string()}}));
+    EXPECT_EQ(clean.exit_code, 0) << clean.log;
+    const std::string text = testing::read_text(counters);
+    const std::size_t at = text.find("\"launches\":");
+    return at == std::string::npos ? 0 : std::strtoull(text.c_str() + at + 11, nullptr, 10);
+  }
 };
 
 TEST_F(EmulatedGpuSearch, OneTwoAndThreeGpusGiveTheSameResultsAndEachGpuTrains) {
@@ -316,10 +330,11 @@ TEST_F(EmulatedGpuSearch, AFailedAllocationSplitsThePackAndEveryNetworkTrains) {
 
 TEST_F(EmulatedGpuSearch, AFailedLaunchStopsWithAClearErrorAndAConsistentJournalThatResumes) {
   write_small_search();
-  const RunOutcome clean = search("cuda", "clean", quick());
-  ASSERT_EQ(clean.exit_code, 0) << clean.log;
+  const std::uint64_t launches = clean_run_launches("clean");
+  ASSERT_GE(launches, 8u) << "four packs, two epochs each";
   // Well into the search: earlier packs are finished and committed.
-  const RunOutcome faulty = search("cuda", "faulty", quick({{"HYPERFUSE_EMU_FAIL_LAUNCH", "400"}}));
+  const RunOutcome faulty =
+      search("cuda", "faulty", quick({{"HYPERFUSE_EMU_FAIL_LAUNCH", std::to_string(launches / 2)}}));
   EXPECT_EQ(faulty.exit_code, 1) << faulty.log;
   EXPECT_NE(faulty.log.find("CUDA error on device 0"), std::string::npos) << faulty.log;
   EXPECT_NE(faulty.log.find("cudaErrorLaunchOutOfResources"), std::string::npos) << faulty.log;
@@ -336,9 +351,10 @@ TEST_F(EmulatedGpuSearch, AFailedLaunchStopsWithAClearErrorAndAConsistentJournal
 
 TEST_F(EmulatedGpuSearch, ALostDeviceStopsTheSearchAndARerunResumesIt) {
   write_small_search();
-  const RunOutcome clean = search("cuda", "clean", quick());
-  ASSERT_EQ(clean.exit_code, 0) << clean.log;
-  const RunOutcome lost = search("cuda", "lost", quick({{"HYPERFUSE_EMU_LOSE_DEVICE_AFTER", "300"}}));
+  const std::uint64_t launches = clean_run_launches("clean");
+  ASSERT_GE(launches, 8u) << "four packs, two epochs each";
+  const RunOutcome lost =
+      search("cuda", "lost", quick({{"HYPERFUSE_EMU_LOSE_DEVICE_AFTER", std::to_string(launches / 2)}}));
   EXPECT_EQ(lost.exit_code, 1) << lost.log;
   EXPECT_NE(lost.log.find("cudaErrorLaunchFailure"), std::string::npos) << lost.log;
   EXPECT_NE(lost.log.find("nvidia-smi"), std::string::npos) << lost.log;  // what to do

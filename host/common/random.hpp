@@ -1,34 +1,7 @@
 // A small deterministic generator for host-side choices (random search sampling, shuffled
-// batch order). Unlike std:: distributions its output is the same on every platform.
+// batch order). Unlike std:: distributions its output is the same on every platform; the
+// generator itself is shared math (kernels/math/split_mix64.hpp), so the fused CUDA kernels
+// shuffle an epoch's rows exactly as the CPU trainer does.
 #pragma once
 
-#include <cstdint>
-
-#include "kernels/math/philox.hpp"
-
-namespace hf {
-
-class SplitMix64 {
- public:
-  explicit SplitMix64(std::uint64_t seed) : state_(seed) {}
-
-  std::uint64_t next() {
-    const std::uint64_t out = mix64(state_);
-    state_ += 0x9E3779B97F4A7C15ull;
-    return out;
-  }
-
-  // Uniform in [0, bound) without modulo bias: reject the few draws below 2^64 mod bound.
-  std::uint64_t below(std::uint64_t bound) {
-    const std::uint64_t threshold = (0 - bound) % bound;
-    for (;;) {
-      const std::uint64_t r = next();
-      if (r >= threshold) return r % bound;
-    }
-  }
-
- private:
-  std::uint64_t state_;
-};
-
-}  // namespace hf
+#include "kernels/math/split_mix64.hpp"

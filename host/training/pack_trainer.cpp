@@ -136,6 +136,8 @@ void train_epoch(PackWorkspace& ws, const PackSpec& spec, const Dataset& train, 
   }
 }
 
+RowsView rows_of(const Dataset& data) { return RowsView{data.rows, data.features, data.x.data(), data.y.data()}; }
+
 // Each active network's mean loss over the epoch's steps, read once per epoch.
 void record_epoch_losses(PackWorkspace& ws, const std::vector<std::uint8_t>& active, int steps_in_epoch,
                          std::vector<TrainingOutcome>& outcomes) {
@@ -224,8 +226,19 @@ std::vector<ConfusionCounts> evaluate(PackWorkspace& ws, const PackSpec& spec, c
   const int last = spec.layout.layers() - 1;
   std::vector<float> outputs;
   if (predicted) predicted->assign(outcomes.size(), RowBitset(rows.rows));
-  ws.reset_confusion();
-  for (int start = 0; start < rows.rows; start += kEvaluationRows) {
+  EvaluationResult whole;
+  const bool evaluated_whole =
+      ws.evaluate(rows_of(rows), prediction_threshold, active.data(), predicted != nullptr, whole);
+  if (evaluated_whole && predicted) {
+    const std::size_t words = (static_cast<std::size_t>(rows.rows) + 63) / 64;
+    for (std::size_t m = 0; m < outcomes.size(); ++m) {
+      if (!active[m]) continue;
+      const std::uint64_t* first = whole.positive_words.data() + m * words;
+      std::copy(first, first + words, (*predicted)[m].words().begin());
+    }
+  }
+  if (!evaluated_whole) ws.reset_confusion();
+  for (int start = 0; !evaluated_whole && start < rows.rows; start += kEvaluationRows) {
     const int batch = std::min(kEvaluationRows, rows.rows - start);
     ws.load_batch(rows.row(start), rows.y.data() + start, batch);
     const StepInfo info{0, batch, Mode::Evaluation, active.data()};
@@ -242,7 +255,7 @@ std::vector<ConfusionCounts> evaluate(PackWorkspace& ws, const PackSpec& spec, c
       }
     }
   }
-  std::vector<ConfusionCounts> counts = ws.read_confusion();
+  std::vector<ConfusionCounts> counts = evaluated_whole ? whole.counts : ws.read_confusion();
   if (predicted) {
     for (std::size_t m = 0; m < outcomes.size(); ++m) {
       if (active[m] && (*predicted)[m].count() != counts[m].tp + counts[m].fp) {
@@ -263,6 +276,8 @@ std::vector<TrainingOutcome> train_pack(Backend& backend, const PackSpec& spec, 
   const int models = spec.models();
   std::unique_ptr<PackWorkspace> ws =
       backend.create_workspace(spec, workspace_rows(spec.batch_size, train.rows, evaluation.rows()));
+  // Backends that train whole epochs (the fused CUDA kernels) get the rows once.
+  const bool whole_epochs = ws->load_training_rows(rows_of(train));
   std::vector<TrainingOutcome> outcomes(models);
   const int steps_in_epoch = steps_per_epoch(train.rows, std::min(spec.batch_size, train.rows));
   int first_epoch = 0;
@@ -291,7 +306,12 @@ std::vector<TrainingOutcome> train_pack(Backend& backend, const PackSpec& spec, 
       any = any || active[m];
     }
     if (!any) break;
-    train_epoch(*ws, spec, train, options, epoch, active, step);
+    const EpochRequest request{epoch, step, options.shuffle, options.order_seed};
+    if (whole_epochs && ws->train_epoch(request)) {
+      step += static_cast<std::uint64_t>(steps_in_epoch);
+    } else {
+      train_epoch(*ws, spec, train, options, epoch, active, step);
+    }
     record_epoch_losses(*ws, active, steps_in_epoch, outcomes);
     record_failures(*ws, active, epoch, steps_in_epoch, outcomes);
   }

@@ -31,6 +31,32 @@ struct StepInfo {
   const std::uint8_t* active = nullptr;  // per network: 0 once it is past its last epoch or failed
 };
 
+// A data set's rows as a backend reads them whole: rows x features floats, row-major, and one
+// 0/1 label a row, in host memory that stays valid while the pack trains.
+struct RowsView {
+  int rows = 0;
+  int features = 0;
+  const float* x = nullptr;
+  const float* y = nullptr;
+};
+
+// One epoch handed to a backend whole (PackWorkspace::train_epoch): batches of the pack's batch
+// size over the rows load_training_rows gave, the last one partial.
+struct EpochRequest {
+  int epoch = 0;                 // 0-based: network m trains in it iff epoch < its max_epochs and it has not failed
+  std::uint64_t first_step = 0;  // the step counter (dropout, RReLU, the optimizer) at its first batch
+  bool shuffle = false;          // batches in shuffled_order(rows, order_seed, epoch), else in file order
+  std::uint64_t order_seed = 0;
+};
+
+// A whole evaluation (PackWorkspace::evaluate): each network's confusion counts and, when asked
+// for, its predicted positives: bit r % 64 of word r / 64 of the network's (rows + 63) / 64 words,
+// networks one after another.
+struct EvaluationResult {
+  std::vector<ConfusionCounts> counts;
+  std::vector<std::uint64_t> positive_words;
+};
+
 // Per network: the first step whose loss was NaN/Inf (or -1), and whether parameters were.
 struct NetworkHealth {
   std::int64_t first_nonfinite_loss_step = -1;
@@ -111,6 +137,20 @@ class PackWorkspace {
   // Evaluation: adds this batch's confusion counts (output > threshold is positive).
   virtual void reset_confusion() = 0;
   virtual void count_confusion(const StepInfo& info, float threshold) = 0;
+
+  // Whole epochs and evaluations on the backend, for backends that run them faster than the
+  // primitives above (the fused CUDA kernels): the trainer hands over the training rows once per
+  // pack, then each epoch in one call, and reads losses and health once per epoch as it does in
+  // the step-by-step path; the results are those of the primitives (the same math, the same
+  // random draws). Each returns false when the backend trains step by step, the default.
+  virtual bool load_training_rows(const RowsView& /*train*/) { return false; }
+  virtual bool train_epoch(const EpochRequest& /*request*/) { return false; }
+  // Every network with active[m] on `rows`, in batches in file order, each output > threshold a
+  // positive prediction; with `positives`, also each network's predicted positives.
+  virtual bool evaluate(const RowsView& /*rows*/, float /*threshold*/, const std::uint8_t* /*active*/,
+                        bool /*positives*/, EvaluationResult& /*result*/) {
+    return false;
+  }
 };
 
 // Where packs train: makes each pack's workspace.

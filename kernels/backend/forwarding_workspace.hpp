@@ -1,5 +1,7 @@
 // A pack workspace that passes every primitive on to another backend's workspace, for tests and
 // benchmarks that change or time some primitives (inject a fault, measure) and keep the rest.
+// It does not pass on the whole-epoch calls (train_epoch, evaluate), so the trainer runs the
+// primitives step by step through it, the ones it changes included.
 #pragma once
 
 #include <memory>

@@ -5,8 +5,10 @@
 // the CPU backend runs, compiled without FMA contraction (see CMakeLists.txt) so each element
 // rounds as on the CPU. Host-side layouts of the interface are the CPU backend's.
 //
-// A step is a fixed sequence of launches on one stream with no host synchronisation until the
-// trainer reads health at the end of an epoch, so it could be captured as a CUDA Graph later.
+// The primitives stay the op-tested reference and the step-by-step path; train_pack takes the
+// whole-epoch path (train_epoch, evaluate), which runs the fused kernels (fused_kernels.hpp):
+// one launch per pack and epoch, on the same device buffers (parameters, optimizer states,
+// health and loss sums), over data copied to the device once (resident_rows.hpp).
 #include "kernels/cuda/cuda_backend.hpp"
 
 #include <cublas_v2.h>
@@ -21,9 +23,12 @@
 
 #include "kernels/cuda/cuda_check.hpp"
 #include "kernels/cuda/device_buffer.hpp"
+#include "kernels/cuda/fused_kernels.hpp"
+#include "kernels/cuda/fused_plan.hpp"
 #include "kernels/cuda/kernel_launch.hpp"
 #include "kernels/cuda/layer_gemms.hpp"
 #include "kernels/cuda/pack_kernels.hpp"
+#include "kernels/cuda/resident_rows.hpp"
 #include "kernels/math/activations.hpp"
 #include "kernels/math/dropout.hpp"
 
@@ -42,11 +47,30 @@ struct CudaPackSizes {
   std::vector<std::size_t> layer, output;  // per layer: Z, activation and gradient each; output (hidden only)
   std::size_t batch_x = 0, batch_y = 0;    // the batch, copied once for every network
   std::size_t models = 0;                  // one of each per-network array
+  // The fused kernels: their plan, one FusedLayerView per layer, and global scratch for the
+  // buffers that do not fit in shared memory (none for the seed's networks).
+  FusedPlan fused;
+  std::size_t layer_views = 0;
+  std::size_t fused_scratch = 0;  // floats
 };
+
+// A pack without a batch size (the op tests' workspaces, driven primitive by primitive) has no
+// fused plan: its layers are empty, and the whole-epoch calls return false.
+FusedPlan fused_plan_of(const PackSpec& pack) {
+  if (pack.batch_size < 1) return FusedPlan{};
+  bool any_dropout = false, any_row_activation = false;
+  for (const PackMember& m : pack.members) {
+    any_dropout = any_dropout || m.dropout > 0.0;
+    any_row_activation = any_row_activation || is_row_activation(m.activation);
+  }
+  return plan_fused_training(pack.layout, pack.batch_size, any_dropout, any_row_activation);
+}
 
 CudaPackSizes cuda_pack_sizes(const PackSpec& pack, int max_rows) {
   const ParameterLayout& L = pack.layout;
   CudaPackSizes sizes;
+  sizes.fused = fused_plan_of(pack);
+  sizes.layer_views = sizes.fused.layers.size();
   sizes.models = static_cast<std::size_t>(pack.models());
   sizes.parameters = sizes.models * L.size;
   for (int l = 0; l < L.layers(); ++l) {
@@ -56,15 +80,18 @@ CudaPackSizes cuda_pack_sizes(const PackSpec& pack, int max_rows) {
   }
   sizes.batch_x = static_cast<std::size_t>(max_rows) * L.in(0);
   sizes.batch_y = static_cast<std::size_t>(max_rows);
+  sizes.fused_scratch = sizes.models * sizes.fused.global_words_per_network;
   return sizes;
 }
 
 // Bytes per network of the per-network arrays: losses and their epoch sums, first non-finite
 // step, non-finite flag, confusion counts, optimizer scalars, activation/loss/optimizer codes,
-// active flag, dropout, keep scale, l1 and seed.
+// active flag, dropout, keep scale, l1 and seed; for the fused kernels learning rate and weight
+// decay (doubles, as optimizer_step_scalars takes them) and max_epochs.
 constexpr std::size_t kPerNetworkArrayBytes = 2 * sizeof(double) + sizeof(std::int64_t) + sizeof(std::uint8_t) +
                                               4 * sizeof(long long) + sizeof(OptimizerStep) + 3 * sizeof(std::uint8_t) +
-                                              sizeof(std::uint8_t) + 3 * sizeof(float) + sizeof(std::uint64_t);
+                                              sizeof(std::uint8_t) + 3 * sizeof(float) + sizeof(std::uint64_t) +
+                                              2 * sizeof(double) + sizeof(int);
 
 struct PackBuffers {
   PackBuffers(const PackSpec& pack, int rows, cudaStream_t s, cublasHandle_t handle)
@@ -90,6 +117,13 @@ struct PackBuffers {
   DeviceBuffer<float> dropout, keep_scale, l1;
   DeviceBuffer<std::uint64_t> seeds;
   DeviceBuffer<OptimizerStep> scalars;
+
+  // The fused kernels' own: the plan on the device, per-network settings they read, scratch.
+  FusedPlan fused;
+  DeviceBuffer<FusedLayerView> layer_views;
+  DeviceBuffer<double> learning_rates, weight_decays;
+  DeviceBuffer<int> max_epochs;
+  DeviceBuffer<float> fused_scratch;
 
   std::vector<std::uint8_t> active_host;  // what `active` holds on the device
   std::vector<NetworkRun> runs;           // consecutive active networks
@@ -148,11 +182,72 @@ struct PackBuffers {
     return {output[layer - 1].data() + begin * stride, stride};
   }
 
+  FusedShape fused_shape() const {
+    FusedShape v;
+    v.models = models();
+    v.layers = layout().layers();
+    v.batch = fused.batch;
+    v.columns = fused.columns;
+    v.stride = fused.stride;
+    v.weight_tiles = fused.weight_tiles;
+    v.biases = fused.biases;
+    v.state_slots = fused.state_slots;
+    v.shared_words = static_cast<unsigned>(fused.shared_words);
+    v.global_words = fused.global_words_per_network;
+    v.parameters = layout().size;
+    v.prelu_offset = layout().prelu_offset;
+    v.used = layout().used;
+    const auto place = [](const FusedPlacement& p) {
+      return FusedPlace{static_cast<unsigned>(p.offset), p.shared ? 1u : 0u};
+    };
+    v.batch_x[0] = place(fused.batch_x[0]);
+    v.batch_x[1] = place(fused.batch_x[1]);
+    v.labels = place(fused.labels);
+    v.loss_terms = place(fused.loss_terms);
+    v.reductions = place(fused.reductions);
+    v.row_gradient = place(fused.row_gradient);
+    v.row_activation = place(fused.row_activation);
+    v.bias_state = place(fused.bias_state);
+    v.tile_state = place(fused.tile_state);
+    v.layer = layer_views.data();
+    return v;
+  }
+
+  FusedNetworks fused_networks() const {
+    FusedNetworks v;
+    v.activation = activation_codes.data();
+    v.loss = loss_codes.data();
+    v.optimizer = optimizer_codes.data();
+    v.dropout = dropout.data();
+    v.keep_scale = keep_scale.data();
+    v.l1 = l1.data();
+    v.learning_rate = learning_rates.data();
+    v.weight_decay = weight_decays.data();
+    v.seed = seeds.data();
+    v.max_epochs = max_epochs.data();
+    return v;
+  }
+
+  FusedState fused_state() {
+    FusedState v;
+    v.parameters = parameters.data();
+    v.state1 = state1.data();
+    v.state2 = state2.data();
+    v.loss_sums = loss_sums.data();
+    v.first_nonfinite_loss_step = first_nonfinite_loss_step.data();
+    v.nonfinite_parameters = nonfinite_parameters.data();
+    v.scratch = fused_scratch.data();
+    return v;
+  }
+
   // Brings the device's active flags and the GEMM runs up to date with this step's.
-  void use_active(const StepInfo& info) {
+  void use_active(const StepInfo& info) { set_active(info.active); }
+
+  // The same for flags `active` (null: every network).
+  void set_active(const std::uint8_t* flags) {
     bool changed = false;
     for (int m = 0; m < models(); ++m) {
-      const std::uint8_t flag = info.active == nullptr || info.active[m] != 0 ? 1 : 0;
+      const std::uint8_t flag = flags == nullptr || flags[m] != 0 ? 1 : 0;
       changed = changed || active_host[m] != flag;
       active_host[m] = flag;
     }
@@ -197,12 +292,46 @@ DeviceBuffer<T> per_network(const PackSpec& spec, cudaStream_t stream, F&& value
   return buffer;
 }
 
+// The plan in the device form the fused kernels read, layer by layer.
+std::vector<FusedLayerView> fused_layer_views(const FusedPlan& plan, const ParameterLayout& layout) {
+  const auto place = [](const FusedPlacement& p) {
+    return FusedPlace{static_cast<unsigned>(p.offset), p.shared ? 1u : 0u};
+  };
+  std::vector<FusedLayerView> views;
+  for (int l = 0; l < layout.layers() && !plan.layers.empty(); ++l) {
+    const FusedLayerPlan& p = plan.layers[static_cast<std::size_t>(l)];
+    FusedLayerView v;
+    v.in = p.in;
+    v.out = p.out;
+    v.in4 = p.in4;
+    v.out4 = p.out4;
+    v.mask_words = p.mask_words;
+    v.forward_m = p.forward.m;
+    v.forward_n = p.forward.n;
+    v.backward_m = p.backward.m;
+    v.backward_n = p.backward.n;
+    v.weight_tiles_n = p.weight_tiles_n;
+    v.weight_tiles = p.weight_tiles;
+    v.first_weight_tile = p.first_weight_tile;
+    v.first_bias = p.first_bias;
+    v.weight_offset = layout.weight_offset[static_cast<std::size_t>(l)];
+    v.bias_offset = layout.bias_offset[static_cast<std::size_t>(l)];
+    v.weights = place(p.weights);
+    v.biases = place(p.biases);
+    v.pre_activation = place(p.pre_activation);
+    v.output = place(p.output);
+    v.mask = place(p.mask);
+    views.push_back(v);
+  }
+  return views;
+}
+
 // One pack on the device: its buffers and the primitives, each a fixed sequence of launches on
-// the backend's stream.
+// the backend's stream, and the whole-epoch path through the fused kernels.
 class CudaPack final : public PackWorkspace {
  public:
-  CudaPack(const PackSpec& spec, int max_rows, cudaStream_t stream, cublasHandle_t cublas)
-      : ws(spec, max_rows, stream, cublas) {
+  CudaPack(const PackSpec& spec, int max_rows, cudaStream_t stream, cublasHandle_t cublas, ResidentRows& resident)
+      : ws(spec, max_rows, stream, cublas), resident_(resident) {
     const CudaPackSizes sizes = cuda_pack_sizes(spec, max_rows);
     const std::size_t models = sizes.models;
     ws.parameters = DeviceBuffer<float>(sizes.parameters);
@@ -239,6 +368,14 @@ class CudaPack final : public PackWorkspace {
     ws.keep_scale = per_network<float>(spec, stream, [](const PackMember& m) { return dropout_keep_scale(m.dropout); });
     ws.l1 = per_network<float>(spec, stream, [](const PackMember& m) { return static_cast<float>(m.l1); });
     ws.seeds = per_network<std::uint64_t>(spec, stream, [](const PackMember& m) { return m.seed; });
+    ws.learning_rates = per_network<double>(spec, stream, [](const PackMember& m) { return m.learning_rate; });
+    ws.weight_decays = per_network<double>(spec, stream, [](const PackMember& m) { return m.l2; });
+    ws.max_epochs = per_network<int>(spec, stream, [](const PackMember& m) { return m.max_epochs; });
+    ws.fused = sizes.fused;
+    const std::vector<FusedLayerView> views = fused_layer_views(sizes.fused, spec.layout);
+    ws.layer_views = DeviceBuffer<FusedLayerView>(views.size());
+    ws.layer_views.upload(views.data(), views.size(), stream);
+    ws.fused_scratch = DeviceBuffer<float>(sizes.fused_scratch);
 
     ws.active_host.assign(models, 1);
     ws.active = DeviceBuffer<std::uint8_t>(models);
@@ -258,7 +395,8 @@ class CudaPack final : public PackWorkspace {
                         ws.first_nonfinite_loss_step.bytes() + ws.nonfinite_parameters.bytes() + ws.confusion.bytes() +
                         ws.scalars.bytes() + ws.activation_codes.bytes() + ws.loss_codes.bytes() +
                         ws.optimizer_codes.bytes() + ws.active.bytes() + ws.dropout.bytes() + ws.keep_scale.bytes() +
-                        ws.l1.bytes() + ws.seeds.bytes();
+                        ws.l1.bytes() + ws.seeds.bytes() + ws.learning_rates.bytes() + ws.weight_decays.bytes() +
+                        ws.max_epochs.bytes() + ws.layer_views.bytes() + ws.fused_scratch.bytes();
     for (const auto* buffers : {&ws.z, &ws.y, &ws.output, &ws.g})
       for (const DeviceBuffer<float>& b : *buffers) bytes += b.bytes();
     return bytes;
@@ -468,6 +606,75 @@ class CudaPack final : public PackWorkspace {
                            ws.stream);
   }
 
+  bool load_training_rows(const RowsView& train) override {
+    if (ws.fused.layers.empty()) return false;  // no batch size: primitives only
+    train_ = resident_.rows(train, ws.stream);
+    orders_seed_valid_ = false;
+    return true;
+  }
+
+  bool train_epoch(const EpochRequest& request) override {
+    if (train_.x == nullptr) return false;  // no load_training_rows yet
+    const int batch = std::min(ws.spec.batch_size, train_.rows);
+    const int steps = batch > 0 ? (train_.rows + batch - 1) / batch : 0;
+    FusedRows rows = train_;
+    if (request.shuffle) {
+      // Every epoch's order at the pack's first shuffled epoch, in one launch.
+      int epochs = 0;
+      for (const PackMember& m : ws.spec.members) epochs = std::max(epochs, m.max_epochs);
+      epochs = std::max(epochs, request.epoch + 1);
+      const std::size_t count = static_cast<std::size_t>(epochs) * static_cast<std::size_t>(train_.rows);
+      if (!orders_seed_valid_ || orders_seed_ != request.order_seed || orders_epochs_ < epochs) {
+        orders_ = resident_.orders(count);
+        launch_epoch_orders(train_.rows, request.order_seed, epochs, orders_, ws.stream);
+        orders_seed_ = request.order_seed;
+        orders_epochs_ = epochs;
+        orders_seed_valid_ = true;
+      }
+      rows.order = orders_ + static_cast<std::size_t>(request.epoch) * static_cast<std::size_t>(train_.rows);
+    }
+    launch_fused_epoch(ws.fused_shape(), ws.fused_networks(), ws.fused_state(), rows, request.epoch,
+                       static_cast<long long>(request.first_step), steps, ws.stream);
+    return true;
+  }
+
+  bool evaluate(const RowsView& view, float threshold, const std::uint8_t* active, bool positives,
+                EvaluationResult& result) override {
+    if (ws.fused.layers.empty()) return false;
+    const FusedRows rows = resident_.rows(view, ws.stream);
+    ws.set_active(active);
+    const std::size_t words = (static_cast<std::size_t>(rows.rows) + 31) / 32;
+    const std::size_t all_words = words * static_cast<std::size_t>(ws.models());
+    FusedEvaluation evaluation;
+    evaluation.threshold = threshold;
+    evaluation.active = ws.active.data();
+    evaluation.counts = ws.confusion.data();
+    evaluation.positives = resident_.positives(std::max<std::size_t>(all_words, 1));
+    evaluation.words = static_cast<int>(words);
+    if (all_words > 0) HF_CUDA_CHECK(cudaMemsetAsync(evaluation.positives, 0, all_words * sizeof(unsigned), ws.stream));
+    ws.confusion.fill_bytes(0, ws.stream);
+    launch_fused_evaluation(ws.fused_shape(), ws.fused_networks(), ws.fused_state(), rows, evaluation, ws.stream);
+    result.counts = read_confusion();  // synchronises
+    result.positive_words.clear();
+    if (positives) {
+      std::vector<unsigned> bits(all_words);
+      if (all_words > 0) {
+        HF_CUDA_CHECK(cudaMemcpyAsync(bits.data(), evaluation.positives, all_words * sizeof(unsigned),
+                                      cudaMemcpyDeviceToHost, ws.stream));
+        ws.synchronize();
+      }
+      // Two 32-bit words make one 64-bit word of RowBitset's layout, network by network.
+      const std::size_t words64 = (static_cast<std::size_t>(rows.rows) + 63) / 64;
+      result.positive_words.assign(words64 * static_cast<std::size_t>(ws.models()), 0);
+      for (int m = 0; m < ws.models(); ++m) {
+        const unsigned* from = bits.data() + static_cast<std::size_t>(m) * words;
+        std::uint64_t* to = result.positive_words.data() + static_cast<std::size_t>(m) * words64;
+        for (std::size_t w = 0; w < words; ++w) to[w / 2] |= static_cast<std::uint64_t>(from[w]) << (32 * (w % 2));
+      }
+    }
+    return true;
+  }
+
  private:
   // Calls copy(row bytes of one network, device pitch between networks) for `rows` rows.
   template <typename F>
@@ -479,6 +686,12 @@ class CudaPack final : public PackWorkspace {
   }
 
   PackBuffers ws;
+  ResidentRows& resident_;
+  FusedRows train_;  // the training rows on the device, after load_training_rows
+  int* orders_ = nullptr;
+  std::uint64_t orders_seed_ = 0;
+  int orders_epochs_ = 0;
+  bool orders_seed_valid_ = false;
 };
 
 class CudaBackend final : public Backend {
@@ -504,7 +717,7 @@ class CudaBackend final : public Backend {
 
   std::unique_ptr<PackWorkspace> create_workspace(const PackSpec& spec, int max_rows) override {
     HF_CUDA_CHECK(cudaSetDevice(device_));
-    return std::make_unique<CudaPack>(spec, max_rows, stream_, cublas_);
+    return std::make_unique<CudaPack>(spec, max_rows, stream_, cublas_, resident_);
   }
 
  private:
@@ -518,6 +731,7 @@ class CudaBackend final : public Backend {
   int device_ = 0;
   cudaStream_t stream_ = nullptr;
   cublasHandle_t cublas_ = nullptr;
+  ResidentRows resident_;  // the data sets and data-sized scratch of every pack this backend trains
 };
 
 }  // namespace
@@ -610,7 +824,9 @@ WorkspaceBytes cuda_workspace_bytes(const PackSpec& pack, int max_rows) {
   bytes.parameters = 4 * sizes.parameters * sizeof(float);
   for (std::size_t l = 0; l < sizes.layer.size(); ++l)
     bytes.activations += (3 * sizes.layer[l] + sizes.output[l]) * sizeof(float);
-  bytes.other = (sizes.batch_x + sizes.batch_y) * sizeof(float) + sizes.models * kPerNetworkArrayBytes;
+  bytes.activations += sizes.fused_scratch * sizeof(float);
+  bytes.other = (sizes.batch_x + sizes.batch_y) * sizeof(float) + sizes.models * kPerNetworkArrayBytes +
+                sizes.layer_views * sizeof(FusedLayerView);
   return bytes;
 }
 

@@ -158,14 +158,19 @@ HF_HOST_DEVICE float erf_f(float x) {
 HF_HOST_DEVICE float sigmoid_f(float x) { return 1.0f / (1.0f + exp_f(-x)); }
 
 // a / b, rounded exactly as the division rounds it, given reciprocal = 1.0f / b (for a divisor
-// shared by many divisions). Where the CPU has fused multiply-add, a product and two FMAs
-// replace the division, whose throughput bounds Adam's update: q = a * (1/b) is within an ulp
-// of a / b, a - q * b is exact in an FMA, and q + (a - q * b) / b rounded once is a / b rounded
-// (Markstein's theorem). bench/exact_division_check.cpp confirms it bit for bit for every
-// significand of a and every Adam bias correction. a = 0, infinity and NaN come out as a / b;
-// the callers' a stays far from overflow and underflow. GPUs divide as before.
+// shared by many divisions). Where there is fused multiply-add (GPUs, and CPUs built for it), a
+// product and two FMAs replace the division, whose throughput bounds Adam's update: q = a * (1/b)
+// is within an ulp of a / b, a - q * b is exact in an FMA, and q + (a - q * b) / b rounded once is
+// a / b rounded (Markstein's theorem). bench/exact_division_check.cpp confirms it bit for bit for
+// every significand of a and every Adam bias correction. a = 0, infinity and NaN come out as
+// a / b; the callers' a stays far from overflow and underflow.
 HF_HOST_DEVICE float divide_exactly(float a, float b, float reciprocal) {
-#if defined(__FMA__) && !defined(__CUDA_ARCH__)
+#if defined(__CUDA_ARCH__)
+  const float q = a * reciprocal;
+  const float remainder = __fmaf_rn(-q, b, a);
+  const float corrected = __fmaf_rn(remainder, reciprocal, q);
+  return abs_f(q) < infinity_f() ? corrected : q;
+#elif defined(__FMA__)
   const float q = a * reciprocal;
   const float remainder = __builtin_fmaf(-q, b, a);
   const float corrected = __builtin_fmaf(remainder, reciprocal, q);

@@ -1,6 +1,7 @@
 // Parameter updates of PyTorch's optimizers with their default settings (torch.optim, single-
-// tensor path), one element at a time. Step-dependent scalars are computed once per step on the
-// host in double precision, as PyTorch computes them in Python floats.
+// tensor path), one element at a time. Step-dependent scalars are computed once per step in
+// double precision, as PyTorch computes them in Python floats: on the host for the CPU trainer
+// and the per-primitive CUDA path, by one thread of each block in the fused CUDA kernels.
 #pragma once
 
 #include <cmath>
@@ -26,15 +27,16 @@ struct OptimizerStep {
   float decoupled_decay = 1.0f;                   // AdamW: parameters shrink by this factor first
 };
 
-inline OptimizerStep optimizer_step_scalars(Optimizer optimizer, double learning_rate, double weight_decay,
-                                            long long step /* 1-based */) {
+HF_HOST_DEVICE OptimizerStep optimizer_step_scalars(Optimizer optimizer, double learning_rate, double weight_decay,
+                                                    long long step /* 1-based */) {
   OptimizerStep s;
   s.learning_rate = static_cast<float>(learning_rate);
   s.weight_decay = static_cast<float>(weight_decay);
   const double t = static_cast<double>(step);
-  const double bias_correction1 = 1.0 - std::pow(kAdamBeta1, t);
+  // ::pow and ::sqrt (math.h's double functions) on the host and in CUDA device code alike.
+  const double bias_correction1 = 1.0 - ::pow(kAdamBeta1, t);
   s.step_size = static_cast<float>(learning_rate / bias_correction1);
-  s.bias_correction2_sqrt = static_cast<float>(std::sqrt(1.0 - std::pow(kAdamBeta2, t)));
+  s.bias_correction2_sqrt = static_cast<float>(::sqrt(1.0 - ::pow(kAdamBeta2, t)));
   s.bias_correction2_sqrt_reciprocal = 1.0f / s.bias_correction2_sqrt;
   if (optimizer == Optimizer::AdamW) s.decoupled_decay = static_cast<float>(1.0 - learning_rate * weight_decay);
   return s;

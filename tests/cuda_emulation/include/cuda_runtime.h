@@ -6,6 +6,7 @@
 #include "cuda_runtime_api.h"
 #include "hf_emu/device_builtins.hpp"
 #include "hf_emu/kernel_launch.hpp"
+#include "vector_functions.h"
 
 template <typename T>
 cudaError_t cudaMalloc(T** pointer, size_t bytes) {

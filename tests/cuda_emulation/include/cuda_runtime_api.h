@@ -6,6 +6,8 @@
 
 #include <cstddef>
 
+#include "vector_types.h"
+
 #define CUDART_VERSION 13000
 #define HYPERFUSE_CUDA_EMULATION_HEADERS 1
 

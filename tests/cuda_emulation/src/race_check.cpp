@@ -538,6 +538,8 @@ bool race_check_built() { return instrumented_code.load(); }
 
 void enable_race_check(bool on) { settings().enabled = on; }
 
+bool race_check_enabled() { return settings().enabled; }
+
 }  // namespace hf_emu
 
 // The instrumentation's entry points (the ABI of GCC's and Clang's -fsanitize=thread).
