@@ -10,7 +10,6 @@
 
 #include <algorithm>
 #include <cmath>
-#include <cstring>
 #include <iostream>
 
 #include "host/common/random.hpp"
@@ -20,9 +19,6 @@
 #include "kernels/cuda/fused_plan.hpp"
 #include "kernels/math/optimizers.hpp"
 #include "tests/gpu_available.hpp"
-#if HYPERFUSE_CUDA_EMULATED
-#include "tests/cuda_emulation/emulation_control.hpp"
-#endif
 
 namespace hf {
 namespace {
@@ -421,41 +417,6 @@ TEST_F(FusedPath, GlobalMemoryFallbacksAgreeWithTheCpuTrainer) {
 
 // ---- Training state between epochs ----
 
-#if HYPERFUSE_CUDA_EMULATED
-// A CUDA workspace's optimizer states, found among the emulated device's allocations (its memory
-// is host memory): the workspace allocates parameters, gradients, state1 and state2, each of
-// models x layout.size floats, first (kernels/cuda/cuda_backend.cu). The parameters are
-// recognised by their contents, so a change of that order fails here rather than passing
-// silently. PackWorkspace::read_training_state/write_training_state (successive halving) will
-// make this a backend call.
-struct StateBuffers {
-  float* state1 = nullptr;
-  float* state2 = nullptr;
-};
-
-StateBuffers state_buffers(std::uint64_t allocated_after, PackWorkspace& ws, std::size_t floats) {
-  std::vector<float*> same_size;
-  for (const hf_emu::DeviceAllocation& a : hf_emu::device_allocations()) {
-    if (a.order >= allocated_after && a.bytes == floats * sizeof(float))
-      same_size.push_back(static_cast<float*>(a.address));
-  }
-  if (same_size.size() < 4) {
-    ADD_FAILURE() << "the workspace has " << same_size.size() << " buffers of models x layout.size floats, not 4";
-    return {};
-  }
-  std::vector<float> parameters(floats);
-  ws.read_parameters(parameters.data());
-  EXPECT_EQ(std::memcmp(parameters.data(), same_size[0], floats * sizeof(float)), 0)
-      << "the first is the parameters buffer";
-  return {same_size[2], same_size[3]};
-}
-
-std::uint64_t next_allocation() {
-  const std::vector<hf_emu::DeviceAllocation> live = hf_emu::device_allocations();
-  return live.empty() ? 0 : live.back().order + 1;
-}
-#endif
-
 // Successive halving reads each network's parameters and optimizer state between epochs and
 // continues them elsewhere: the fused kernel keeps the state in registers during an epoch, so it
 // must load it from the workspace's state1/state2 at the epoch's start and store it back at its
@@ -463,9 +424,6 @@ std::uint64_t next_allocation() {
 // state moved to a fresh workspace, a third epoch there: bit for bit the three epochs of one
 // workspace. Without the state the third epoch comes out otherwise (the check can fail).
 TEST_F(FusedPath, TrainingStateBetweenEpochsContinuesInAFreshWorkspace) {
-#if !HYPERFUSE_CUDA_EMULATED
-  GTEST_SKIP() << "reaches the state buffers through the emulation (until PackWorkspace::read_training_state)";
-#else
   PackSpec spec{ParameterLayout({9, 13, 6, 1}), 16, {}};
   for (int i = 0; i < 2 * kOptimizerCount; ++i) {
     PackMember m;
@@ -510,16 +468,12 @@ TEST_F(FusedPath, TrainingStateBetweenEpochsContinuesInAFreshWorkspace) {
   train_epochs(*whole, 0, 3);
   const std::vector<float> three_epochs = parameters_of(*whole);
 
-  const std::uint64_t first_allocation = next_allocation();
   std::unique_ptr<PackWorkspace> first = backend->create_workspace(spec, workspace_rows(16, train.rows, 0));
-  const StateBuffers first_states = state_buffers(first_allocation, *first, floats);
-  ASSERT_NE(first_states.state1, nullptr);
   first->write_parameters(initial.data());
   ASSERT_TRUE(first->load_training_rows(rows));
   train_epochs(*first, 0, 2);
-  const std::vector<float> two_epochs = parameters_of(*first);  // synchronises
-  const std::vector<float> state1(first_states.state1, first_states.state1 + floats);
-  const std::vector<float> state2(first_states.state2, first_states.state2 + floats);
+  std::vector<float> two_epochs(floats), state1(floats), state2(floats);
+  first->read_training_state(two_epochs.data(), state1.data(), state2.data());
   for (int m = 0; m < spec.models(); ++m) {
     const std::size_t begin = static_cast<std::size_t>(m) * spec.layout.size, end = begin + spec.layout.size;
     const auto nonzero = [&](const std::vector<float>& s) {
@@ -532,13 +486,8 @@ TEST_F(FusedPath, TrainingStateBetweenEpochsContinuesInAFreshWorkspace) {
     EXPECT_EQ(nonzero(state2) > 0, count >= 2) << "network " << m << ": a second state where the optimizer has one";
   }
 
-  const std::uint64_t fresh_allocation = next_allocation();
   std::unique_ptr<PackWorkspace> fresh = backend->create_workspace(spec, workspace_rows(16, train.rows, 0));
-  const StateBuffers fresh_states = state_buffers(fresh_allocation, *fresh, floats);
-  ASSERT_NE(fresh_states.state1, nullptr);
-  fresh->write_parameters(two_epochs.data());                    // zeroes the states (and synchronises) ...
-  std::copy(state1.begin(), state1.end(), fresh_states.state1);  // ... which come back here
-  std::copy(state2.begin(), state2.end(), fresh_states.state2);
+  fresh->write_training_state(two_epochs.data(), state1.data(), state2.data());
   ASSERT_TRUE(fresh->load_training_rows(rows));
   train_epochs(*fresh, 2, 3);
   const std::vector<float> continued = parameters_of(*fresh);
@@ -557,7 +506,6 @@ TEST_F(FusedPath, TrainingStateBetweenEpochsContinuesInAFreshWorkspace) {
   ASSERT_TRUE(stateless->load_training_rows(rows));
   train_epochs(*stateless, 2, 3);
   EXPECT_NE(parameters_of(*stateless), three_epochs) << "the state matters: without it epoch 3 differs";
-#endif
 }
 
 }  // namespace

@@ -53,18 +53,6 @@ std::vector<std::size_t> configured_device_memory();
 // on streams: what a new process would see. For tests that provoke errors on purpose.
 void clear_errors();
 
-// A live cudaMalloc block: where it is (host memory, which the emulated device uses as its own),
-// its size, its device, and its place in the order of allocation.
-struct DeviceAllocation {
-  void* address = nullptr;
-  std::size_t bytes = 0;
-  int device = 0;
-  std::uint64_t order = 0;
-};
-// Every live device allocation, oldest first: for tests that reach a backend's buffers the backend
-// has no call for (the emulated device's memory is host memory, readable and writable in place).
-std::vector<DeviceAllocation> device_allocations();
-
 // The last program error the emulation caught (race, bad pointer, divergent barrier...), and
 // how many it has caught.
 std::string last_violation();

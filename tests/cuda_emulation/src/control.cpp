@@ -1,5 +1,4 @@
 // The in-process control API of emulation_control.hpp, and the CUDA backend's training-step hook.
-#include <algorithm>
 #include <stdexcept>
 
 #include "tests/cuda_emulation/emulation_control.hpp"
@@ -60,19 +59,6 @@ void configure_devices(int count, const std::vector<std::size_t>& memory) {
   }
   if (!state.streams.empty()) throw std::logic_error("configure_devices: a stream created by the program still exists");
   state.configure_devices(count, memory);
-}
-
-std::vector<DeviceAllocation> device_allocations() {
-  Runtime& state = runtime();
-  std::lock_guard<std::mutex> lock(state.mutex);
-  std::vector<DeviceAllocation> live;
-  for (const auto& [begin, allocation] : state.allocations) {
-    if (allocation.pinned()) continue;
-    live.push_back({reinterpret_cast<void*>(begin), allocation.size, allocation.device, allocation.id});
-  }
-  std::sort(live.begin(), live.end(),
-            [](const DeviceAllocation& a, const DeviceAllocation& b) { return a.order < b.order; });
-  return live;
 }
 
 std::vector<std::size_t> configured_device_memory() {
