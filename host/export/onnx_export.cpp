@@ -172,6 +172,42 @@ void metadata(onnx::ModelProto& model, const std::string& key, const std::string
   entry->set_value(value);
 }
 
+// Rerun r's network as ONNX nodes, from the standardised features to its sigmoid probability.
+std::string rerun_probability(GraphBuilder& g, const ParameterLayout& layout, const StoredEnsemble& ensemble,
+                              std::size_t r, const std::string& standardised) {
+  const std::string prefix = "rerun" + std::to_string(ensemble.reruns[r]) + "_";
+  const std::vector<float>& p = ensemble.parameters[r];
+  std::string x = standardised;
+  for (int l = 0; l < layout.layers(); ++l) {
+    const std::string layer = prefix + "layer" + std::to_string(l + 1);
+    const std::string weight = g.floats(layer + "_weight", {layout.out(l), layout.in(l)},
+                                        p.data() + layout.weight_offset[l], layout.weight_count(l));
+    const std::string bias = g.floats(layer + "_bias", {layout.out(l)}, p.data() + layout.bias_offset[l],
+                                      static_cast<std::size_t>(layout.out(l)));
+    x = g.node("Gemm", {x, weight, bias}, layer, {}, {{"transB", 1}});
+    if (l + 1 < layout.layers()) {
+      x = activation(g, ensemble.activation, x, layer + "_" + kActivationNames[static_cast<int>(ensemble.activation)],
+                     p[layout.prelu_offset]);
+    }
+  }
+  return g.node("Sigmoid", {x}, prefix + "probability");
+}
+
+// The model, once onnx's checker and shape inference accept it, serialised.
+std::string checked_bytes(const onnx::ModelProto& model) {
+  try {
+    onnx::checker::check_model(model);
+    onnx::ModelProto inferred = model;
+    onnx::shape_inference::InferShapes(inferred, onnx::OpSchemaRegistry::Instance(),
+                                       onnx::ShapeInferenceOptions(true, 1, false));
+  } catch (const std::exception& e) {
+    throw std::runtime_error(std::string("export: onnx's checker refuses the model: ") + e.what());
+  }
+  std::string bytes;
+  if (!model.SerializeToString(&bytes)) throw std::runtime_error("export: cannot serialise the ONNX model");
+  return bytes;
+}
+
 }  // namespace
 
 std::string onnx_model(const StoredEnsemble& ensemble, const ModelInputs& inputs) {
@@ -207,41 +243,15 @@ std::string onnx_model(const StoredEnsemble& ensemble, const ModelInputs& inputs
              "standardised", {}, {{"to", onnx::TensorProto_DataType_FLOAT}});
 
   std::vector<std::string> probabilities;
-  for (std::size_t r = 0; r < ensemble.parameters.size(); ++r) {
-    const std::string prefix = "rerun" + std::to_string(ensemble.reruns[r]) + "_";
-    const std::vector<float>& p = ensemble.parameters[r];
-    std::string x = standardised;
-    for (int l = 0; l < layout.layers(); ++l) {
-      const std::string layer = prefix + "layer" + std::to_string(l + 1);
-      const std::string weight = g.floats(layer + "_weight", {layout.out(l), layout.in(l)},
-                                          p.data() + layout.weight_offset[l], layout.weight_count(l));
-      const std::string bias = g.floats(layer + "_bias", {layout.out(l)}, p.data() + layout.bias_offset[l],
-                                        static_cast<std::size_t>(layout.out(l)));
-      x = g.node("Gemm", {x, weight, bias}, layer, {}, {{"transB", 1}});
-      if (l + 1 < layout.layers()) {
-        x = activation(g, ensemble.activation, x, layer + "_" + kActivationNames[static_cast<int>(ensemble.activation)],
-                       p[layout.prelu_offset]);
-      }
-    }
-    probabilities.push_back(g.node("Sigmoid", {x}, prefix + "probability"));
-  }
+  for (std::size_t r = 0; r < ensemble.parameters.size(); ++r)
+    probabilities.push_back(rerun_probability(g, layout, ensemble, r, standardised));
   const std::string mean = g.node("Mean", probabilities, "mean_probability");
   g.node("Squeeze", {mean, g.int64s("output_axis", {1})}, "probability");
   g.node("Greater", {"probability", g.scalar(static_cast<float>(inputs.prediction_threshold))}, "buy");
   tensor_type(graph.add_output(), "probability", onnx::TensorProto_DataType_FLOAT, {"rows"});
   tensor_type(graph.add_output(), "buy", onnx::TensorProto_DataType_BOOL, {"rows"});
 
-  try {
-    onnx::checker::check_model(model);
-    onnx::ModelProto inferred = model;
-    onnx::shape_inference::InferShapes(inferred, onnx::OpSchemaRegistry::Instance(),
-                                       onnx::ShapeInferenceOptions(true, 1, false));
-  } catch (const std::exception& e) {
-    throw std::runtime_error(std::string("export: onnx's checker refuses the model: ") + e.what());
-  }
-  std::string bytes;
-  if (!model.SerializeToString(&bytes)) throw std::runtime_error("export: cannot serialise the ONNX model");
-  return bytes;
+  return checked_bytes(model);
 }
 
 }  // namespace hf

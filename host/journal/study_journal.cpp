@@ -46,6 +46,35 @@ void bind_test_columns(Statement& insert, int& i, const std::optional<ConfusionC
   insert.bind(i++, score.log10_p_value);
 }
 
+// One trainings row's values, in the column order of the insert statement.
+void bind_training_row(Statement& insert, const JournalEntry& e, const std::string& finished_at, bool halving) {
+  int i = 1;
+  insert.bind(i++, std::to_string(e.combination));
+  insert.bind(i++, static_cast<std::int64_t>(e.rerun + 1));
+  insert.bind(i++, std::to_string(e.seed));
+  for (const std::string& value : e.values) insert.bind(i++, value);
+  insert.bind(i++, std::string(e.failed ? "failed" : "finished"));
+  if (e.failed) {
+    for (int k = 0; k < 14; ++k) insert.bind_null(i++);
+  } else {
+    for (std::int64_t n : {e.counts.tp, e.counts.fp, e.counts.fn, e.counts.tn}) insert.bind(i++, n);
+    insert.bind(i++, e.score.precision);
+    insert.bind(i++, e.score.p_value);
+    insert.bind(i++, e.score.log10_p_value);
+    bind_test_columns(insert, i, e.test_counts);
+    insert.bind_blob(i++, e.predicted_positives);
+  }
+  insert.bind(i++, e.seconds);
+  insert.bind(i++, e.device);
+  if (e.failed) {
+    insert.bind(i++, e.error);
+  } else {
+    insert.bind_null(i++);
+  }
+  insert.bind(i++, finished_at);
+  if (halving) insert.bind(i++, static_cast<std::int64_t>(e.epochs_trained));
+}
+
 }  // namespace
 
 StudyJournal::StudyJournal(const std::filesystem::path& dir, const StudyIdentity& identity,
@@ -358,41 +387,16 @@ void StudyJournal::commit(const std::vector<JournalEntry>& entries) {
     Statement insert_model(db_, kInsertModelSql);
     const std::string finished_at = utc_now();
     for (const JournalEntry& e : entries) {
-      int i = 1;
-      insert.bind(i++, std::to_string(e.combination));
-      insert.bind(i++, static_cast<std::int64_t>(e.rerun + 1));
-      insert.bind(i++, std::to_string(e.seed));
-      for (const std::string& value : e.values) insert.bind(i++, value);
-      insert.bind(i++, std::string(e.failed ? "failed" : "finished"));
-      if (e.failed) {
-        for (int k = 0; k < 14; ++k) insert.bind_null(i++);
-      } else {
-        for (std::int64_t n : {e.counts.tp, e.counts.fp, e.counts.fn, e.counts.tn}) insert.bind(i++, n);
-        insert.bind(i++, e.score.precision);
-        insert.bind(i++, e.score.p_value);
-        insert.bind(i++, e.score.log10_p_value);
-        bind_test_columns(insert, i, e.test_counts);
-        insert.bind_blob(i++, e.predicted_positives);
-      }
-      insert.bind(i++, e.seconds);
-      insert.bind(i++, e.device);
-      if (e.failed) {
-        insert.bind(i++, e.error);
-      } else {
-        insert.bind_null(i++);
-      }
-      insert.bind(i++, finished_at);
-      if (halving_) insert.bind(i++, static_cast<std::int64_t>(e.epochs_trained));
+      bind_training_row(insert, e, finished_at, halving_);
       insert.step();
       insert.reset();
-      if (!e.parameters.empty()) {
-        insert_model.bind(1, std::to_string(e.combination));
-        insert_model.bind(2, static_cast<std::int64_t>(e.rerun + 1));
-        insert_model.bind_blob(3, e.parameters);
-        insert_model.bind_blob(4, e.epoch_losses);
-        insert_model.step();
-        insert_model.reset();
-      }
+      if (e.parameters.empty()) continue;
+      insert_model.bind(1, std::to_string(e.combination));
+      insert_model.bind(2, static_cast<std::int64_t>(e.rerun + 1));
+      insert_model.bind_blob(3, e.parameters);
+      insert_model.bind_blob(4, e.epoch_losses);
+      insert_model.step();
+      insert_model.reset();
     }
   } catch (...) {
     sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
