@@ -260,7 +260,8 @@ TEST_F(EmulatedGpuSearch, OneTwoAndThreeGpusGiveTheSameResultsAndEachGpuTrains) 
     EXPECT_EQ(csv, first) << gpus << " GPUs";
     std::map<std::string, int> per_device;
     for (const auto& [key, t] : journal_trainings(work_ / out / "study.sqlite")) ++per_device[t.device];
-    // One worker per GPU takes packs from the shared queue: 8 packs keep every GPU busy.
+    // The workers of every GPU (several per GPU: packs of 4 networks) take packs from the shared
+    // queue: 8 packs keep every GPU busy.
     EXPECT_EQ(static_cast<int>(per_device.size()), gpus) << gpus << " GPUs";
     for (int d = 0; d < gpus; ++d) EXPECT_GT(per_device["cuda:" + std::to_string(d)], 0) << "cuda:" << d;
   }
