@@ -267,6 +267,27 @@ TEST_F(EmulatedGpuSearch, OneTwoAndThreeGpusGiveTheSameResultsAndEachGpuTrains) 
   }
 }
 
+TEST_F(EmulatedGpuSearch, PacksSmallerThanTheGpuShareItAndGiveWhatOneWorkerGives) {
+  write_small_search();  // packs of 4 networks
+  // A GPU of 4 multiprocessors trains a pack of 4 at once: one worker; of 8: two; an H100's 132:
+  // four, the cap. Each worker has its own stream; the results must not change.
+  std::vector<std::vector<std::string>> one_worker;
+  for (const auto& [multiprocessors, workers] :
+       std::vector<std::pair<std::string, int>>{{"4", 1}, {"8", 2}, {"132", 4}}) {
+    const Environment gpu = quick({{"HYPERFUSE_EMU_MULTIPROCESSORS", multiprocessors}});
+    const std::string out = "sms" + multiprocessors;
+    const RunOutcome plan = search("cuda", out + "_plan", gpu, {"--dry-run"});
+    ASSERT_EQ(plan.exit_code, 0) << plan.log;
+    EXPECT_NE(plan.log.find("workers per GPU        " + std::to_string(workers) + " "), std::string::npos) << plan.log;
+    const RunOutcome run = search("cuda", out, gpu);
+    ASSERT_EQ(run.exit_code, 0) << run.log;
+    const auto csv = results_of(work_ / out);
+    if (workers == 1) one_worker = csv;
+    EXPECT_EQ(csv, one_worker) << workers << " workers";
+    for (const auto& [key, t] : journal_trainings(work_ / out / "study.sqlite")) EXPECT_EQ(t.device, "cuda:0");
+  }
+}
+
 TEST_F(EmulatedGpuSearch, MpiWorkerRanksTakeTheirNodesGpusByLocalRank) {
   if (!HYPERFUSE_HAVE_MPI) GTEST_SKIP() << "built without MPI (apt-get install libopenmpi-dev openmpi-bin)";
   write_small_search();
