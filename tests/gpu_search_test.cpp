@@ -332,8 +332,9 @@ TEST_F(EmulatedGpuSearch, AFailedAllocationSplitsThePackAndEveryNetworkTrains) {
   write_small_search();
   const RunOutcome clean = search("cuda", "clean", quick());
   ASSERT_EQ(clean.exit_code, 0) << clean.log;
-  // The backend's stream and cuBLAS handle allocate nothing through cudaMalloc; the first pack's
-  // workspace makes the first allocations: the 3rd is its gradients, mid-workspace.
+  // The backend's stream and cuBLAS handle allocate nothing through cudaMalloc; the first packs'
+  // workspaces make the first allocations (four workers share the GPU: packs of 4 networks), so
+  // the 3rd is mid-workspace.
   const RunOutcome faulty = search("cuda", "faulty", quick({{"HYPERFUSE_EMU_FAIL_ALLOCATION", "3"}}));
   ASSERT_EQ(faulty.exit_code, 0) << faulty.log;
   EXPECT_EQ(results_of(work_ / "faulty"), results_of(work_ / "clean"));
