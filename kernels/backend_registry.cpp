@@ -30,7 +30,7 @@ BackendEntry cuda_entry() {
   entry.make = make_cuda_backend;
   entry.device_memory = [](int device) {
     const CudaDeviceMemory memory = cuda_device_memory(device);
-    return DeviceMemory{memory.name, memory.free_bytes, memory.total_bytes};
+    return DeviceMemory{memory.name, memory.free_bytes, memory.total_bytes, memory.networks_at_once};
   };
   entry.workspace_bytes = cuda_workspace_bytes;
   return entry;

@@ -18,13 +18,18 @@ struct DeviceMemory {
   std::string name;  // e.g. "NVIDIA H100 80GB HBM3"
   std::size_t free_bytes = 0;
   std::size_t total_bytes = 0;
+  // Networks the device trains at once (multiprocessors x the fused kernel's blocks per
+  // multiprocessor, one network a block); 0 when the backend does not say. A pack with fewer
+  // leaves the device partly idle, so it gets more worker threads (gpu_workers.hpp).
+  int networks_at_once = 0;
 };
 
 struct BackendEntry {
   std::string name;         // as configs and --device name it: "cpu", "cuda"
   std::string description;  // for --version: what it is built with
-  // Accelerators train on devices, one worker thread per device, with packs sized by device
-  // memory; the CPU backend is not one (one worker per core, one network per pack).
+  // Accelerators train on devices, one or more worker threads per device (host/run/
+  // gpu_workers.hpp), with packs sized by device memory; the CPU backend is not one (one worker per core, one network
+  // per pack).
   bool accelerator = false;
   bool emulated = false;       // runs on a host emulation of its device (tests only, no speed)
   bool chosen_by_auto = true;  // device = "auto" may pick it when it has a device

@@ -260,9 +260,31 @@ TEST_F(EmulatedGpuSearch, OneTwoAndThreeGpusGiveTheSameResultsAndEachGpuTrains) 
     EXPECT_EQ(csv, first) << gpus << " GPUs";
     std::map<std::string, int> per_device;
     for (const auto& [key, t] : journal_trainings(work_ / out / "study.sqlite")) ++per_device[t.device];
-    // One worker per GPU takes packs from the shared queue: 8 packs keep every GPU busy.
+    // The workers of every GPU (several per GPU: packs of 4 networks) take packs from the shared
+    // queue: 8 packs keep every GPU busy.
     EXPECT_EQ(static_cast<int>(per_device.size()), gpus) << gpus << " GPUs";
     for (int d = 0; d < gpus; ++d) EXPECT_GT(per_device["cuda:" + std::to_string(d)], 0) << "cuda:" << d;
+  }
+}
+
+TEST_F(EmulatedGpuSearch, PacksSmallerThanTheGpuShareItAndGiveWhatOneWorkerGives) {
+  write_small_search();  // packs of 4 networks
+  // A GPU of 4 multiprocessors trains a pack of 4 at once: one worker; of 8: two; an H100's 132:
+  // four, the cap. Each worker has its own stream; the results must not change.
+  std::vector<std::vector<std::string>> one_worker;
+  for (const auto& [multiprocessors, workers] :
+       std::vector<std::pair<std::string, int>>{{"4", 1}, {"8", 2}, {"132", 4}}) {
+    const Environment gpu = quick({{"HYPERFUSE_EMU_MULTIPROCESSORS", multiprocessors}});
+    const std::string out = "sms" + multiprocessors;
+    const RunOutcome plan = search("cuda", out + "_plan", gpu, {"--dry-run"});
+    ASSERT_EQ(plan.exit_code, 0) << plan.log;
+    EXPECT_NE(plan.log.find("workers per GPU        " + std::to_string(workers) + " "), std::string::npos) << plan.log;
+    const RunOutcome run = search("cuda", out, gpu);
+    ASSERT_EQ(run.exit_code, 0) << run.log;
+    const auto csv = results_of(work_ / out);
+    if (workers == 1) one_worker = csv;
+    EXPECT_EQ(csv, one_worker) << workers << " workers";
+    for (const auto& [key, t] : journal_trainings(work_ / out / "study.sqlite")) EXPECT_EQ(t.device, "cuda:0");
   }
 }
 
@@ -310,8 +332,9 @@ TEST_F(EmulatedGpuSearch, AFailedAllocationSplitsThePackAndEveryNetworkTrains) {
   write_small_search();
   const RunOutcome clean = search("cuda", "clean", quick());
   ASSERT_EQ(clean.exit_code, 0) << clean.log;
-  // The backend's stream and cuBLAS handle allocate nothing through cudaMalloc; the first pack's
-  // workspace makes the first allocations: the 3rd is its gradients, mid-workspace.
+  // The backend's stream and cuBLAS handle allocate nothing through cudaMalloc; the first packs'
+  // workspaces make the first allocations (four workers share the GPU: packs of 4 networks), so
+  // the 3rd is mid-workspace.
   const RunOutcome faulty = search("cuda", "faulty", quick({{"HYPERFUSE_EMU_FAIL_ALLOCATION", "3"}}));
   ASSERT_EQ(faulty.exit_code, 0) << faulty.log;
   EXPECT_EQ(results_of(work_ / "faulty"), results_of(work_ / "clean"));

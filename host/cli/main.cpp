@@ -185,7 +185,9 @@ int run_command(const RunArguments& args, MpiSession* mpi) {
     if (!s.memory_notice.empty()) std::fprintf(stderr, "%s\n", s.memory_notice.c_str());
     if (args.quiet) return;
     // Under MPI the workers' threads are their own; rank 0 names the ranks instead.
-    const std::string where = mpi ? s.backend : s.backend + " (" + std::to_string(s.threads) + " threads)";
+    const std::string per_gpu = s.workers_per_gpu > 1 ? ", " + std::to_string(s.workers_per_gpu) + " per GPU" : "";
+    const std::string where =
+        mpi ? s.backend : s.backend + " (" + std::to_string(s.threads) + " threads" + per_gpu + ")";
     std::fprintf(stderr, "hyperfuse: %zu combinations x %d reruns = %zu trainings on %s, %s rows of %d features\n",
                  s.plan.combinations.size(), config.search.rerun_count, s.plan.trainings.size(), where.c_str(),
                  rows_text(s).c_str(), s.input_width);

@@ -47,6 +47,12 @@ std::string plan_report(const SearchConfig& config, const PreparedSearch& prepar
                       std::to_string(threads) + " worker thread" + (threads == 1 ? "" : "s");
   if (fit && fit->threads < prepared.threads) where += " (" + std::to_string(prepared.threads) + " asked for)";
   text += line("packs", where);
+  if (estimate.on_gpu) {
+    const int workers = estimate.workers_per_gpu;  // more than 1 only for packs that do not fill a GPU
+    text += line("workers per GPU",
+                 std::to_string(workers) +
+                     " (each with its own stream: packs smaller than what a GPU trains at once run side by side)");
+  }
   if (!plan.packs.empty()) {
     const ParameterLayout& layout = plan.packs[largest].spec.layout;
     text += line("largest network", widths_of(layout) + ": " + std::to_string(layout.prelu_offset) +
@@ -76,7 +82,8 @@ std::string plan_report(const SearchConfig& config, const PreparedSearch& prepar
     for (std::size_t g = 0; g < prepared.gpu_memory.size(); ++g) {
       text +=
           line(g == 0 ? "estimated GPU memory" : "",
-               byte_size(estimate.device_peak()) + " (largest pack) on GPU " + std::to_string(prepared.device.gpus[g]) +
+               byte_size(estimate.device_peak()) + " (" + std::to_string(estimate.workers_per_gpu) +
+                   " x the largest pack and a copy of the data) on GPU " + std::to_string(prepared.device.gpus[g]) +
                    " (" + prepared.gpu_memory[g].name + "), " + byte_size(prepared.gpu_memory[g].free_bytes) + " free");
     }
   }

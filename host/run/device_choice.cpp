@@ -80,7 +80,8 @@ const BackendEntry& backend_entry(const DeviceChoice& choice) {
 BackendFactory backend_factory(const DeviceChoice& choice) {
   const BackendEntry& entry = backend_entry(choice);
   if (!entry.accelerator) return [&entry](int /*worker*/) { return entry.make(0); };
-  // One worker thread per device: worker i trains on the i-th device.
+  // Round robin: worker i trains on device i mod gpus, so with workers_per_gpu x gpus threads
+  // every device gets the same number of workers.
   return [&entry, gpus = choice.gpus](int worker) {
     return entry.make(gpus[static_cast<std::size_t>(worker) % gpus.size()]);
   };

@@ -1,6 +1,6 @@
-// Where a search trains: the CPU with one worker per core, or CUDA devices with one worker
-// thread per device, each thread taking packs from the shared queue; and how many networks a
-// pack may hold there.
+// Where a search trains: the CPU with one worker per core, or CUDA devices with one or more
+// worker threads per device (gpu_workers.hpp), each thread taking packs from the shared queue;
+// and how many networks a pack may hold there.
 #pragma once
 
 #include <cstddef>
@@ -21,7 +21,8 @@ inline constexpr int kMaxGpuPackSize = 4096;
 
 struct DeviceChoice {
   Device device = Device::Cpu;  // Cpu or Cuda, never Auto
-  std::vector<int> gpus;        // CUDA device ids, one worker thread each
+  std::vector<int> gpus;        // CUDA device ids, workers_per_gpu worker threads each
+  int workers_per_gpu = 1;      // set once the plan is known (with_workers_per_gpu)
   int threads = 1;
   const char* backend_name() const { return device == Device::Cuda ? "cuda" : "cpu"; }
 };

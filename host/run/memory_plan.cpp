@@ -7,6 +7,7 @@
 #include <tuple>
 
 #include "host/common/errors.hpp"
+#include "host/run/gpu_workers.hpp"
 #include "host/scoring/training_result.hpp"
 #include "host/training/pack_trainer.hpp"
 #include "kernels/backend/byte_size.hpp"
@@ -190,9 +191,10 @@ std::size_t MemoryEstimate::host_peak_with(std::size_t pack) const {
 }
 
 std::size_t MemoryEstimate::device_peak() const {
+  if (!on_gpu) return 0;
   std::size_t most = 0;
   for (const PackMemory& m : packs) most = std::max(most, m.device);
-  return most;
+  return static_cast<std::size_t>(std::max(workers_per_gpu, 1)) * (most + resident_device);
 }
 
 MemoryEstimate estimate_memory(const PreparedSearch& prepared) {
@@ -200,6 +202,11 @@ MemoryEstimate estimate_memory(const PreparedSearch& prepared) {
   const SearchPlan& plan = prepared.plan;
   MemoryEstimate estimate;
   estimate.on_gpu = entry.accelerator;
+  if (entry.accelerator) {
+    estimate.workers_per_gpu = prepared.device.workers_per_gpu;
+    estimate.resident_device =
+        resident_bytes_per_worker(plan, {&prepared.train, &prepared.validation, &prepared.test}, prepared.train.rows);
+  }
   if (entry.library_bytes) estimate.library = entry.library_bytes(layer_shapes(prepared));
   estimate.fixed = prepared.program_bytes + kProgramGrowthBytes + estimate.library;
   estimate.data = dataset_bytes(prepared.train) + dataset_bytes(prepared.validation) + dataset_bytes(prepared.test);
@@ -268,8 +275,9 @@ MemoryFit fit_to_memory(const SearchConfig& config, const PreparedSearch& prepar
   std::vector<std::string> lines;
   if (fit.threads < prepared.threads) {
     const std::size_t largest = by_size.front();
-    const std::string threads = std::string(fit.threads == 1 ? " worker thread" : " worker threads") +
-                                (estimate.on_gpu ? " (one per GPU)" : "");
+    const std::string threads =
+        std::string(fit.threads == 1 ? " worker thread" : " worker threads") +
+        (estimate.on_gpu ? " (up to " + std::to_string(estimate.workers_per_gpu) + " per GPU)" : "");
     lines.push_back("hyperfuse: memory: training with " + std::to_string(fit.threads) + threads + " instead of " +
                     std::to_string(prepared.threads) + ": each needs up to " +
                     byte_size(estimate.packs[largest].thread_host) + " (combination " +

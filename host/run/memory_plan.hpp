@@ -42,13 +42,16 @@ struct MemoryEstimate {
   std::size_t bookkeeping = 0;    // the plan and every training's result
   std::vector<PackMemory> packs;  // per planned pack, in the plan's order
   std::vector<std::size_t> thread_host_largest_first;  // the packs' thread_host, sorted
+  int workers_per_gpu = 1;          // worker threads sharing one GPU, each holding a pack (gpu_workers.hpp)
+  std::size_t resident_device = 0;  // GPU bytes each GPU worker keeps beside its pack: its copy of the data
 
   // Host bytes at the peak with `threads` worker threads, each holding one of the largest packs
   // at its largest moment (an upper bound: threads rarely peak together).
   std::size_t host_peak(int threads) const;
   // Host bytes at the peak with one worker thread that trains only pack `pack`.
   std::size_t host_peak_with(std::size_t pack) const;
-  // GPU bytes at the peak on one GPU: its largest pack (0 on the CPU).
+  // GPU bytes at the peak on one GPU: each of its workers holding the largest pack and its copy
+  // of the data (0 on the CPU).
   std::size_t device_peak() const;
 
  private:

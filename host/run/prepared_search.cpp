@@ -4,6 +4,7 @@
 #include <thread>
 
 #include "host/run/device_choice.hpp"
+#include "host/run/gpu_workers.hpp"
 #include "host/run/machine_memory.hpp"
 #include "host/run/search_data.hpp"
 
@@ -16,7 +17,7 @@ int worker_threads(const SearchConfig& config) {
 
 PreparedSearch prepare_search(const SearchConfig& config) {
   const std::size_t program_bytes = peak_resident_bytes();
-  const DeviceChoice device = choose_device(config, worker_threads(config));
+  DeviceChoice device = choose_device(config, worker_threads(config));
   SearchData data = load_search_data(config);
   PreparedSearch prepared;
   prepared.train = std::move(data.train);
@@ -26,9 +27,6 @@ PreparedSearch prepare_search(const SearchConfig& config) {
   prepared.scaler = data.scaler;
   prepared.identity = study_identity(config, data.train_file, data.test_file, data.validation_file);
   prepared.backend = device.backend_name();
-  prepared.threads = device.threads;
-  prepared.make_backend = backend_factory(device);
-  prepared.device = device;
   prepared.gpu_memory = gpu_memory(device);
   prepared.data_file_bytes = data.train_file.size() + data.validation_file.size() + data.test_file.size();
   prepared.program_bytes = program_bytes;
@@ -39,6 +37,14 @@ PreparedSearch prepare_search(const SearchConfig& config) {
                    pack_size_rule(device, prepared.gpu_memory, prepared.train.rows, prepared.evaluation().rows())};
   prepared.plan = plan_search(config.search, prepared.planning);
   for (PlannedPack& pack : prepared.plan.packs) pack.options.keep_parameters = config.keep_models > 0;
+  // Packs smaller than what a GPU trains at once share it: more workers, each with its stream.
+  const std::size_t resident = resident_bytes_per_worker(
+      prepared.plan, {&prepared.train, &prepared.validation, &prepared.test}, prepared.train.rows);
+  device = with_workers_per_gpu(device, workers_per_gpu(device, prepared.gpu_memory, prepared.plan, prepared.train.rows,
+                                                        prepared.evaluation().rows(), resident));
+  prepared.device = device;
+  prepared.threads = device.threads;
+  prepared.make_backend = backend_factory(device);
   return prepared;
 }
 

@@ -122,6 +122,7 @@ SearchSummary run_search(const SearchConfig& config, const SearchOptions& option
 
   summary.backend = options.executor_name.empty() ? prepared.backend : options.executor_name;
   summary.threads = prepared.threads;
+  if (prepared.device.device == Device::Cuda) summary.workers_per_gpu = prepared.device.workers_per_gpu;
   summary.input_width = prepared.train.features;
   summary.train_rows = prepared.train.rows;
   summary.validation_rows = prepared.validation.rows;

@@ -34,6 +34,7 @@ struct SearchSummary {
   SearchResults results;
   std::string backend;
   int threads = 0;
+  int workers_per_gpu = 0;  // worker threads sharing each GPU (gpu_workers.hpp); 0 on the CPU
   int input_width = 0;
   int train_rows = 0;
   int validation_rows = 0;  // 0: ranked on the test rows

@@ -807,6 +807,7 @@ CudaDeviceMemory cuda_device_memory(int device) {
       cudaDeviceProp properties{};
       HF_CUDA_CHECK(cudaGetDeviceProperties(&properties, device));
       memory.name = properties.name;
+      memory.networks_at_once = properties.multiProcessorCount * kFusedBlocksPerMultiprocessor;
       HF_CUDA_CHECK(cudaSetDevice(device));
       HF_CUDA_CHECK(cudaMemGetInfo(&memory.free_bytes, &memory.total_bytes));
     } catch (...) {

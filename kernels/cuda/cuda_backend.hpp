@@ -30,7 +30,11 @@ struct CudaDeviceMemory {
   std::string name;
   std::size_t free_bytes = 0;
   std::size_t total_bytes = 0;
+  int networks_at_once = 0;  // multiprocessors x kFusedBlocksPerMultiprocessor
 };
+// The fused training kernel's blocks (networks) per multiprocessor: 256 threads x up to 255
+// registers and 147-227 KiB of shared memory a block leave room for one (kernels/README.md).
+inline constexpr int kFusedBlocksPerMultiprocessor = 1;
 CudaDeviceMemory cuda_device_memory(int device);
 
 // Device bytes a CUDA workspace of this pack and `max_rows` rows allocates: the function its

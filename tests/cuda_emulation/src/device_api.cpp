@@ -29,7 +29,7 @@ cudaDeviceProp properties_of(const Device& device) {
   p.totalConstMem = kConstantMemory;
   p.major = kComputeMajor;
   p.minor = kComputeMinor;
-  p.multiProcessorCount = kMultiprocessors;
+  p.multiProcessorCount = runtime().multiprocessors;  // the caller holds the runtime mutex
   p.canMapHostMemory = 1;
   p.concurrentKernels = 1;
   p.ECCEnabled = 1;

@@ -132,6 +132,11 @@ Runtime::Runtime() {
     if (version < 0) bad_variable("HYPERFUSE_EMU_DRIVER_VERSION", v, "a CUDA version like 12080 (0: no driver)");
     faults.driver_version = static_cast<int>(version);
   }
+  if (const char* v = variable("HYPERFUSE_EMU_MULTIPROCESSORS")) {
+    const long long n = whole_number("HYPERFUSE_EMU_MULTIPROCESSORS", v);
+    if (n < 1 || n > 1024) bad_variable("HYPERFUSE_EMU_MULTIPROCESSORS", v, "a multiprocessor count from 1 to 1024");
+    multiprocessors = static_cast<int>(n);
+  }
   if (const char* v = variable("HYPERFUSE_EMU_ABORT_ON_VIOLATION")) abort_on_violation = std::string(v) != "0";
   if (const char* v = variable("HYPERFUSE_EMU_COUNTERS")) counters_path = v;
   std::atexit(write_counters_at_exit);

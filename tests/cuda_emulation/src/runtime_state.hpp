@@ -17,6 +17,7 @@
 
 #include "cuda_runtime_api.h"
 #include "tests/cuda_emulation/emulation_control.hpp"
+#include "tests/cuda_emulation/src/h100_limits.hpp"
 
 namespace hf_emu {
 
@@ -98,7 +99,8 @@ class Runtime {
   std::string last_violation;
   std::uint64_t violations = 0;
   bool abort_on_violation = false;
-  std::string counters_path;  // HYPERFUSE_EMU_COUNTERS
+  int multiprocessors = kMultiprocessors;  // every device's (HYPERFUSE_EMU_MULTIPROCESSORS), an H100's by default
+  std::string counters_path;               // HYPERFUSE_EMU_COUNTERS
 
   // Reads the environment on first use (see the README for every variable).
   static Runtime& instance();
