@@ -66,8 +66,11 @@ void launch_fused_evaluation(const FusedShape& shape, const FusedNetworks& netwo
                              const FusedRows& rows, const FusedEvaluation& evaluation, cudaStream_t stream) {
   if (shape.models == 0) return;
   const std::size_t shared_bytes = static_cast<std::size_t>(shape.shared_words) * 4;
+  // The attribute belongs to the kernel on the device, shared by every worker's stream: always
+  // the plan's limit, so a worker launching a larger pack never meets a smaller value another
+  // worker set (the attribute only permits; the launch's size decides occupancy).
   HF_CUDA_CHECK(cudaFuncSetAttribute(fused_evaluation_kernel, cudaFuncAttributeMaxDynamicSharedMemorySize,
-                                     static_cast<int>(shared_bytes)));
+                                     static_cast<int>(kFusedSharedBytesLimit)));
   HF_LAUNCH(fused_evaluation_kernel, static_cast<unsigned>(shape.models), kFusedThreads, shared_bytes, stream)
   (shape, networks, state, rows, evaluation);
   HF_CUDA_CHECK_LAUNCH();

@@ -271,8 +271,11 @@ template <int Slots>
 void launch_with_slots(const FusedShape& shape, const FusedNetworks& networks, const FusedState& state,
                        const FusedRows& rows, int epoch, long long first_step, int steps, cudaStream_t stream) {
   const std::size_t shared_bytes = static_cast<std::size_t>(shape.shared_words) * 4;
+  // The attribute belongs to the kernel on the device, shared by every worker's stream: always
+  // the plan's limit, so a worker launching a larger pack never meets a smaller value another
+  // worker set (the attribute only permits; the launch's size decides occupancy).
   HF_CUDA_CHECK(cudaFuncSetAttribute(fused_epoch_kernel<Slots>, cudaFuncAttributeMaxDynamicSharedMemorySize,
-                                     static_cast<int>(shared_bytes)));
+                                     static_cast<int>(kFusedSharedBytesLimit)));
   HF_LAUNCH(fused_epoch_kernel<Slots>, static_cast<unsigned>(shape.models), kFusedThreads, shared_bytes, stream)
   (shape, networks, state, rows, epoch, first_step, steps);
   HF_CUDA_CHECK_LAUNCH();
