@@ -16,26 +16,14 @@
 #include "kernels/math/losses.hpp"
 #include "kernels/math/optimizers.hpp"
 #include "kernels/math/row_activations.hpp"
+#include "tests/backend_cases.hpp"
 #include "tests/gpu_available.hpp"
 
 namespace hf {
 namespace {
 
-struct BackendCase {
-  std::string name;
-  std::function<std::unique_ptr<Backend>()> make;
-  bool needs_gpu = false;
-};
-
-void PrintTo(const BackendCase& c, std::ostream* os) { *os << c.name; }
-
-// Every backend this build registers; an accelerator without a device reports its cases as skipped.
-std::vector<BackendCase> backends() {
-  std::vector<BackendCase> list;
-  for (const BackendEntry& entry : registered_backends())
-    list.push_back({entry.name, [&entry] { return entry.make(0); }, entry.accelerator});
-  return list;
-}
+using testing::BackendCase;
+using testing::backends;
 
 // Float32 primitives against double math: a few ulps per operation, sums over <= 64 terms.
 constexpr double kAbsolute = 1e-5, kRelative = 1e-4;

@@ -19,10 +19,12 @@
 #include "kernels/cuda/fused_plan.hpp"
 #include "kernels/math/optimizers.hpp"
 #include "tests/gpu_available.hpp"
+#include "tests/linear_rule_dataset.hpp"
 
 namespace hf {
 namespace {
 
+using testing::linear_rule_dataset;
 using testing::make_gpu_backend;
 using testing::WithoutRaceCheck;
 
@@ -133,25 +135,6 @@ TEST(FusedPlan, RowActivationsAndDropoutGetTheirBuffersOnlyWhenAPackHasThem) {
 }
 
 // ---- Whole packs through the fused path ----
-
-// Rows of `features` standardised-looking values; the label follows a noisy linear rule.
-Dataset make_dataset(int rows, int features, std::uint64_t seed) {
-  SplitMix64 random(seed);
-  Dataset d;
-  d.rows = rows;
-  d.features = features;
-  for (int r = 0; r < rows; ++r) {
-    double score = 0.0;
-    for (int f = 0; f < features; ++f) {
-      const double v = static_cast<double>(random.below(1u << 20)) / (1u << 19) - 1.0;
-      d.x.push_back(static_cast<float>(1.5 * v));
-      score += (f % 2 == 0 ? 1.0 : -0.5) * v;
-    }
-    score += 0.3 * (static_cast<double>(random.below(1u << 20)) / (1u << 19) - 1.0);
-    d.y.push_back(score > 0.0 ? 1.0f : 0.0f);
-  }
-  return d;
-}
 
 // Records which path train_pack took on the backend it wraps: whole epochs and evaluations, or
 // primitives (any of the step functions).
@@ -327,7 +310,8 @@ TEST_F(FusedPath, EveryActivationLossOptimizerAndInitialization) {
   diverging.max_epochs = 3;
   diverging.seed = 7999;
   spec.members.push_back(diverging);
-  const Dataset train = make_dataset(250, 7, 31), validation = make_dataset(90, 7, 32), test = make_dataset(70, 7, 33);
+  const Dataset train = linear_rule_dataset(250, 7, 31), validation = linear_rule_dataset(90, 7, 32),
+                test = linear_rule_dataset(70, 7, 33);
   const PackRuns run = train_both(spec, train, EvaluationSets{&validation, &test}, PackOptions{});
   EXPECT_TRUE(run.cpu.back().failed) << "the diverging network fails on the CPU";
   expect_agreement(compare(spec, run.gpu, run.cpu), "every code");
@@ -340,7 +324,7 @@ TEST_F(FusedPath, EveryActivationLossOptimizerAndInitialization) {
 // rows (9 x 32 + 12 = 4 x 64 + 44: partial last batches), with a diverging network.
 TEST_F(FusedPath, SeedLayoutsAtBatch32And64ShuffledWithPartialBatches) {
   const WithoutRaceCheck faster;  // the seed networks' tiles; the small tests here keep the check
-  const Dataset train = make_dataset(300, 30, 41), test = make_dataset(130, 30, 42);
+  const Dataset train = linear_rule_dataset(300, 30, 41), test = linear_rule_dataset(130, 30, 42);
   PackOptions options;
   options.shuffle = true;
   options.order_seed = 99;
@@ -406,8 +390,8 @@ TEST_F(FusedPath, GlobalMemoryFallbacksAgreeWithTheCpuTrainer) {
       m.seed = 5300 + static_cast<std::uint64_t>(i);
       spec.members.push_back(m);
     }
-    const Dataset train = make_dataset(c.batch > 1000 ? 2500 : 40, c.widths.front(), 51);
-    const Dataset test = make_dataset(60, c.widths.front(), 52);
+    const Dataset train = linear_rule_dataset(c.batch > 1000 ? 2500 : 40, c.widths.front(), 51);
+    const Dataset test = linear_rule_dataset(60, c.widths.front(), 52);
     const WithoutRaceCheck faster;
     const PackRuns run = train_both(spec, train, EvaluationSets{&test, nullptr}, PackOptions{});
     expect_agreement(compare(spec, run.gpu, run.cpu), c.what);
@@ -436,7 +420,7 @@ TEST_F(FusedPath, TrainingStateBetweenEpochsContinuesInAFreshWorkspace) {
     m.seed = 6100 + static_cast<std::uint64_t>(i);
     spec.members.push_back(m);
   }
-  const Dataset train = make_dataset(100, 9, 61);  // 6 x 16 + 4: a partial last batch
+  const Dataset train = linear_rule_dataset(100, 9, 61);  // 6 x 16 + 4: a partial last batch
   const RowsView rows{train.rows, train.features, train.x.data(), train.y.data()};
   const std::size_t floats = static_cast<std::size_t>(spec.models()) * spec.layout.size;
   std::vector<float> initial(floats, 0.0f);

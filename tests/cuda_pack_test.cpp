@@ -15,10 +15,12 @@
 #include "host/training/weight_init.hpp"
 #include "kernels/cpu/cpu_backend.hpp"
 #include "tests/gpu_available.hpp"
+#include "tests/linear_rule_dataset.hpp"
 
 namespace hf {
 namespace {
 
+using testing::linear_rule_dataset;
 using testing::make_gpu_backend;
 using testing::WithoutRaceCheck;
 
@@ -31,25 +33,6 @@ using testing::WithoutRaceCheck;
 // show up as O(1) errors); the share of networks allowed beyond it covers the rare flip.
 constexpr double kWeightRelativeL2 = 1e-3;
 constexpr double kNetworksThatMustAgree = 0.95;
-
-// Rows of `features` standardised-looking values; the label follows a noisy linear rule.
-Dataset make_dataset(int rows, int features, std::uint64_t seed) {
-  SplitMix64 random(seed);
-  Dataset d;
-  d.rows = rows;
-  d.features = features;
-  for (int r = 0; r < rows; ++r) {
-    double score = 0.0;
-    for (int f = 0; f < features; ++f) {
-      const double v = static_cast<double>(random.below(1u << 20)) / (1u << 19) - 1.0;
-      d.x.push_back(static_cast<float>(1.5 * v));
-      score += (f % 2 == 0 ? 1.0 : -0.5) * v;
-    }
-    score += 0.3 * (static_cast<double>(random.below(1u << 20)) / (1u << 19) - 1.0);
-    d.y.push_back(score > 0.0 ? 1.0f : 0.0f);
-  }
-  return d;
-}
 
 // 50 networks: every activation twice, every loss, optimizer and initialization several
 // times, in different combinations; odd layer widths.
@@ -102,8 +85,8 @@ std::vector<float> parameters_after_two_epochs(Backend& backend, const PackSpec&
 class CudaPack : public ::testing::Test {
  protected:
   void SetUp() override { HF_SKIP_UNLESS_GPU_VISIBLE("no CUDA device visible (or no CUDA backend in this build)"); }
-  const Dataset train_ = make_dataset(250, 7, 11);  // 15 batches of 16 per epoch, then one of 10
-  const Dataset test_ = make_dataset(300, 7, 12);   // two evaluation batches, the second partial
+  const Dataset train_ = linear_rule_dataset(250, 7, 11);  // 15 batches of 16 per epoch, then one of 10
+  const Dataset test_ = linear_rule_dataset(300, 7, 12);   // two evaluation batches, the second partial
 };
 
 TEST_F(CudaPack, WeightsAfterTwoEpochsFollowTheCpuTrainer) {
@@ -194,8 +177,8 @@ PackSpec seed_grid_pack(const std::vector<double>& hidden, int batch_size) {
 
 TEST_F(CudaPack, SeedGridLayoutsWithShuffledPartialBatchesAgreeWithTheCpuTrainer) {
   const WithoutRaceCheck faster;  // 100 seed networks; tests/cuda_fused_test.cpp race-checks the fused path
-  const Dataset train = make_dataset(1000, 30, 21);  // 1000 = 31 x 32 + 8 = 15 x 64 + 40
-  const Dataset test = make_dataset(600, 30, 22);    // evaluation batches of 256, 256, 88
+  const Dataset train = linear_rule_dataset(1000, 30, 21);  // 1000 = 31 x 32 + 8 = 15 x 64 + 40
+  const Dataset test = linear_rule_dataset(600, 30, 22);    // evaluation batches of 256, 256, 88
   CpuBackend cpu;
   std::unique_ptr<Backend> gpu = make_gpu_backend();
   PackOptions options;

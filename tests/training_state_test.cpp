@@ -13,43 +13,19 @@
 #include "host/training/pack_trainer.hpp"
 #include "host/training/training_state.hpp"
 #include "kernels/backend_registry.hpp"
+#include "tests/backend_cases.hpp"
 #include "tests/gpu_available.hpp"
+#include "tests/linear_rule_dataset.hpp"
 
 namespace hf {
 namespace {
 
-struct BackendCase {
-  std::string name;
-  std::function<std::unique_ptr<Backend>()> make;
-  bool needs_gpu = false;
-};
+using testing::BackendCase;
+using testing::backends;
 
-void PrintTo(const BackendCase& c, std::ostream* os) { *os << c.name; }
-
-std::vector<BackendCase> backends() {
-  std::vector<BackendCase> list;
-  for (const BackendEntry& entry : registered_backends())
-    list.push_back({entry.name, [&entry] { return entry.make(0); }, entry.accelerator});
-  return list;
-}
-
-// Rows of `features` values; the label follows a noisy linear rule.
+// Rows of `features` values of spread 1; the label follows a noisy linear rule.
 Dataset make_dataset(int rows, int features, std::uint64_t seed) {
-  SplitMix64 random(seed);
-  Dataset d;
-  d.rows = rows;
-  d.features = features;
-  for (int r = 0; r < rows; ++r) {
-    double score = 0.0;
-    for (int f = 0; f < features; ++f) {
-      const double v = static_cast<double>(random.below(1u << 20)) / (1u << 19) - 1.0;
-      d.x.push_back(static_cast<float>(v));
-      score += (f % 2 == 0 ? 1.0 : -0.7) * v;
-    }
-    score += 0.4 * (static_cast<double>(random.below(1u << 20)) / (1u << 19) - 1.0);
-    d.y.push_back(score > 0.0 ? 1.0f : 0.0f);
-  }
-  return d;
+  return testing::linear_rule_dataset(rows, features, seed, {1.0, -0.7, 0.4});
 }
 
 // Every optimizer twice, with dropout, RReLU, PReLU, L1 and L2 among them.
