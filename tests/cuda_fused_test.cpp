@@ -18,6 +18,7 @@
 #include "kernels/cpu/cpu_backend.hpp"
 #include "kernels/cuda/fused_plan.hpp"
 #include "kernels/math/optimizers.hpp"
+#include "tests/every_code_pack.hpp"
 #include "tests/gpu_available.hpp"
 #include "tests/linear_rule_dataset.hpp"
 
@@ -283,21 +284,7 @@ class FusedPath : public ::testing::Test {
 // L1 and L2, networks that stop after one of three epochs, and one that diverges; batch 16 over
 // 250 rows (a partial last batch), a validation set and a test set. The race check stays on.
 TEST_F(FusedPath, EveryActivationLossOptimizerAndInitialization) {
-  PackSpec spec{ParameterLayout({7, 11, 5, 1}), 16, {}};
-  for (int i = 0; i < 2 * kActivationCount; ++i) {
-    PackMember m;
-    m.activation = static_cast<Activation>(i % kActivationCount);
-    m.loss = static_cast<Loss>(i % kLossCount);
-    m.optimizer = static_cast<Optimizer>((i / 2) % kOptimizerCount);
-    m.weight_init = static_cast<WeightInit>(i % kWeightInitCount);
-    m.learning_rate = m.optimizer == Optimizer::Adadelta ? 0.5 : (m.optimizer == Optimizer::SGD ? 0.05 : 0.005);
-    m.dropout = i % 3 == 0 ? 0.2 : 0.0;
-    m.l1 = i % 4 == 1 ? 1e-4 : 0.0;
-    m.l2 = i % 5 == 2 ? 1e-3 : 0.0;
-    m.max_epochs = i % 7 == 3 ? 1 : 3;
-    m.seed = 7100 + static_cast<std::uint64_t>(i);
-    spec.members.push_back(m);
-  }
+  PackSpec spec = testing::every_code_pack(1, 3, 7100);
   // SGD with an absurd rate and L1 (as tests/cuda_pack_test.cpp): the L1 term alone moves every
   // weight by 1e30 a step, so it overflows on both backends. Without L1 a ReLU network may die
   // instead, and whether it does hangs on the signs of sums of 1e29-sized terms that cancel,

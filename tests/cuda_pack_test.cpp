@@ -14,6 +14,7 @@
 #include "host/training/pack_trainer.hpp"
 #include "host/training/weight_init.hpp"
 #include "kernels/cpu/cpu_backend.hpp"
+#include "tests/every_code_pack.hpp"
 #include "tests/gpu_available.hpp"
 #include "tests/linear_rule_dataset.hpp"
 
@@ -34,25 +35,9 @@ using testing::WithoutRaceCheck;
 constexpr double kWeightRelativeL2 = 1e-3;
 constexpr double kNetworksThatMustAgree = 0.95;
 
-// 50 networks: every activation twice, every loss, optimizer and initialization several
-// times, in different combinations; odd layer widths.
+// The every-code pack; its short networks stop after `epochs_of_short_networks`, the rest after 2.
 PackSpec every_code_pack(int epochs_of_short_networks) {
-  PackSpec spec{ParameterLayout({7, 11, 5, 1}), 16, {}};
-  for (int i = 0; i < 2 * kActivationCount; ++i) {
-    PackMember m;
-    m.activation = static_cast<Activation>(i % kActivationCount);
-    m.loss = static_cast<Loss>(i % kLossCount);
-    m.optimizer = static_cast<Optimizer>((i / 2) % kOptimizerCount);
-    m.weight_init = static_cast<WeightInit>(i % kWeightInitCount);
-    m.learning_rate = m.optimizer == Optimizer::Adadelta ? 0.5 : (m.optimizer == Optimizer::SGD ? 0.05 : 0.005);
-    m.dropout = i % 3 == 0 ? 0.2 : 0.0;
-    m.l1 = i % 4 == 1 ? 1e-4 : 0.0;
-    m.l2 = i % 5 == 2 ? 1e-3 : 0.0;
-    m.max_epochs = i % 7 == 3 ? epochs_of_short_networks : 2;
-    m.seed = 7000 + static_cast<std::uint64_t>(i);
-    spec.members.push_back(m);
-  }
-  return spec;
+  return testing::every_code_pack(epochs_of_short_networks, 2, 7000);
 }
 
 // Two epochs of the trainer's step sequence, in file order; returns every parameter.
