@@ -285,18 +285,7 @@ class FusedPath : public ::testing::Test {
 // 250 rows (a partial last batch), a validation set and a test set. The race check stays on.
 TEST_F(FusedPath, EveryActivationLossOptimizerAndInitialization) {
   PackSpec spec = testing::every_code_pack(1, 3, 7100);
-  // SGD with an absurd rate and L1 (as tests/cuda_pack_test.cpp): the L1 term alone moves every
-  // weight by 1e30 a step, so it overflows on both backends. Without L1 a ReLU network may die
-  // instead, and whether it does hangs on the signs of sums of 1e29-sized terms that cancel,
-  // which the order of summation decides: no test can ask both backends to agree there.
-  PackMember diverging;
-  diverging.optimizer = Optimizer::SGD;
-  diverging.loss = Loss::MSE;
-  diverging.learning_rate = 1e30;
-  diverging.l1 = 1.0;
-  diverging.max_epochs = 3;
-  diverging.seed = 7999;
-  spec.members.push_back(diverging);
+  spec.members.push_back(testing::diverging_network(Activation::ReLU, Loss::MSE, 3, 7999));
   const Dataset train = linear_rule_dataset(250, 7, 31), validation = linear_rule_dataset(90, 7, 32),
                 test = linear_rule_dataset(70, 7, 33);
   const PackRuns run = train_both(spec, train, EvaluationSets{&validation, &test}, PackOptions{});
@@ -332,14 +321,7 @@ TEST_F(FusedPath, SeedLayoutsAtBatch32And64ShuffledWithPartialBatches) {
         m.seed = 9200 + static_cast<std::uint64_t>(i) + (seven ? 100 : 0) + static_cast<std::uint64_t>(batch);
         spec.members.push_back(m);
       }
-      PackMember diverging;
-      diverging.activation = Activation::PReLU;
-      diverging.optimizer = Optimizer::SGD;
-      diverging.learning_rate = 1e30;
-      diverging.l1 = 1.0;
-      diverging.max_epochs = 2;
-      diverging.seed = 9999;
-      spec.members.push_back(diverging);
+      spec.members.push_back(testing::diverging_network(Activation::PReLU, Loss::BCE, 2, 9999));
       const std::string what = std::to_string(spec.layout.layers()) + " layers, batch " + std::to_string(batch);
       const PackRuns run = train_both(spec, train, EvaluationSets{&test, nullptr}, options);
       EXPECT_TRUE(run.cpu.back().failed) << what;

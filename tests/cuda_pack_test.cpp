@@ -148,15 +148,7 @@ PackSpec seed_grid_pack(const std::vector<double>& hidden, int batch_size) {
     m.seed = 9100 + static_cast<std::uint64_t>(i);
     spec.members.push_back(m);
   }
-  PackMember diverging;  // SGD with an absurd rate: weights overflow and the loss is NaN at step 2
-  diverging.activation = Activation::ReLU;
-  diverging.loss = Loss::MSE;
-  diverging.optimizer = Optimizer::SGD;
-  diverging.learning_rate = 1e30;
-  diverging.l1 = 1.0;
-  diverging.max_epochs = 2;
-  diverging.seed = 9999;
-  spec.members.push_back(diverging);
+  spec.members.push_back(testing::diverging_network(Activation::ReLU, Loss::MSE, 2, 9999));
   return spec;
 }
 

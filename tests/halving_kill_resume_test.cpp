@@ -21,9 +21,11 @@ namespace hf {
 namespace {
 
 namespace fs = std::filesystem;
+using testing::journal_count;
 using testing::journal_rows;
 using testing::read_csv;
 using testing::read_text;
+using testing::start_search;
 using testing::wait_for;
 using testing::without_timing;
 
@@ -46,24 +48,6 @@ dropout = [0.0, 0.2]
 max_epochs = [8]
 hidden_layers = [[2, 1]]
 )");
-}
-
-pid_t start_search(const fs::path& config, const fs::path& dir) {
-  return testing::start_process({testing::hyperfuse_binary().string(), "run", config.string(), "-q"}, dir / "log");
-}
-
-// SELECT count(*) ... on the journal, read while a search may be writing.
-std::int64_t count(const fs::path& journal, const char* sql) {
-  sqlite3* db = nullptr;
-  std::int64_t n = -1;
-  if (sqlite3_open_v2(journal.c_str(), &db, SQLITE_OPEN_READONLY, nullptr) == SQLITE_OK) {
-    sqlite3_stmt* statement = nullptr;
-    if (sqlite3_prepare_v2(db, sql, -1, &statement, nullptr) == SQLITE_OK && sqlite3_step(statement) == SQLITE_ROW)
-      n = sqlite3_column_int64(statement, 0);
-    sqlite3_finalize(statement);
-  }
-  sqlite3_close(db);
-  return n;
 }
 
 // Trainings that may go on (their last committed rung is not the last, and no decision has
@@ -148,9 +132,9 @@ TEST(HalvingKillAndResume, SigkillInTheMiddleOfRungs) {
 
   ASSERT_EQ(wait_for(start_search(config, work)), 0) << read_text(work / "log");
   EXPECT_EQ(journal_rows(journal).rows, kTrainings) << "every rung training committed exactly once";
-  EXPECT_EQ(
-      count(journal, "SELECT count(DISTINCT combination || '/' || rerun || '/' || epochs_trained) FROM trainings"),
-      kTrainings);
+  EXPECT_EQ(journal_count(journal,
+                          "SELECT count(DISTINCT combination || '/' || rerun || '/' || epochs_trained) FROM trainings"),
+            kTrainings);
   EXPECT_FALSE(fs::exists(work / "out" / "training_states")) << "a completed halving keeps no states";
   EXPECT_EQ(without_timing(read_csv(work / "out" / "hyperparameter_results.csv")), expected);
   testing::expect_the_same_kept_networks(work / "out", reference / "out");

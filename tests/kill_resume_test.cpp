@@ -22,6 +22,7 @@ namespace fs = std::filesystem;
 using testing::journal_rows;
 using testing::read_csv;
 using testing::read_text;
+using testing::start_search;
 using testing::wait_for;
 using testing::without_timing;
 
@@ -40,11 +41,6 @@ dropout = [0.0, 0.2]
 max_epochs = [8]
 hidden_layers = [[2, 1]]
 )");
-}
-
-// Starts `hyperfuse run CONFIG -q` with its output in dir/log.
-pid_t start_search(const fs::path& config, const fs::path& dir) {
-  return testing::start_process({testing::hyperfuse_binary().string(), "run", config.string(), "-q"}, dir / "log");
 }
 
 int run_to_end(const fs::path& config, const fs::path& dir) { return wait_for(start_search(config, dir)); }

@@ -6,6 +6,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cstdint>
 #include <cstdio>
 #include <filesystem>
 #include <string>
@@ -53,6 +54,11 @@ inline pid_t start_process(const std::vector<std::string>& args, const std::file
   return pid;
 }
 
+// Starts `hyperfuse run CONFIG -q` with its output in dir/log.
+inline pid_t start_search(const std::filesystem::path& config, const std::filesystem::path& dir) {
+  return start_process({hyperfuse_binary().string(), "run", config.string(), "-q"}, dir / "log");
+}
+
 // The exit status, or 128 + the signal that killed it.
 inline int wait_for(pid_t pid) {
   int status = 0;
@@ -65,6 +71,21 @@ struct JournalRows {
   std::int64_t distinct_trainings = -1;  // distinct (combination, rerun)
   bool consistent = false;               // PRAGMA integrity_check said ok
 };
+
+// The first column of `sql`'s first row (SELECT count(*) ...) on the journal, -1 when it cannot
+// be read; read while a search may be writing: WAL lets readers in.
+inline std::int64_t journal_count(const std::filesystem::path& journal, const char* sql) {
+  sqlite3* db = nullptr;
+  std::int64_t n = -1;
+  if (sqlite3_open_v2(journal.c_str(), &db, SQLITE_OPEN_READONLY, nullptr) == SQLITE_OK) {
+    sqlite3_stmt* statement = nullptr;
+    if (sqlite3_prepare_v2(db, sql, -1, &statement, nullptr) == SQLITE_OK && sqlite3_step(statement) == SQLITE_ROW)
+      n = sqlite3_column_int64(statement, 0);
+    sqlite3_finalize(statement);
+  }
+  sqlite3_close(db);
+  return n;
+}
 
 // Read while a search may be writing: WAL lets readers in.
 inline JournalRows journal_rows(const std::filesystem::path& journal) {
