@@ -53,6 +53,15 @@ inline std::optional<std::size_t> emulated_device_bytes_allocated([[maybe_unused
 #endif
 }
 
+// Whether the CUDA emulation's race check records the launches made now: nullopt where this
+// build has none (a real GPU, the AddressSanitizer build, no CUDA backend).
+inline std::optional<bool> emulated_race_check_recording() {
+#if HYPERFUSE_CUDA_EMULATED
+  if (hf_emu::race_check_built()) return hf_emu::race_check_enabled();
+#endif
+  return std::nullopt;
+}
+
 // While it lives, the CUDA emulation's race check records nothing (it costs about five times the
 // run time on the fused kernels' shared-memory tiles): for the large emulated runs, while small
 // ones keep it. Nothing happens on a GPU or in the AddressSanitizer build, which has no race check.
