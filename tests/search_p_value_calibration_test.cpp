@@ -1,9 +1,10 @@
 // Does the search p-value mean what it says? 40 small searches on data whose labels are
 // independent of the features: the best combination's raw median p-value is at most 0.05 far
-// more often than 5% of the time (in 20% to 40% of the searches: docs/SIGNIFICANCE.md quotes
-// the 30% measured), its search p-value is not (at most 15% of the searches, nominally 5%). And on data with a real
-// signal, the best combination's search p-value is at most 0.01 (a label of feature 0 plus twice as much noise). Tiny
-// networks on a few hundred rows, one thread: about 3 s.
+// more often than 5% of the time (in 20% to 40% of the searches: docs/SIGNIFICANCE.md quotes the
+// 30% measured), its search p-value is not (at most 15% of the searches, nominally 5%). And on
+// data with a real signal (a label of feature 0 plus twice as much noise), the best
+// combination's search p-value is at most 0.01. Tiny networks on a few hundred rows, one thread:
+// about 5 s.
 #include <gtest/gtest.h>
 
 #include <cmath>
