@@ -126,6 +126,7 @@ TEST(WorkspaceBytes, DropoutAndMoreNetworksTakeMore) {
 // The GPU pack sizing reads the accelerator's workspace_bytes: the pack it chooses fits the
 // budget and twice as many networks would not. Arithmetic only, so it runs without a device.
 TEST(WorkspaceBytes, GpuPacksAreSizedByTheSameFunction) {
+  if (testing::gpu_backend_entry() == nullptr) GTEST_SKIP() << "this build has no CUDA backend";
   for (const BackendEntry& entry : registered_backends()) {
     if (!entry.accelerator) continue;
     DeviceChoice choice;
