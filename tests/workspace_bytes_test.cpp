@@ -1,7 +1,7 @@
 // Every backend's workspace_bytes (the figure the memory plan and the GPU pack sizing read) is
 // exactly what a workspace of that pack allocates, for odd shapes, with and without dropout: on
 // the CPU the bytes its allocations took, on the CUDA emulation the device memory the emulated
-// runtime itself counts (the CUDA half skips without a device, and fails to with
+// runtime itself counts (the CUDA half skips without a device, or fails there with
 // HYPERFUSE_REQUIRE_GPU=1); GPU packs are sized by the same function; an allocation that cannot
 // succeed names its buffer.
 #include <gtest/gtest.h>
