@@ -9,13 +9,13 @@
 // time (--measured SECONDS) whenever a GPU run exists. With --counters FILE (the emulation's
 // counters of one run, HYPERFUSE_EMU_COUNTERS) it adds the launches and host copies they show.
 //
-// Assumptions (each an option): 132 SMs at 1.98 GHz (the clock of the 67 TFLOP/s FP32 figure),
-// one warp instruction per scheduler per cycle, one block per SM (the smem plan takes 147-227 KiB
-// and 256 threads x 255 registers the whole register file), 4 us per launch, 20 us of host round
-// trip per pack and epoch (loss sums and health read back), 25 GB/s for host copies, HBM at
-// 3.35 TB/s and L2 at 5.5 TB/s (traffic overlapping compute: the slower bound counts), and the
-// per-element instruction counts below (read off the shared math; only a GPU can say how close
-// they are).
+// Assumptions, options where they are figures of the machine (--help): 132 SMs at 1.98 GHz (the
+// clock of the 67 TFLOP/s FP32 peak, the share's base), 4 us per launch, 20 us of host round trip
+// per pack and epoch (loss sums and health read back), 25 GB/s and 10 us per host copy, HBM at
+// 3.35 TB/s and L2 at 5.5 TB/s (traffic overlapping compute: the slower bound counts). Fixed in
+// the code: one warp instruction per scheduler per cycle, one block per SM (the smem plan takes
+// 147-227 KiB and 256 threads x 255 registers the whole register file), and the per-element
+// instruction counts below (read off the shared math; only a GPU can say how close they are).
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
@@ -47,6 +47,7 @@ struct Machine {
   double launch_us = 4.0;
   double epoch_round_trip_us = 20.0;
   double copy_gb_per_s = 25.0;
+  double copy_us = 10.0;  // fixed cost of one host copy (driver call and DMA setup)
   double peak_tflops = 67.0;
   double hbm_tb_per_s = 3.35;  // the H100 SXM's HBM3
   double l2_tb_per_s = 5.5;    // what the SMs together read from L2 (a commonly measured figure)
@@ -234,16 +235,42 @@ int main(int argc, char** argv) {
       machine.clock_ghz = std::atof(next());
     else if (arg == "--launch-us")
       machine.launch_us = std::atof(next());
+    else if (arg == "--round-trip-us")
+      machine.epoch_round_trip_us = std::atof(next());
+    else if (arg == "--copy-gb-per-s")
+      machine.copy_gb_per_s = std::atof(next());
+    else if (arg == "--copy-us")
+      machine.copy_us = std::atof(next());
+    else if (arg == "--peak-tflops")
+      machine.peak_tflops = std::atof(next());
+    else if (arg == "--hbm-tb-per-s")
+      machine.hbm_tb_per_s = std::atof(next());
+    else if (arg == "--l2-tb-per-s")
+      machine.l2_tb_per_s = std::atof(next());
     else if (arg == "--brief")
       details = false;
     else if (arg == "--help") {
       std::puts(
           "usage: fused_model [CONFIG] [--train-rows N] [--test-rows N] [--features N] [--measured SECONDS]\n"
           "                   [--counters FILE --counted-packs P --counted-epochs E] [--sms N] [--clock-ghz X]\n"
-          "                   [--launch-us X] [--hbm-tb-per-s X] [--l2-tb-per-s X] [--brief]");
+          "                   [--launch-us X] [--round-trip-us X] [--copy-gb-per-s X] [--copy-us X]\n"
+          "                   [--peak-tflops X] [--hbm-tb-per-s X] [--l2-tb-per-s X] [--brief]");
       return 0;
+    } else if (arg.rfind("--", 0) == 0) {
+      std::fprintf(stderr, "fused_model: unknown option %s (see fused_model --help)\n", arg.c_str());
+      return 2;
     } else {
       config_path = arg;
+    }
+  }
+  // A zero or negative figure (or a value atof could not read) would divide by zero below.
+  for (const double figure : {machine.clock_ghz, machine.copy_gb_per_s, machine.peak_tflops, machine.hbm_tb_per_s,
+                              machine.l2_tb_per_s, static_cast<double>(machine.sms)}) {
+    if (!(figure > 0.0)) {
+      std::fprintf(stderr,
+                   "fused_model: --sms, --clock-ghz, --copy-gb-per-s, --peak-tflops, --hbm-tb-per-s and "
+                   "--l2-tb-per-s take a positive number\n");
+      return 2;
     }
   }
   try {
@@ -328,8 +355,8 @@ int main(int argc, char** argv) {
                   counters_path.c_str(), (counted_launches + counted_blas) * per_pack_epoch,
                   (h2d + d2h) * per_pack_epoch);
       launches = (counted_launches + counted_blas) * per_pack_epoch * plan.packs.size() * max_epochs;
-      copies =
-          (h2d + d2h) * per_pack_epoch * plan.packs.size() * max_epochs * 10e-6 + bytes / machine.copy_gb_per_s / 1e9;
+      copies = (h2d + d2h) * per_pack_epoch * plan.packs.size() * max_epochs * machine.copy_us * 1e-6 +
+               bytes / machine.copy_gb_per_s / 1e9;
     }
     // Launches and round trips: the counted ones when counters are given (their copies then stand
     // for the round trips), else one epoch kernel and one check per epoch and pack.

@@ -3,9 +3,15 @@
 # CUDA backend compiled by nvcc where the toolkit is, its tests skipped without a GPU), and in
 # build-emu/ (-DHYPERFUSE_CUDA=EMULATE: the CUDA backend compiled as C++ against the host
 # emulation in tests/cuda_emulation, with its race check), where every GPU test runs and a GPU
-# test that would skip fails instead (HYPERFUSE_REQUIRE_GPU=1).
+# test that would skip fails instead (HYPERFUSE_REQUIRE_GPU=1). Installs Chromium for the
+# report's browser test first.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# chromium: the report's browser test (tests/study_report_test.cpp), which fails instead of
+# skipping without it here (HYPERFUSE_REQUIRE_BROWSER=1), so that it runs in CI.
+source scripts/install_packages.sh
+install_packages chromium
+export HYPERFUSE_REQUIRE_BROWSER=1
 scripts/build.sh >/dev/null
 (cd build && ctest --output-on-failure -j"$(nproc)")
 scripts/build.sh build-emu -DHYPERFUSE_CUDA=EMULATE >/dev/null

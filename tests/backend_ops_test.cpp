@@ -1,9 +1,16 @@
-// Every primitive of every backend against a plain double-precision evaluation of the same
-// math, in the spirit of ggml's test-backend-ops: random inputs, odd sizes beside powers of
-// two, a pack mixing networks with different codes, and every buffer poisoned with NaN first so
-// an element a primitive should write but does not shows up. The suite is written once and
-// instantiated for each backend this build has (the CUDA backend joins the list when it
-// exists; the CPU backend is the reference the trainer's tests hold to PyTorch).
+// Every primitive of every backend against the test's own evaluation of the same step, in the
+// spirit of ggml's test-backend-ops: random inputs, odd sizes beside powers of two, a pack mixing
+// networks with different codes, and every buffer poisoned with NaN first so an element a
+// primitive should write but does not shows up. The sums (GEMMs, weight and bias gradients, loss
+// means, PReLU slope gradients) are evaluated here in double; the per-element math (activations
+// and their derivatives, row activations, losses and their gradients, dropout and RReLU draws,
+// optimizer updates, the optimizers' step scalars) is the shared math of kernels/math itself.
+// So what this suite checks is each backend's indexing, buffers, dispatch on per-network codes
+// and random streams, not the math: the activations, losses, gradients and optimizer steps are
+// held to PyTorch by tests/pytorch_semantics_test.cpp (fixtures from
+// tests/fixtures/generate_pytorch_fixtures.py), the generator behind the draws to Random123's
+// known answers by tests/philox_test.cpp. The suite is written once and
+// instantiated for each backend this build has (the CUDA backend joins the list when it exists).
 #include <gtest/gtest.h>
 
 #include <cmath>

@@ -10,7 +10,9 @@
 
 #include <algorithm>
 #include <cmath>
+#include <functional>
 #include <iostream>
+#include <optional>
 
 #include "host/common/random.hpp"
 #include "host/training/pack_trainer.hpp"
@@ -299,7 +301,8 @@ TEST_F(FusedPath, EveryActivationLossOptimizerAndInitialization) {
 // The seed grid's layouts and hyperparameter values at batch 32 and 64, shuffled, over 300
 // rows (9 x 32 + 12 = 4 x 64 + 44: partial last batches), with a diverging network.
 TEST_F(FusedPath, SeedLayoutsAtBatch32And64ShuffledWithPartialBatches) {
-  const WithoutRaceCheck faster;  // the seed networks' tiles; the small tests here keep the check
+  // The seed networks' tiles: EveryPlacementTrainsUnderTheRaceCheck race-checks each placement.
+  const WithoutRaceCheck faster;
   const Dataset train = linear_rule_dataset(300, 30, 41), test = linear_rule_dataset(130, 30, 42);
   PackOptions options;
   options.shuffle = true;
@@ -361,10 +364,94 @@ TEST_F(FusedPath, GlobalMemoryFallbacksAgreeWithTheCpuTrainer) {
     }
     const Dataset train = linear_rule_dataset(c.batch > 1000 ? 2500 : 40, c.widths.front(), 51);
     const Dataset test = linear_rule_dataset(60, c.widths.front(), 52);
-    const WithoutRaceCheck faster;
+    const WithoutRaceCheck faster;  // EveryPlacementTrainsUnderTheRaceCheck race-checks these placements
     const PackRuns run = train_both(spec, train, EvaluationSets{&test, nullptr}, PackOptions{});
     expect_agreement(compare(spec, run.gpu, run.cpu), c.what);
     EXPECT_EQ(run.path.epochs, 2) << c.what;
+  }
+}
+
+// Every placement the plan can choose, trained under the emulation's race check (the runs above
+// switch it off for their size): in global scratch the weights, the activations and
+// row-activation buffers, everything but the labels and loss terms (biases and their optimizer
+// states, dropout masks, the batch), and the tile-state buffer; that buffer in shared memory; and
+// each register-slot kernel (1, 2 and 4 tiles per thread). The plan's own limit (227 KiB) puts
+// them there with the least work: three networks (ReLU, Tanh with dropout, Softmax), one epoch of
+// two steps (the second of 3 rows), and a test set for the evaluation kernel. Each case checks
+// that the plan placed what it names. (The labels and loss terms leave shared memory only past
+// 58,000 rows a batch, a run of 3 s here; tests/cuda_emulation/README.md lists them as not
+// race-checked.)
+TEST_F(FusedPath, EveryPlacementTrainsUnderTheRaceCheck) {
+  const std::optional<bool> race_check = testing::emulated_race_check_recording();
+  if (race_check) {
+    ASSERT_TRUE(*race_check) << "HYPERFUSE_EMU_RACE_CHECK=0 leaves this test nothing to check";
+  }
+  struct Case {
+    std::vector<int> widths;
+    int batch;
+    const char* what;
+    std::function<bool(const FusedPlan&)> placed;
+  };
+  const std::vector<Case> cases = {
+      {{8, 200, 300, 1},
+       4,
+       "weights in global scratch",
+       [](const FusedPlan& p) { return p.layers[0].weights.shared && !p.layers[1].weights.shared; }},
+      {{4, 24, 1},
+       2000,
+       "activations and the row-activation buffers in global scratch",
+       [](const FusedPlan& p) {
+         return !p.layers[0].pre_activation.shared && !p.layers[0].output.shared && !p.row_gradient.shared &&
+                !p.row_activation.shared;
+       }},
+      {{4, 8, 1},
+       29032,
+       "all but the labels and loss terms in global scratch: biases and their optimizer states, dropout masks, "
+       "the batch, activations and weights",
+       [](const FusedPlan& p) {
+         const FusedLayerPlan& l = p.layers[0];
+         return p.labels.shared && p.loss_terms.shared && !l.biases.shared && !p.bias_state.shared && !l.mask.shared &&
+                !p.batch_x[0].shared && !l.pre_activation.shared && !l.weights.shared && !p.layers[1].weights.shared;
+       }},
+      {{64, 128, 160, 1},
+       4,
+       "optimizer states in the tile-state buffer in global scratch, 4 register slots",
+       [](const FusedPlan& p) { return p.state_slots == 4 && p.tile_state.words > 0 && !p.tile_state.shared; }},
+      {{30, 120, 120, 1},
+       4,
+       "the tile-state buffer in shared memory, 4 register slots",
+       [](const FusedPlan& p) {
+         return p.state_slots == 4 && p.tile_state.words > 0 && p.tile_state.shared && p.fully_shared();
+       }},
+      {{30, 60, 60, 1},
+       4,
+       "2 register slots, everything in shared memory",
+       [](const FusedPlan& p) { return p.state_slots == 2 && p.tile_state.words == 0 && p.fully_shared(); }},
+      {{7, 11, 5, 1},
+       4,
+       "1 register slot, everything in shared memory",
+       [](const FusedPlan& p) { return p.state_slots == 1 && p.fully_shared(); }},
+  };
+  for (const Case& c : cases) {
+    const ParameterLayout layout(c.widths);
+    PackSpec spec{layout, c.batch, {}};
+    for (int i = 0; i < 3; ++i) {
+      PackMember m;
+      m.activation = i == 0 ? Activation::ReLU : (i == 1 ? Activation::Tanh : Activation::Softmax);
+      m.optimizer = Optimizer::Adam;
+      m.dropout = i == 1 ? 0.2 : 0.0;
+      m.learning_rate = 0.002;
+      m.max_epochs = 1;
+      m.seed = 5400 + static_cast<std::uint64_t>(i);
+      spec.members.push_back(m);
+    }
+    EXPECT_TRUE(c.placed(plan_fused_training(layout, c.batch, true, true))) << c.what;
+    const Dataset train = linear_rule_dataset(c.batch + 3, c.widths.front(), 55);
+    const Dataset test = linear_rule_dataset(c.batch / 4 + 3, c.widths.front(), 56);
+    const PackRuns run = train_both(spec, train, EvaluationSets{&test, nullptr}, PackOptions{});
+    expect_agreement(compare(spec, run.gpu, run.cpu), c.what);
+    EXPECT_EQ(run.path.epochs, 1) << c.what;
+    EXPECT_EQ(run.path.primitive_calls, 0) << c.what;
   }
 }
 

@@ -153,7 +153,8 @@ PackSpec seed_grid_pack(const std::vector<double>& hidden, int batch_size) {
 }
 
 TEST_F(CudaPack, SeedGridLayoutsWithShuffledPartialBatchesAgreeWithTheCpuTrainer) {
-  const WithoutRaceCheck faster;  // 100 seed networks; tests/cuda_fused_test.cpp race-checks the fused path
+  // 100 seed networks; FusedPath.EveryPlacementTrainsUnderTheRaceCheck race-checks the fused path.
+  const WithoutRaceCheck faster;
   const Dataset train = linear_rule_dataset(1000, 30, 21);  // 1000 = 31 x 32 + 8 = 15 x 64 + 40
   const Dataset test = linear_rule_dataset(600, 30, 22);    // evaluation batches of 256, 256, 88
   CpuBackend cpu;

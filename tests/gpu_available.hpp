@@ -11,6 +11,7 @@
 
 #include <cstdlib>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "kernels/backend_registry.hpp"
@@ -39,6 +40,26 @@ inline bool gpu_required() {
 inline std::unique_ptr<Backend> make_gpu_backend() {
   const BackendEntry* entry = gpu_backend_entry();
   return entry == nullptr ? nullptr : entry->make(0);
+}
+
+// The device memory the CUDA emulation's runtime holds allocated on `device`, counted by the
+// runtime itself; nothing (nullopt) on a real GPU, whose driver rounds allocations up to its own
+// granularity, and in a build without the emulation.
+inline std::optional<std::size_t> emulated_device_bytes_allocated([[maybe_unused]] int device) {
+#if HYPERFUSE_CUDA_EMULATED
+  return hf_emu::device_bytes_allocated(device);
+#else
+  return std::nullopt;
+#endif
+}
+
+// Whether the CUDA emulation's race check records the launches made now: nullopt where this
+// build has none (a real GPU, the AddressSanitizer build, no CUDA backend).
+inline std::optional<bool> emulated_race_check_recording() {
+#if HYPERFUSE_CUDA_EMULATED
+  if (hf_emu::race_check_built()) return hf_emu::race_check_enabled();
+#endif
+  return std::nullopt;
 }
 
 // While it lives, the CUDA emulation's race check records nothing (it costs about five times the

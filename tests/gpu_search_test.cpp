@@ -167,7 +167,8 @@ class GpuSearch : public ::testing::Test {
 
 TEST_F(GpuSearch, CudaAgreesWithTheCpuTrainerOnTheSeedGridsLayouts) {
   write_seed_layout_search();
-  const Environment quick{{"HYPERFUSE_EMU_RACE_CHECK", "0"}};  // the race check runs in the op and pack tests
+  // The race check runs in the op, pack and fused-path tests (tests/cuda_emulation/README.md lists them).
+  const Environment quick{{"HYPERFUSE_EMU_RACE_CHECK", "0"}};
   const RunOutcome cpu = search("cpu", "cpu", {}, {"-j", "2"});
   ASSERT_EQ(cpu.exit_code, 0) << cpu.log;
   const RunOutcome gpu = search("cuda", "cuda", quick);

@@ -62,7 +62,7 @@ class EmulatedGpuWorkers : public ::testing::Test {
   void SetUp() override {
     saved_memory_ = hf_emu::configured_device_memory();
     race_check_ = hf_emu::race_check_enabled();
-    hf_emu::enable_race_check(false);  // the race check runs in the op and pack tests
+    hf_emu::enable_race_check(false);  // the race check runs in the op, pack and fused-path tests
     dir_ = testing::scratch_dir("search");
     testing::write_synthetic_data(dir_ / "data", 200, 150);
     testing::write_text(dir_ / "search.toml",

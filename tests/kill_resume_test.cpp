@@ -151,6 +151,10 @@ TEST_F(KillAndResume, ASecondCtrlCExitsAtOnce) {
         return 130;
       },
       4);
+  // The second Ctrl-C took the quick way out (both ways exit 130): it did not wait for the
+  // trainings in flight as the first one asked.
+  EXPECT_NE(read_text(work_ / "log").find("hyperfuse: interrupted again, exiting now"), std::string::npos)
+      << read_text(work_ / "log");
 }
 
 }  // namespace

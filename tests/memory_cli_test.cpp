@@ -202,13 +202,16 @@ TEST_F(MemoryCliSearch, DryRunPrintsThePlanAndTouchesNothing) {
 // estimate counts every workspace buffer exactly, the program as it was before loading the
 // data, the GEMM kernels, the data and the plan, and both threads holding their workspace at
 // once (they do here: two trainings start together and each holds its 92 MiB throughout).
-// Measured on the development machine (bench/memory_estimate.sh): 0.99 to 1.0 times the
-// estimate for this search, in a CPU-only and in a CUDA build. Below it, a little: pages a
-// buffer never touches, the parsed tables' growth headroom counted while loading. Above it:
-// malloc headers and page rounding, and, on the kernel measured (6.18), some 60 MiB that
-// ru_maxrss adds at the exit of a process linked with cuBLAS, which a search this size (375
-// MiB) hides. 0.75 to 1.3 holds those; a forgotten buffer (the 23 MiB dropout scratch is 11%
-// of a thread's part) or one counted twice (the 69 MiB of layer buffers, 37%) would show.
+// Measured: 0.995 times the estimate of 165 MiB in the emulated build (CPU trainer; no CUDA
+// libraries loaded), 0.99 to 1.0 on the development machine in a CPU-only and in a CUDA build
+// (bench/memory_estimate.sh). Below it, a little: pages a buffer never touches, the parsed
+// tables' growth headroom counted while loading. Above it: malloc headers and page rounding, and,
+// on the kernel measured (6.18), some 60 MiB that ru_maxrss adds at the exit of a process linked
+// with cuBLAS, which a search this size hides. 0.92 to 1.08 holds those; a forgotten buffer of a
+// layer's size (23 MiB, in each thread's workspace) fails it: planted in the CPU workspace, it
+// measured 1.27 times, and one 23 MiB buffer alone 1.13 times (in the emulated build; a build
+// whose program is larger, as with the CUDA libraries, dilutes that); one counted twice (the 69
+// MiB of layer buffers) is below 0.7.
 TEST_F(MemoryCliSearch, DryRunPeakIsTheMeasuredPeakWithinAStatedFactor) {
   if (testing::kUnderAddressSanitizer)
     GTEST_SKIP() << "AddressSanitizer's shadow memory and quarantine add to the peak";
@@ -218,8 +221,8 @@ TEST_F(MemoryCliSearch, DryRunPeakIsTheMeasuredPeakWithinAStatedFactor) {
   const double measured = static_cast<double>(run.peak_resident_kib) * 1024.0;
   std::printf("[   NOTE   ] estimated peak %zu bytes, measured %.0f bytes (%.3f times)\n", estimate, measured,
               measured / static_cast<double>(estimate));
-  EXPECT_GE(measured, 0.75 * static_cast<double>(estimate));
-  EXPECT_LE(measured, 1.3 * static_cast<double>(estimate));
+  EXPECT_GE(measured, 0.92 * static_cast<double>(estimate));
+  EXPECT_LE(measured, 1.08 * static_cast<double>(estimate));
 }
 
 }  // namespace

@@ -1,9 +1,10 @@
 // Does the search p-value mean what it says? 40 small searches on data whose labels are
 // independent of the features: the best combination's raw median p-value is at most 0.05 far
-// more often than 5% of the time (printed), its search p-value is not (required: at most 15%
-// of the searches, nominally 5%). And on data with a real signal, the best combination's
-// search p-value is at most 0.01 (a label of feature 0 plus twice as much noise). Tiny networks on a few hundred rows,
-// one thread: about 3 s.
+// more often than 5% of the time (in 20% to 40% of the searches: docs/SIGNIFICANCE.md quotes the
+// 30% measured), its search p-value is not (at most 15% of the searches, nominally 5%). And on
+// data with a real signal (a label of feature 0 plus twice as much noise), the best
+// combination's search p-value is at most 0.01. Tiny networks on a few hundred rows, one thread:
+// about 5 s.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -85,6 +86,13 @@ TEST(SearchPValueCalibration, UnderTheNullTheBestRawPValueMisleadsAndTheSearchPV
       "[ figures  ] %d searches without signal: best raw median p <= 0.05 in %.3f of them, best search "
       "p-value <= 0.05 in %.3f (nominal 0.05)\n",
       kSearches, raw_share, search_share);
+  // The searches are seeded, so the share is the same on every run of one build: 12 of 40 (30%,
+  // the figure docs/SIGNIFICANCE.md quotes) in the GCC builds. Another compiler's float
+  // contraction or another CPU's libxsmm kernels can move a best p-value near 0.05 across the
+  // line, so the doc's 30% is held to +-4 searches; a raw p-value that did not mislead (5%)
+  // would reach 8 of 40 for 0.07% of seed sets.
+  EXPECT_GE(raw_significant, 8) << "the best raw p-value no longer misleads as docs/SIGNIFICANCE.md says";
+  EXPECT_LE(raw_significant, 16) << "docs/SIGNIFICANCE.md's 30% is out of date";
   EXPECT_LE(search_share, 0.15);
 }
 

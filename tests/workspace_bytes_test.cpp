@@ -1,8 +1,12 @@
 // Every backend's workspace_bytes (the figure the memory plan and the GPU pack sizing read) is
-// exactly what a workspace of that pack allocates, for odd shapes, with and without dropout; GPU
-// packs are sized by the same function; an allocation that cannot succeed names its buffer.
+// exactly what a workspace of that pack allocates, for odd shapes, with and without dropout: on
+// the CPU the bytes its allocations took, on the CUDA emulation the device memory the emulated
+// runtime itself counts (the CUDA half skips without a device, or fails there with
+// HYPERFUSE_REQUIRE_GPU=1); GPU packs are sized by the same function; an allocation that cannot
+// succeed names its buffer.
 #include <gtest/gtest.h>
 
+#include <optional>
 #include <string>
 
 #include "host/run/device_choice.hpp"
@@ -11,6 +15,7 @@
 #include "kernels/backend_registry.hpp"
 #include "kernels/cpu/aligned_floats.hpp"
 #include "tests/address_sanitizer.hpp"
+#include "tests/gpu_available.hpp"
 
 namespace hf {
 namespace {
@@ -41,27 +46,68 @@ const std::vector<Shape> kShapes = {
     {{3, 5, 7, 11, 13, 1}, 5, 33, 0.1},
 };
 
-TEST(WorkspaceBytes, EveryBackendAllocatesExactlyWhatItsFunctionSays) {
+// The parts of a plan every backend has: four parameter-sized arrays at least, three layer
+// buffers per layer, and some bookkeeping.
+void expect_every_part(const WorkspaceBytes& planned, const PackSpec& spec, const Shape& s) {
+  EXPECT_GE(planned.parameters, 4 * spec.layout.size * sizeof(float) * static_cast<std::size_t>(s.networks));
+  EXPECT_GE(planned.activations, 3 * static_cast<std::size_t>(s.rows) * sizeof(float) *
+                                     static_cast<std::size_t>(s.networks) * spec.layout.layers());
+  EXPECT_GT(planned.other, 0u);
+}
+
+std::string trace(const std::string& backend, const Shape& s) {
+  return backend + ", " + std::to_string(s.networks) + " networks, " + std::to_string(s.rows) + " rows, dropout " +
+         std::to_string(s.dropout);
+}
+
+// Host backends: the bytes the workspace's allocations took (it adds up each buffer's size as it
+// allocates it).
+TEST(WorkspaceBytes, EveryHostBackendAllocatesExactlyWhatItsFunctionSays) {
+  int backends = 0;
   for (const BackendEntry& entry : registered_backends()) {
-    if (entry.accelerator && entry.device_count() == 0) {
-      std::printf("[   NOTE   ] %s: no device visible, its allocations are not checked here\n", entry.name.c_str());
-      continue;
-    }
+    if (entry.accelerator) continue;
+    ++backends;
     ASSERT_TRUE(entry.workspace_bytes) << entry.name << " registers no workspace_bytes";
     std::unique_ptr<Backend> backend = entry.make(0);
     for (const Shape& s : kShapes) {
-      SCOPED_TRACE(entry.name + ", " + std::to_string(s.networks) + " networks, " + std::to_string(s.rows) +
-                   " rows, dropout " + std::to_string(s.dropout));
+      SCOPED_TRACE(trace(entry.name, s));
       const PackSpec spec = pack(s.widths, s.networks, s.dropout);
       const WorkspaceBytes planned = entry.workspace_bytes(spec, s.rows);
       const std::unique_ptr<PackWorkspace> workspace = backend->create_workspace(spec, s.rows);
       EXPECT_EQ(workspace->allocated_bytes(), planned.total());
-      // Every part is there: four parameter-sized arrays at least, three layer buffers per layer.
-      EXPECT_GE(planned.parameters, 4 * spec.layout.size * sizeof(float) * static_cast<std::size_t>(s.networks));
-      EXPECT_GE(planned.activations, 3 * static_cast<std::size_t>(s.rows) * sizeof(float) *
-                                         static_cast<std::size_t>(s.networks) * spec.layout.layers());
-      EXPECT_GT(planned.other, 0u);
+      expect_every_part(planned, spec, s);
     }
+  }
+  EXPECT_GE(backends, 1) << "the CPU backend is always there";
+}
+
+// The CUDA backend on device 0. On the emulation, the device memory a workspace holds as the
+// emulated runtime counts it (every cudaMalloc less every cudaFree), so a buffer the backend's
+// own sum forgets, or counts but never allocates, shows; and all of it is freed with the
+// workspace. On a real GPU, whose driver rounds allocations up, the backend's own sum.
+TEST(WorkspaceBytes, TheCudaBackendAllocatesExactlyWhatItsFunctionSays) {
+  HF_SKIP_UNLESS_GPU_VISIBLE("no CUDA device visible (or no CUDA backend in this build)");
+  const BackendEntry* entry = testing::gpu_backend_entry();
+  ASSERT_NE(entry, nullptr);
+  ASSERT_TRUE(entry->workspace_bytes) << entry->name << " registers no workspace_bytes";
+  std::unique_ptr<Backend> backend = entry->make(0);
+  for (const Shape& s : kShapes) {
+    SCOPED_TRACE(trace(entry->name, s));
+    const PackSpec spec = pack(s.widths, s.networks, s.dropout);
+    const WorkspaceBytes planned = entry->workspace_bytes(spec, s.rows);
+    const std::optional<std::size_t> before = testing::emulated_device_bytes_allocated(0);
+    {
+      const std::unique_ptr<PackWorkspace> workspace = backend->create_workspace(spec, s.rows);
+      EXPECT_EQ(workspace->allocated_bytes(), planned.total());
+      if (before) {
+        EXPECT_EQ(*testing::emulated_device_bytes_allocated(0) - *before, planned.total())
+            << "the device memory the emulated runtime allocated for the workspace";
+      }
+    }
+    if (before) {
+      EXPECT_EQ(*testing::emulated_device_bytes_allocated(0), *before) << "freed with the workspace";
+    }
+    expect_every_part(planned, spec, s);
   }
 }
 
@@ -80,6 +126,7 @@ TEST(WorkspaceBytes, DropoutAndMoreNetworksTakeMore) {
 // The GPU pack sizing reads the accelerator's workspace_bytes: the pack it chooses fits the
 // budget and twice as many networks would not. Arithmetic only, so it runs without a device.
 TEST(WorkspaceBytes, GpuPacksAreSizedByTheSameFunction) {
+  if (testing::gpu_backend_entry() == nullptr) GTEST_SKIP() << "this build has no CUDA backend";
   for (const BackendEntry& entry : registered_backends()) {
     if (!entry.accelerator) continue;
     DeviceChoice choice;

@@ -69,6 +69,14 @@ std::vector<std::size_t> configured_device_memory() {
   return memory;
 }
 
+std::size_t device_bytes_allocated(int device) {
+  Runtime& state = runtime();
+  std::lock_guard<std::mutex> lock(state.mutex);
+  if (device < 0 || device >= static_cast<int>(state.devices.size()))
+    throw std::out_of_range("device_bytes_allocated: no emulated device " + std::to_string(device));
+  return state.devices[static_cast<std::size_t>(device)].used_bytes;
+}
+
 void clear_errors() {
   Runtime& state = runtime();
   std::lock_guard<std::recursive_mutex> executing(state.execution);
