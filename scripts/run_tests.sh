@@ -3,10 +3,12 @@
 # CUDA backend compiled by nvcc where the toolkit is, its tests skipped without a GPU), and in
 # build-emu/ (-DHYPERFUSE_CUDA=EMULATE: the CUDA backend compiled as C++ against the host
 # emulation in tests/cuda_emulation, with its race check), where every GPU test runs and a GPU
-# test that would skip fails instead (HYPERFUSE_REQUIRE_GPU=1).
+# test that would skip fails instead (HYPERFUSE_REQUIRE_GPU=1); then the Python package's tests
+# (scripts/run_python_tests.sh: pip install into build-venv/, pytest).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/build.sh >/dev/null
 (cd build && ctest --output-on-failure -j"$(nproc)")
 scripts/build.sh build-emu -DHYPERFUSE_CUDA=EMULATE >/dev/null
 (cd build-emu && HYPERFUSE_REQUIRE_GPU=1 ctest --output-on-failure -j"$(nproc)")
+scripts/run_python_tests.sh

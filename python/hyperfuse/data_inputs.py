@@ -14,6 +14,11 @@ def _frame_type():
     return pandas.DataFrame
 
 
+def pandas_types():
+    import pandas.api.types
+    return pandas.api.types
+
+
 def is_path(value):
     return isinstance(value, (str, bytes, os.PathLike))
 
@@ -45,7 +50,7 @@ def labelled_arrays(value, name):
     frame = _frame_type()
     if frame is not None and isinstance(value, frame):
         for column, dtype in value.dtypes.items():
-            if not (np.issubdtype(dtype, np.number) or np.issubdtype(dtype, np.bool_)):
+            if not (pandas_types().is_numeric_dtype(dtype) or pandas_types().is_bool_dtype(dtype)):
                 raise ValueError(f"{name}: column {column!r} is {dtype}, not numbers; a DataFrame holds the CSV's "
                                  f"layout: feature columns, then the 0/1 label")
         if value.shape[1] < 2:
@@ -109,7 +114,7 @@ def prediction_file(value, path):
     if frame is not None and isinstance(value, frame):
         columns = list(value.columns)
         identifiers = None
-        if columns and not np.issubdtype(value.dtypes.iloc[0], np.number):
+        if columns and not pandas_types().is_numeric_dtype(value.dtypes.iloc[0]):
             identifiers = value.iloc[:, 0].astype(str).tolist()
             value = value.iloc[:, 1:]
         features = _float_matrix(value.to_numpy(dtype=np.float64, na_value=np.nan), "X")

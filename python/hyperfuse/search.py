@@ -189,7 +189,7 @@ def search(config=None, *, train=None, test=None, validation=None, hyperparamete
         log = decoded(lib.hf_search_log(handle))
     finally:
         lib.hf_search_free(handle)
-    if log and (progress or status != 0):
+    if log:  # notices, said even without progress, as the CLI's --quiet still says them
         sys.stderr.write(log)
     if status == 2:
         raise input_error_from_message(message, data_files)
