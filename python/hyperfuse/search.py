@@ -49,11 +49,14 @@ def _base_tables(config):
     path = os.path.abspath(os.fspath(config))
     tables = _read_toml(path)
     folder = os.path.dirname(path)
+    # The file's defaults and relative paths, as the core resolves them: against its folder.
+    tables.setdefault("data", {}).setdefault("train", "../example_data/train.csv")
+    tables["data"].setdefault("test", "../example_data/test.csv")
+    tables.setdefault("output", {}).setdefault("dir", "../results")
     for table, key in (("data", "train"), ("data", "test"), ("data", "validation"), ("output", "dir")):
         value = tables.get(table, {}).get(key)
         if isinstance(value, str):
-            tables[table][key] = os.path.join(folder, value)
-    tables.setdefault("output", {}).setdefault("dir", os.path.join(folder, "../results"))
+            tables[table][key] = os.path.normpath(os.path.join(folder, value))
     return tables, path
 
 
@@ -106,6 +109,9 @@ def _config_tables(config, train, test, validation, hyperparameter_values, searc
             tables["data"][name] = data_inputs.data_file(value, name, inputs)
         elif name not in tables["data"]:
             raise TypeError(f"search() needs {name}= (a CSV path, a DataFrame or (X, y)) or a config that names it")
+    for name in ("train", "test", "validation"):  # a dict config's relative paths: from the working folder
+        if isinstance(tables["data"].get(name), str):
+            tables["data"][name] = os.path.abspath(tables["data"][name])
     if validation is not None:
         tables["data"]["validation"] = validation if data_inputs.is_fraction(validation) else \
             data_inputs.data_file(validation, "validation", inputs)
