@@ -159,3 +159,25 @@ def test_results_while_a_search_runs_then_ctrl_c_then_resume(tmp_path, data):
     pd.testing.assert_frame_equal(without_time(results_frame(out)), without_time(results_frame(uninterrupted)))
     pd.testing.assert_frame_equal(without_time(hyperfuse.Study(out).results()),
                                   without_time(results_frame(uninterrupted)))
+
+
+def test_a_toml_config_with_overrides_and_a_dict_config(tmp_path, data):
+    """A TOML path keeps its relative paths (against its folder) and takes the keyword
+    arguments over its values; a dict of its tables gives the same search."""
+    folder = tmp_path / "configs"
+    folder.mkdir()
+    os.symlink(data["folder"], tmp_path / "data")
+    (folder / "small.toml").write_text(
+        '[data]\ntrain = "../data/train.csv"\ntest = "../data/test.csv"\n'
+        '[search]\nseed = 3\nrerun_count = 3\npermutations = 0\n'
+        '[hyperparameters]\nlearning_rate = [0.001, 0.01]\nmax_epochs = [1]\n')
+    from_file = hyperfuse.search(folder / "small.toml", rerun_count=1, output_dir=tmp_path / "file", progress=False)
+    written = (tmp_path / "file" / "search.toml").read_text()
+    assert "seed = 3" in written and "rerun_count = 1" in written
+    assert list(from_file.results().columns).count("p_value_rerun_1") == 1
+    assert "p_value_rerun_2" not in from_file.results().columns
+    tables = {"data": {"train": data["paths"]["train"], "test": data["paths"]["test"]},
+              "search": {"seed": 3, "rerun_count": 1, "permutations": 0},
+              "hyperparameters": {"learning_rate": [0.001, 0.01], "max_epochs": [1]}}
+    from_dict = hyperfuse.search(tables, output_dir=tmp_path / "dict", progress=False)
+    pd.testing.assert_frame_equal(without_time(from_dict.results()), without_time(from_file.results()))
