@@ -198,7 +198,7 @@ class Study:
         for r in failed:
             lines.append(",".join([_csv_cell(str(v)) for v in r[3:3 + width]] +
                                   [str(r[1]), r[2], _csv_cell(r[-1] or "")]))
-        return pandas.read_csv(io.StringIO("\n".join(lines) + "\n"), dtype={"seed": "uint64"})
+        return pandas.read_csv(io.StringIO("\n".join(lines) + "\n"))
 
     def best(self, rank=1):
         """The rank-th combination of results() (1 = the best) as a pandas Series."""

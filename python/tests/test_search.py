@@ -38,7 +38,35 @@ def test_results_from_the_journal_equal_the_results_file(reference_study):
     assert reference_study.best(2)["log10_p_value"] == written["log10_p_value"].iloc[1]
     with pytest.raises(ValueError, match="rank 5: the study ranks 4 combinations"):
         reference_study.best(5)
+    pd.testing.assert_frame_equal(reference_study.errors(),
+                                  pd.read_csv(os.path.join(reference_study.directory, "errors.csv")))
     assert reference_study.errors().empty
+
+
+def test_a_failed_training_moves_its_combination_to_errors(tmp_path, reference_study):
+    """A journal with one failed rerun (as a diverged training leaves it): errors() lists it as
+    errors.csv would, results() leaves its combination out and ranks the others as before."""
+    import shutil
+    copy = tmp_path / "copy"
+    shutil.copytree(reference_study.directory, copy)
+    best = reference_study.results().iloc[0]
+    message = "training diverged: the loss became NaN or infinite at epoch 1, step 3 of 32; try a lower learning rate"
+    with sqlite3.connect(copy / "study.sqlite") as connection:
+        combination, seed = connection.execute(
+            "SELECT combination, seed FROM trainings WHERE learning_rate = ? AND loss_function = ? AND rerun = 2",
+            (repr(float(best["learning_rate"])), best["loss_function"])).fetchone()
+        connection.execute("UPDATE trainings SET status = 'failed', error = ?, tp = NULL, fp = NULL, fn = NULL, "
+                           "tn = NULL, precision = NULL, p_value = NULL, log10_p_value = NULL "
+                           "WHERE combination = ? AND rerun = 2", (message, combination))
+    errors = hyperfuse.Study(copy).errors()
+    assert len(errors) == 1
+    assert errors.loc[0, "rerun"] == 2 and str(errors.loc[0, "seed"]) == seed and errors.loc[0, "error"] == message
+    assert errors.loc[0, "learning_rate"] == best["learning_rate"]
+    remaining = hyperfuse.Study(copy).results()
+    expected = reference_study.results().iloc[1:].reset_index(drop=True)
+    pd.testing.assert_frame_equal(remaining.drop(columns=["holm_p_value", "bh_p_value"]),
+                                  expected.drop(columns=["holm_p_value", "bh_p_value"]))
+    assert (remaining["holm_p_value"] <= expected["holm_p_value"]).all()  # one test fewer to adjust for
 
 
 def test_dataframe_and_arrays_equal_csv_input(tmp_path, data, reference_study):
@@ -181,3 +209,12 @@ def test_a_toml_config_with_overrides_and_a_dict_config(tmp_path, data):
               "hyperparameters": {"learning_rate": [0.001, 0.01], "max_epochs": [1]}}
     from_dict = hyperfuse.search(tables, output_dir=tmp_path / "dict", progress=False)
     pd.testing.assert_frame_equal(without_time(from_dict.results()), without_time(from_file.results()))
+
+
+def test_results_with_validation_rows_equal_the_results_file(tmp_path, data):
+    study = hyperfuse.search(train=data["train"], test=data["test"], validation=0.2, embargo_rows=5, rerun_count=2,
+                             cpu_count=2, output_dir=tmp_path / "validated", progress=False,
+                             hyperparameter_values={"learning_rate": [0.001, 0.01], "epochs": [1, 2]})
+    results = study.results()
+    assert {"val_log10_p_value", "test_log10_p_value", "test_tp"} <= set(results.columns)
+    pd.testing.assert_frame_equal(results, results_frame(study.directory))
