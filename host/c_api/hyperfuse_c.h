@@ -6,54 +6,57 @@
 #ifndef HYPERFUSE_C_H
 #define HYPERFUSE_C_H
 
+/* The library exports these functions only (hyperfuse_core's symbols stay inside it). */
+#define HF_API __attribute__((visibility("default")))
+
 #ifdef __cplusplus
 extern "C" {
 #endif
 
 /* The message of this thread's last failed call ("" when none). */
-const char* hf_error_message(void);
+HF_API const char* hf_error_message(void);
 
 /* "hyperfuse VERSION" and a line per backend and for MPI, as `hyperfuse --version` prints. */
-const char* hf_version(void);
+HF_API const char* hf_version(void);
 
 typedef struct hf_search hf_search;
 
 /* Loads the TOML config (throws nothing: a bad config returns 2 at once) and starts the search
    in a new native thread; `fresh` discards the study journal instead of resuming it. The
    search never installs signal handlers: the caller stops it with hf_search_stop. */
-int hf_search_start(const char* config_path, int fresh, hf_search** search);
+HF_API int hf_search_start(const char* config_path, int fresh, hf_search** search);
 
 /* Waits up to timeout_ms for the search to end: 1 when it ended, 0 when it still runs. */
-int hf_search_wait(hf_search* search, int timeout_ms);
+HF_API int hf_search_wait(hf_search* search, int timeout_ms);
 
 /* Trainings done (earlier runs' included) and in all; 0 and 0 until the plan is made. */
-void hf_search_progress(const hf_search* search, unsigned long long* done, unsigned long long* total);
+HF_API void hf_search_progress(const hf_search* search, unsigned long long* done, unsigned long long* total);
 
 /* Stops taking new work: the trainings in flight finish and commit, the result files are
    written for what is complete, and the search ends with status 130. */
-void hf_search_stop(hf_search* search);
+HF_API void hf_search_stop(hf_search* search);
 
 /* Once ended: 0 complete, 130 stopped by hf_search_stop, 2 or 1 failed (hf_search_error). */
-int hf_search_status(const hf_search* search);
-const char* hf_search_error(const hf_search* search);
+HF_API int hf_search_status(const hf_search* search);
+HF_API const char* hf_search_error(const hf_search* search);
 
 /* The lines the CLI prints about the plan and the results (resumed trainings, notes). */
-const char* hf_search_log(const hf_search* search);
+HF_API const char* hf_search_log(const hf_search* search);
 
 /* Stops the search if it still runs, waits for it and frees it. */
-void hf_search_free(hf_search* search);
+HF_API void hf_search_free(hf_search* search);
 
 /* `hyperfuse predict --study STUDY --rank RANK DATA`: the buy list's CSV text in *csv (free it
    with hf_free). */
-int hf_predict(const char* study, int rank, const char* data_path, char** csv);
+HF_API int hf_predict(const char* study, int rank, const char* data_path, char** csv);
 
 /* `hyperfuse export --study STUDY --rank RANK --onnx PATH`. */
-int hf_export_onnx(const char* study, int rank, const char* onnx_path);
+HF_API int hf_export_onnx(const char* study, int rank, const char* onnx_path);
 
 /* `hyperfuse report --study STUDY --out PATH`. */
-int hf_report(const char* study, const char* html_path);
+HF_API int hf_report(const char* study, const char* html_path);
 
-void hf_free(char* text);
+HF_API void hf_free(char* text);
 
 #ifdef __cplusplus
 }
