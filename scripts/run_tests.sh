@@ -3,7 +3,8 @@
 # CUDA backend compiled by nvcc where the toolkit is, its tests skipped without a GPU), and in
 # build-emu/ (-DHYPERFUSE_CUDA=EMULATE: the CUDA backend compiled as C++ against the host
 # emulation in tests/cuda_emulation, with its race check), where every GPU test runs and a GPU
-# test that would skip fails instead (HYPERFUSE_REQUIRE_GPU=1). Installs Chromium for the
+# test that would skip fails instead (HYPERFUSE_REQUIRE_GPU=1); then the Python package's tests
+# (scripts/run_python_tests.sh: pip install into build-venv/, pytest). Installs Chromium for the
 # report's browser test first.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -16,3 +17,4 @@ scripts/build.sh >/dev/null
 (cd build && ctest --output-on-failure -j"$(nproc)")
 scripts/build.sh build-emu -DHYPERFUSE_CUDA=EMULATE >/dev/null
 (cd build-emu && HYPERFUSE_REQUIRE_GPU=1 ctest --output-on-failure -j"$(nproc)")
+scripts/run_python_tests.sh

@@ -86,6 +86,10 @@ TEST_F(CliConventions, EachCommandsHelpShowsItsOwnOptions) {
        {"--reruns", "--onnx"}},
       {{"export", "--help"}, "Usage: hyperfuse export", {"--onnx FILE", "--rank N"}, {"--reruns", "--train-rows"}},
       {{"help", "report"}, "Usage: hyperfuse report", {"--study DIR", "-o,--out FILE"}, {"--rank", "--reruns"}},
+      {{"convert", "--help"},
+       "Usage: hyperfuse convert",
+       {"CONFIG.py", "-o,--out FILE", "--train FILE", "--output-dir DIR"},
+       {"--reruns", "--study"}},
   };
   for (const Expected& c : cases) {
     SCOPED_TRACE(c.args[0] + " " + c.args[1]);

@@ -17,11 +17,11 @@ namespace fs = std::filesystem;
 
 // Top to bottom; docs/ARCHITECTURE.md lists the same order.
 const std::map<std::string, int> kLevel = {
-    {"host/cli", 1},      {"host/distributed", 2},  {"host/run", 3},      {"host/predict", 3},
-    {"host/export", 3},   {"host/study_report", 3}, {"host/journal", 4},  {"host/report", 4},
-    {"host/config", 5},   {"host/scoring", 5},      {"host/search", 6},   {"host/training", 7},
-    {"host/data", 8},     {"host/common", 9},       {"kernels", 10},      {"kernels/cpu", 11},
-    {"kernels/cuda", 11}, {"kernels/backend", 12},  {"kernels/math", 13},
+    {"host/cli", 1},      {"host/c_api", 1},    {"host/distributed", 2},  {"host/run", 3},
+    {"host/predict", 3},  {"host/export", 3},   {"host/study_report", 3}, {"host/journal", 4},
+    {"host/report", 4},   {"host/config", 5},   {"host/scoring", 5},      {"host/search", 6},
+    {"host/training", 7}, {"host/data", 8},     {"host/common", 9},       {"kernels", 10},
+    {"kernels/cpu", 11},  {"kernels/cuda", 11}, {"kernels/backend", 12},  {"kernels/math", 13},
 };
 
 TEST(Layering, EveryIncludePointsDownTheFolderOrder) {

@@ -21,6 +21,7 @@ Usage:
   hyperfuse export --onnx FILE [options] a kept model (its reruns' ensemble) as an ONNX file
   hyperfuse report [options]             one HTML page of plots of a finished search
   hyperfuse make-data [options]          write synthetic D.AT-shaped train.csv and test.csv
+  hyperfuse convert CONFIG.py [options]  the seed script's config.py as a TOML config
   hyperfuse help [COMMAND]               this text, or one command's options
   hyperfuse --help | --version
 
@@ -95,8 +96,9 @@ class Parser {
     add_export();
     add_report();
     add_make_data();
+    add_convert();
     help_ = app_.add_subcommand("help", "this text, or one command's options");
-    help_->add_option("COMMAND", help_topic_, "a command: run, predict, export, report or make-data");
+    help_->add_option("COMMAND", help_topic_, "a command: run, predict, export, report, make-data or convert");
   }
 
   void parse() {
@@ -267,6 +269,26 @@ class Parser {
                  [&m](long long n) { m.seed = static_cast<std::uint64_t>(n); });
   }
 
+  void add_convert() {
+    CLI::App* convert =
+        command("convert",
+                "Writes the seed script's config.py as the TOML config `hyperfuse run` reads. The\n"
+                "file is parsed, never run (python3 and the package's python/hyperfuse/convert.py:\n"
+                "the one reader of config.py, shared with hyperfuse.read_seed_config; docs/PYTHON.md).");
+    ConvertArguments& c = line_.convert;
+    path(convert, "CONFIG.py", "", "the seed's config.py", [&c](const std::filesystem::path& v) { c.config = v; });
+    path(convert, "-o,--out", "FILE", "the TOML file to write (default: standard output)",
+         [&c](const std::filesystem::path& v) { c.out = v; });
+    path(convert, "--train", "FILE", "[data] train of the TOML (relative to the TOML's folder)",
+         [&c](const std::filesystem::path& v) { c.train = v; });
+    path(convert, "--test", "FILE", "[data] test of the TOML (relative to the TOML's folder)",
+         [&c](const std::filesystem::path& v) { c.test = v; });
+    path(convert, "--output-dir", "DIR", "[output] dir of the TOML (relative to the TOML's folder)",
+         [&c](const std::filesystem::path& v) { c.output_dir = v; });
+    requirements_.push_back({"convert", [&c] { return !c.config.empty(); },
+                             "convert needs the config.py to read: hyperfuse convert CONFIG.py [--out FILE]"});
+  }
+
   void study_and_rank(CLI::App* command, std::filesystem::path& study, int& rank) {
     path(command, "--study", "DIR", "the search's output folder (default results)",
          [&study](const std::filesystem::path& v) { study = v; });
@@ -276,11 +298,9 @@ class Parser {
 
   // Records the command and checks what it cannot do without.
   void finish(const std::string& name) {
-    static const std::vector<std::pair<std::string, Command>> kCommands = {{"run", Command::Run},
-                                                                           {"predict", Command::Predict},
-                                                                           {"export", Command::Export},
-                                                                           {"report", Command::Report},
-                                                                           {"make-data", Command::MakeData}};
+    static const std::vector<std::pair<std::string, Command>> kCommands = {
+        {"run", Command::Run},       {"predict", Command::Predict},    {"export", Command::Export},
+        {"report", Command::Report}, {"make-data", Command::MakeData}, {"convert", Command::Convert}};
     for (const auto& [command_name, command] : kCommands) {
       if (command_name == name) line_.command = command;
     }

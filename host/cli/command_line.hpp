@@ -1,5 +1,5 @@
 // The command line, parsed with CLI11: `hyperfuse run [CONFIG] [options]`, `predict`, `export`,
-// `report`, `make-data`, `help [COMMAND]`, `--help`, `--version`. Options take their value as
+// `report`, `make-data`, `convert`, `help [COMMAND]`, `--help`, `--version`. Options take their value as
 // `-j 4`, `-j4`, `--seed 4` or `--seed=4`; each command's `--help` shows its own options. Bad
 // usage throws InputError (exit 2) with what was wrong and where to read more.
 #pragma once
@@ -55,7 +55,16 @@ struct ReportArguments {
   std::optional<std::filesystem::path> out;  // STUDY/report.html when not given
 };
 
-enum class Command { Help, Version, Run, MakeData, Predict, Export, Report };
+// `hyperfuse convert`: run by the Python package's converter (host/cli/seed_conversion.hpp).
+struct ConvertArguments {
+  std::filesystem::path config;
+  std::optional<std::filesystem::path> out;  // stdout when not given
+  std::optional<std::filesystem::path> train;
+  std::optional<std::filesystem::path> test;
+  std::optional<std::filesystem::path> output_dir;
+};
+
+enum class Command { Help, Version, Run, MakeData, Predict, Export, Report, Convert };
 
 struct CommandLine {
   Command command = Command::Help;
@@ -65,6 +74,7 @@ struct CommandLine {
   PredictArguments predict;
   ExportArguments export_model;
   ReportArguments report;
+  ConvertArguments convert;
 };
 
 CommandLine parse_command_line(const std::vector<std::string>& args);

@@ -17,6 +17,7 @@
 #include "host/cli/command_line.hpp"
 #include "host/cli/plan_report.hpp"
 #include "host/cli/progress_line.hpp"
+#include "host/cli/seed_conversion.hpp"
 #include "host/common/errors.hpp"
 #include "host/common/number_format.hpp"
 #include "host/data/synthetic_data.hpp"
@@ -385,6 +386,7 @@ int main(int argc, char** argv) {
       case hf::Command::Predict: return hf::predict_command(line.predict);
       case hf::Command::Export: return hf::export_command(line.export_model);
       case hf::Command::Report: return hf::report_command(line.report);
+      case hf::Command::Convert: return hf::convert_seed_config(line.convert);
     }
   } catch (const hf::InputError& e) {
     std::fprintf(stderr, "hyperfuse: error: %s\n", e.what());
