@@ -55,7 +55,11 @@ struct ReportArguments {
   std::optional<std::filesystem::path> out;  // STUDY/report.html when not given
 };
 
-enum class Command { Help, Version, Run, MakeData, Predict, Export, Report };
+struct DevicesArguments {
+  std::optional<std::filesystem::path> config;  // also say what this search's plan does on each GPU
+};
+
+enum class Command { Help, Version, Run, MakeData, Predict, Export, Report, Devices };
 
 struct CommandLine {
   Command command = Command::Help;
@@ -65,6 +69,7 @@ struct CommandLine {
   PredictArguments predict;
   ExportArguments export_model;
   ReportArguments report;
+  DevicesArguments devices;
 };
 
 CommandLine parse_command_line(const std::vector<std::string>& args);
