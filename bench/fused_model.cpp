@@ -292,7 +292,8 @@ int main(int argc, char** argv) {
         epochs = std::max(epochs, m.max_epochs);
       }
       max_epochs = std::max(max_epochs, epochs);
-      const FusedPlan fused = hf::plan_fused_training(pack.spec.layout, pack.spec.batch_size, any_dropout, any_row);
+      const FusedPlan fused = hf::plan_fused_training(pack.spec.layout, pack.spec.batch_size, any_dropout, any_row,
+                                                      hf::kH100SharedBytesPerBlock);
       const int batch = std::min(pack.spec.batch_size, train_rows);
       const int steps = hf::steps_per_epoch(train_rows, batch);
       double pack_seconds = 0.0, pack_l2_bytes = 0.0, pack_hbm_bytes = 0.0;

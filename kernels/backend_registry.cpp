@@ -13,7 +13,9 @@ BackendEntry cpu_entry() {
   entry.name = "cpu";
   entry.description = cpu_backend_description();
   entry.make = [](int /*device*/) { return std::unique_ptr<Backend>(std::make_unique<CpuBackend>()); };
-  entry.workspace_bytes = cpu_workspace_bytes;
+  entry.workspace_bytes = [](const PackSpec& pack, int max_rows, const DeviceLimits& /*device*/) {
+    return cpu_workspace_bytes(pack, max_rows);
+  };
   entry.library_bytes = cpu_library_bytes;
   return entry;
 }
@@ -25,14 +27,17 @@ BackendEntry cuda_entry() {
   entry.description = cuda_backend_description();
   entry.accelerator = true;
   entry.emulated = cuda_backend_is_emulated();
-  entry.chosen_by_auto = !entry.emulated;
+  entry.chosen_by_auto = cuda_backend_chosen_by_auto();
   entry.device_count = cuda_device_count;
   entry.make = make_cuda_backend;
   entry.device_memory = [](int device) {
     const CudaDeviceMemory memory = cuda_device_memory(device);
-    return DeviceMemory{memory.name, memory.free_bytes, memory.total_bytes, memory.networks_at_once};
+    return DeviceMemory{memory.name,   memory.free_bytes, memory.total_bytes, memory.networks_at_once,
+                        memory.limits, memory.unusable};
   };
   entry.workspace_bytes = cuda_workspace_bytes;
+  entry.architectures = cuda_built_architectures();
+  entry.placement = cuda_network_placement;
   return entry;
 }
 #endif

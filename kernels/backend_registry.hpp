@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "kernels/backend/backend.hpp"
+#include "kernels/backend/device_limits.hpp"
 #include "kernels/backend/workspace_bytes.hpp"
 
 namespace hf {
@@ -22,6 +23,8 @@ struct DeviceMemory {
   // multiprocessor, one network a block); 0 when the backend does not say. A pack with fewer
   // leaves the device partly idle, so it gets more worker threads (gpu_workers.hpp).
   int networks_at_once = 0;
+  DeviceLimits limits;   // compute capability, shared memory per block, ... (device_limits.hpp)
+  std::string unusable;  // why this build cannot train on it, with the fix; empty when it can
 };
 
 struct BackendEntry {
@@ -39,9 +42,16 @@ struct BackendEntry {
   std::function<std::unique_ptr<Backend>(int device)> make;
   std::function<DeviceMemory(int device)> device_memory;
   // The bytes a workspace of this pack and max_rows rows allocates on the backend's memory
-  // (host memory for the CPU, device memory for an accelerator): exactly what make(...)'s
-  // create_workspace allocates. GPU pack sizing and the memory plan both read it.
-  std::function<WorkspaceBytes(const PackSpec& pack, int max_rows)> workspace_bytes;
+  // (host memory for the CPU, device memory for an accelerator) of a device of these limits (an
+  // accelerator's plan depends on them; the CPU's ignores them): exactly what make(...)'s
+  // create_workspace allocates there. GPU pack sizing and the memory plan both read it.
+  std::function<WorkspaceBytes(const PackSpec& pack, int max_rows, const DeviceLimits& device)> workspace_bytes;
+  // Accelerators only: where a network of this pack lives on a device of these limits, for
+  // --dry-run and `hyperfuse devices`.
+  std::function<NetworkPlacement(const PackSpec& pack, int train_rows, const DeviceLimits& device)> placement;
+  // Accelerators only: the architectures this build holds code for ("sm_75, ..., compute_120
+  // (PTX)"), for `hyperfuse devices` and messages.
+  std::string architectures;
   // Host bytes the backend keeps for the whole run beside its workspaces, given how many
   // distinct (in, out, rows) layer shapes the search computes: a JIT GEMM library's kernels.
   // Null when it keeps none worth counting.

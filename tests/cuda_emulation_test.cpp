@@ -19,6 +19,7 @@
 #include "kernels/cuda/kernel_launch.hpp"
 #include "kernels/cuda/pack_view.hpp"
 #include "tests/cuda_emulation/emulation_control.hpp"
+#include "tests/emulated_cards.hpp"
 
 // Which checks this build has: the race check needs -fsanitize=thread instrumentation (the plain
 // emulated build), overruns inside kernels need AddressSanitizer (the ASan build); each test
@@ -60,6 +61,11 @@ __global__ void dynamic_shared_kernel(float* out) {
 }
 
 #if HF_TEST_RACE_CHECK
+__global__ void warp_sum_kernel(unsigned* out) {
+  const unsigned sum = __reduce_add_sync(0xffffffffu, threadIdx.x);
+  if (threadIdx.x == 0) *out = sum;
+}
+
 __global__ void shared_race_kernel(float* out, bool barrier) {
   __shared__ float value;
   if (threadIdx.x == 0) value = 3.0f;
@@ -253,6 +259,44 @@ TEST_F(CudaEmulation, FreeingWhatCudaMallocDidNotReturnIsAnInvalidValue) {
   EXPECT_EQ(cudaFreeHost(d), cudaErrorInvalidValue);
 }
 
+// cudaFree waits for every stream of the device; cudaFreeAsync for nothing: the work queued
+// before it on its stream still uses the memory, anything queued after it may not.
+TEST_F(CudaEmulation, StreamOrderedFreeWaitsForNoOtherStreamAndEndsTheAllocationInStreamOrder) {
+  cudaStream_t busy = nullptr, own = nullptr;
+  ASSERT_EQ(cudaStreamCreateWithFlags(&busy, cudaStreamNonBlocking), cudaSuccess);
+  ASSERT_EQ(cudaStreamCreateWithFlags(&own, cudaStreamNonBlocking), cudaSuccess);
+  bool busy_ran = false;
+  const auto mark = [](void* flag) { *static_cast<bool*>(flag) = true; };
+  ASSERT_EQ(cudaLaunchHostFunc(busy, mark, &busy_ran), cudaSuccess);
+
+  float* data = nullptr;
+  ASSERT_EQ(cudaMallocAsync(reinterpret_cast<void**>(&data), 64 * sizeof(float), own), cudaSuccess);
+  std::size_t free_before = 0, total = 0, free_after = 0;
+  ASSERT_EQ(cudaMemGetInfo(&free_before, &total), cudaSuccess);
+  HF_LAUNCH(fill_kernel, 1, 64, 0, own)(data, 64, 2.0f);
+  ASSERT_EQ(cudaGetLastError(), cudaSuccess);
+  std::vector<float> host(64, 0.0f);
+  ASSERT_EQ(cudaMemcpyAsync(host.data(), data, 64 * sizeof(float), cudaMemcpyDeviceToHost, own), cudaSuccess);
+  ASSERT_EQ(cudaFreeAsync(data, own), cudaSuccess);
+  EXPECT_FALSE(busy_ran);  // no device-wide synchronisation
+  // Queued after the free: a use after free in stream order.
+  EXPECT_EQ(cudaMemsetAsync(data, 0, 64 * sizeof(float), own), cudaErrorInvalidValue);
+  EXPECT_EQ(cudaFreeAsync(data, own), cudaErrorInvalidValue);
+  ASSERT_EQ(cudaStreamSynchronize(own), cudaSuccess);
+  for (float v : host) EXPECT_EQ(v, 2.0f);  // the work before the free read the memory
+  ASSERT_EQ(cudaMemGetInfo(&free_after, &total), cudaSuccess);
+  EXPECT_EQ(free_after, free_before + 64 * sizeof(float));
+  EXPECT_FALSE(busy_ran);
+
+  // cudaFree, by contrast, runs every stream's work first.
+  float* other = device_array<float>(4);
+  allocations_.pop_back();
+  ASSERT_EQ(cudaFree(other), cudaSuccess);
+  EXPECT_TRUE(busy_ran);
+  EXPECT_EQ(cudaStreamDestroy(busy), cudaSuccess);
+  EXPECT_EQ(cudaStreamDestroy(own), cudaSuccess);
+}
+
 TEST_F(CudaEmulation, HostPointerAsKernelArgumentFailsTheLaunch) {
   std::vector<float> host(64);
   HF_LAUNCH(fill_kernel, 1, 64, 0, nullptr)(host.data(), 64, 1.0f);
@@ -324,6 +368,100 @@ TEST_F(CudaEmulation, SharedMemoryOverTheDefaultNeedsTheAttributeAndStaysUnderTh
   // Back to the default, as later tests expect.
   ASSERT_EQ(cudaFuncSetAttribute(dynamic_shared_kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, 48 * 1024),
             cudaSuccess);
+}
+
+// ---- Device profiles (HYPERFUSE_EMU_PROFILE) and built architectures ----
+
+TEST_F(CudaEmulation, EachProfileIsItsCardAndRefusesSharedMemoryAboveItsOptInLimit) {
+  struct Card {
+    const char* profile;
+    const char* name;
+    int major, minor, multiprocessors;
+    int optin;
+  };
+  for (const Card& card :
+       {Card{"t4", "Tesla T4", 7, 5, 40, 64 * 1024}, Card{"rtx4090", "NVIDIA GeForce RTX 4090", 8, 9, 128, 99 * 1024},
+        Card{"a100", "NVIDIA A100-SXM4-80GB", 8, 0, 108, 163 * 1024},
+        Card{"b200", "NVIDIA B200", 10, 0, 148, 227 * 1024}}) {
+    SCOPED_TRACE(card.profile);
+    const testing::EmulatedCards cards({card.profile});
+    cudaDeviceProp p{};
+    ASSERT_EQ(cudaGetDeviceProperties(&p, 0), cudaSuccess);
+    EXPECT_EQ(std::string(p.name).rfind(card.name, 0), 0u) << p.name;
+    EXPECT_EQ(p.major, card.major);
+    EXPECT_EQ(p.minor, card.minor);
+    EXPECT_EQ(p.multiProcessorCount, card.multiprocessors);
+    EXPECT_EQ(p.sharedMemPerBlockOptin, static_cast<std::size_t>(card.optin));
+    int optin = 0;
+    ASSERT_EQ(cudaDeviceGetAttribute(&optin, cudaDevAttrMaxSharedMemoryPerBlockOptin, 0), cudaSuccess);
+    EXPECT_EQ(optin, card.optin);
+    EXPECT_EQ(cudaFuncSetAttribute(dynamic_shared_kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, card.optin + 1),
+              cudaErrorInvalidValue);
+    EXPECT_EQ(cudaGetLastError(), cudaErrorInvalidValue);
+    ASSERT_EQ(cudaFuncSetAttribute(dynamic_shared_kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, card.optin),
+              cudaSuccess);
+    cudaFuncAttributes attributes{};
+    ASSERT_EQ(cudaFuncGetAttributes(&attributes, dynamic_shared_kernel), cudaSuccess);
+    EXPECT_EQ(attributes.maxDynamicSharedSizeBytes, card.optin);
+  }
+}
+
+TEST_F(CudaEmulation, WarpReductionsAreAnErrorOnACardBelowSm80) {
+  for (const char* profile : {"a100", "t4"}) {
+    SCOPED_TRACE(profile);
+    const testing::EmulatedCards cards({profile});
+    unsigned* sum = nullptr;
+    ASSERT_EQ(cudaMalloc(&sum, sizeof(unsigned)), cudaSuccess);
+    const std::uint64_t violations = hf_emu::violation_count();
+    HF_LAUNCH(warp_sum_kernel, 1, 32, 0, nullptr)(sum);
+    ASSERT_EQ(cudaGetLastError(), cudaSuccess);
+    if (std::string(profile) == "a100") {
+      ASSERT_EQ(cudaDeviceSynchronize(), cudaSuccess);
+      unsigned host = 0;
+      ASSERT_EQ(cudaMemcpy(&host, sum, sizeof host, cudaMemcpyDeviceToHost), cudaSuccess);
+      EXPECT_EQ(host, 31u * 32u / 2u);
+      EXPECT_EQ(cudaFree(sum), cudaSuccess);
+    } else {
+      EXPECT_EQ(cudaDeviceSynchronize(), cudaErrorLaunchFailure);
+      EXPECT_GT(hf_emu::violation_count(), violations);
+      EXPECT_VIOLATION_HAS("__reduce_add_sync");
+      EXPECT_VIOLATION_HAS("needs compute capability 8.0");
+      hf_emu::clear_errors();
+      cudaFree(sum);
+    }
+  }
+}
+
+TEST_F(CudaEmulation, ACardTheBuildHoldsNoCodeForGetsNoKernelImage) {
+  // A Hopper-only build ("90": sm_90 and compute_90 PTX): the T4 and the A100 have no image, the
+  // H100 its machine code, the B200 and the RTX 5090 the PTX.
+  for (const auto& [profile, runs] : std::vector<std::pair<const char*, bool>>{
+           {"t4", false}, {"a100", false}, {"h100", true}, {"b200", true}, {"rtx5090", true}}) {
+    SCOPED_TRACE(profile);
+    const testing::EmulatedCards cards({profile}, "90");
+    float* data = nullptr;
+    ASSERT_EQ(cudaMalloc(&data, 128 * sizeof(float)), cudaSuccess);
+    const cudaError_t expected = runs ? cudaSuccess : cudaErrorNoKernelImageForDevice;
+    cudaFuncAttributes attributes{};
+    EXPECT_EQ(cudaFuncGetAttributes(&attributes, dynamic_shared_kernel), expected);
+    EXPECT_EQ(cudaFuncSetAttribute(dynamic_shared_kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, 1024), expected);
+    cudaGetLastError();
+    HF_LAUNCH(dynamic_shared_kernel, 1, 128, 128 * sizeof(float), nullptr)(data);
+    EXPECT_EQ(cudaGetLastError(), expected);
+    EXPECT_EQ(cudaDeviceSynchronize(), cudaSuccess);  // not sticky
+    EXPECT_EQ(cudaFree(data), cudaSuccess);
+  }
+  // Machine code runs on the same major version from its minor one up: sm_80 on 8.9, not on 9.0.
+  {
+    const testing::EmulatedCards cards({"rtx4090", "h100"}, "80-real");
+    cudaFuncAttributes attributes{};
+    EXPECT_EQ(cudaFuncGetAttributes(&attributes, dynamic_shared_kernel), cudaSuccess);
+    ASSERT_EQ(cudaSetDevice(1), cudaSuccess);
+    EXPECT_EQ(cudaFuncGetAttributes(&attributes, dynamic_shared_kernel), cudaErrorNoKernelImageForDevice);
+    ASSERT_EQ(cudaSetDevice(0), cudaSuccess);
+  }
+  EXPECT_THROW(hf_emu::set_built_architectures("90-fast"), std::logic_error);
+  EXPECT_THROW(hf_emu::set_device_profiles({"gtx1080"}), std::logic_error);
 }
 
 // ---- Races (the plain emulated build) and overruns (the AddressSanitizer one) ----

@@ -60,7 +60,7 @@ void expect_consistent(const FusedPlan& plan) {
   }
   for (const auto& r : shared) EXPECT_LE(r.second, plan.shared_words);
   for (const auto& r : global) EXPECT_LE(r.second, plan.global_words_per_network);
-  EXPECT_LE(plan.shared_bytes(), kFusedSharedBytesLimit);
+  EXPECT_LE(plan.shared_bytes(), kH100SharedBytesPerBlock);
   EXPECT_EQ(plan.stride % 4, 0);
   EXPECT_EQ(plan.stride / 4 % 2, 1) << "rows of Z and OUT an odd number of 16-byte groups apart";
 }
@@ -69,7 +69,8 @@ TEST(FusedPlan, TheSeedNetworksTrainOnChipAtBatch32And64) {
   for (bool seven : {false, true}) {
     for (int batch : {32, 64}) {
       SCOPED_TRACE(std::to_string(seven ? 7 : 6) + " layers, batch " + std::to_string(batch));
-      const FusedPlan plan = plan_fused_training(ParameterLayout(seed_widths(seven)), batch, true, false);
+      const FusedPlan plan =
+          plan_fused_training(ParameterLayout(seed_widths(seven)), batch, true, false, kH100SharedBytesPerBlock);
       expect_consistent(plan);
       EXPECT_EQ(plan.state_slots, 4) << "about 970 weight tiles: four per thread, their Adam states in registers";
       EXPECT_EQ(plan.tile_state.words, 0u);
@@ -92,13 +93,14 @@ TEST(FusedPlan, TheSeedNetworksTrainOnChipAtBatch32And64) {
 
 TEST(FusedPlan, WhatDoesNotFitOnChipGoesToGlobalScratch) {
   // 200 x 8 and 300 x 200 weights: the second (240 KB) cannot be in shared memory.
-  const FusedPlan wide = plan_fused_training(ParameterLayout({8, 200, 300, 1}), 32, false, false);
+  const FusedPlan wide =
+      plan_fused_training(ParameterLayout({8, 200, 300, 1}), 32, false, false, kH100SharedBytesPerBlock);
   expect_consistent(wide);
   EXPECT_TRUE(wide.layers[0].weights.shared);
   EXPECT_FALSE(wide.layers[1].weights.shared);
   EXPECT_GT(wide.global_words_per_network, 0u);
   // A batch of 2,000 rows: even the activations do not all fit.
-  const FusedPlan tall = plan_fused_training(ParameterLayout({4, 64, 1}), 2000, true, false);
+  const FusedPlan tall = plan_fused_training(ParameterLayout({4, 64, 1}), 2000, true, false, kH100SharedBytesPerBlock);
   expect_consistent(tall);
   EXPECT_FALSE(tall.layers[0].output.shared && tall.layers[0].pre_activation.shared);
   // A shared-memory limit of nothing but the bookkeeping: everything else global.
@@ -110,15 +112,18 @@ TEST(FusedPlan, WhatDoesNotFitOnChipGoesToGlobalScratch) {
 }
 
 TEST(FusedPlan, RegisterSlotsFollowTheWeightTilesPerThread) {
-  const FusedPlan small = plan_fused_training(ParameterLayout({7, 11, 5, 1}), 16, false, false);
+  const FusedPlan small =
+      plan_fused_training(ParameterLayout({7, 11, 5, 1}), 16, false, false, kH100SharedBytesPerBlock);
   EXPECT_EQ(small.state_slots, 1);
   EXPECT_EQ(small.weight_tiles, 2 * 3 + 2 * 3 + 1 * 2);  // ceil(out/4) x ceil(in/4) per layer
   EXPECT_EQ(small.tile_state.words, 0u);
-  const FusedPlan middle = plan_fused_training(ParameterLayout({30, 60, 60, 1}), 32, false, false);
+  const FusedPlan middle =
+      plan_fused_training(ParameterLayout({30, 60, 60, 1}), 32, false, false, kH100SharedBytesPerBlock);
   EXPECT_EQ(middle.state_slots, 2);  // 120 + 225 + 15 = 360 tiles: two per thread
   // 512 + 1280 + 40 = 1,832 tiles: eight per thread, four with their states in registers, four in
   // the tile_state buffer.
-  const FusedPlan large = plan_fused_training(ParameterLayout({64, 128, 160, 1}), 32, false, false);
+  const FusedPlan large =
+      plan_fused_training(ParameterLayout({64, 128, 160, 1}), 32, false, false, kH100SharedBytesPerBlock);
   EXPECT_EQ(large.state_slots, 4);
   EXPECT_EQ(large.tile_state.words, 4u * 32u * kFusedThreads);
   expect_consistent(large);
@@ -126,10 +131,10 @@ TEST(FusedPlan, RegisterSlotsFollowTheWeightTilesPerThread) {
 
 TEST(FusedPlan, RowActivationsAndDropoutGetTheirBuffersOnlyWhenAPackHasThem) {
   const ParameterLayout layout({9, 13, 6, 1});
-  const FusedPlan plain = plan_fused_training(layout, 16, false, false);
+  const FusedPlan plain = plan_fused_training(layout, 16, false, false, kH100SharedBytesPerBlock);
   EXPECT_EQ(plain.row_gradient.words, 0u);
   EXPECT_EQ(plain.layers[0].mask.words, 0u);
-  const FusedPlan both = plan_fused_training(layout, 16, true, true);
+  const FusedPlan both = plan_fused_training(layout, 16, true, true, kH100SharedBytesPerBlock);
   EXPECT_GT(both.row_gradient.words, 0u);
   EXPECT_GT(both.row_activation.words, 0u);
   EXPECT_EQ(both.layers[0].mask_words, (16 * 13 + 31) / 32);
@@ -348,7 +353,7 @@ TEST_F(FusedPath, GlobalMemoryFallbacksAgreeWithTheCpuTrainer) {
                                    {{64, 128, 160, 1}, 8, "optimizer states in a buffer"}};
   for (const Case& c : cases) {
     const ParameterLayout layout(c.widths);
-    const FusedPlan plan = plan_fused_training(layout, c.batch, true, false);
+    const FusedPlan plan = plan_fused_training(layout, c.batch, true, false, kH100SharedBytesPerBlock);
     EXPECT_FALSE(plan.fully_shared() && plan.tile_state.words == 0) << c.what << ": the plan puts something off chip";
     PackSpec spec{layout, c.batch, {}};
     for (int i = 0; i < 4; ++i) {

@@ -123,11 +123,13 @@ TEST(DeviceChoice, CudaTakesEveryEmulatedGpuAndPlansPacksForTheSmallest) {
   EXPECT_EQ(choose_device(config_for(Device::Cuda, {2, 0}), 2).gpus, (std::vector<int>{2, 0}));
   EXPECT_EQ(gpus_for_local_rank(4), std::vector<int>{1});  // ranks take the node's GPUs in turn
   const ParameterLayout layout({30, 90, 64, 1});
-  const int packs = pack_size_rule(choice, gpu_memory(choice), 1000, 1000)(layout, 32);
+  const std::vector<DeviceMemory> memory = gpu_memory(choice);
+  const int packs = pack_size_rule(choice, memory, 1000, 1000)(layout, 32);
   const BackendEntry& gpu = *testing::gpu_backend_entry();
   // Half of device 1's memory, the smallest.
-  EXPECT_EQ(packs,
-            gpu_pack_size(128 * mib, [&](int n) { return gpu.workspace_bytes(pack_of(layout, 32, n), 256).total(); }));
+  EXPECT_EQ(packs, gpu_pack_size(128 * mib, [&](int n) {
+              return gpu.workspace_bytes(pack_of(layout, 32, n), 256, memory[1].limits).total();
+            }));
 }
 #endif
 

@@ -163,15 +163,20 @@ class GpuSearch : public ::testing::Test {
   }
 
   fs::path work_ = testing::scratch_dir("search");
+
+  // The seed layout search on the CPU and with --device cuda (with `environment` added) agree:
+  // the same failures, at least kTrainingsThatMustAgree of the trainings with the CPU's confusion
+  // counts, and the same ranking.
+  void expect_cuda_agrees_with_the_cpu(Environment environment);
 };
 
-TEST_F(GpuSearch, CudaAgreesWithTheCpuTrainerOnTheSeedGridsLayouts) {
+void GpuSearch::expect_cuda_agrees_with_the_cpu(Environment environment) {
   write_seed_layout_search();
   // The race check runs in the op, pack and fused-path tests (tests/cuda_emulation/README.md lists them).
-  const Environment quick{{"HYPERFUSE_EMU_RACE_CHECK", "0"}};
+  environment.emplace_back("HYPERFUSE_EMU_RACE_CHECK", "0");
   const RunOutcome cpu = search("cpu", "cpu", {}, {"-j", "2"});
   ASSERT_EQ(cpu.exit_code, 0) << cpu.log;
-  const RunOutcome gpu = search("cuda", "cuda", quick);
+  const RunOutcome gpu = search("cuda", "cuda", environment);
   ASSERT_EQ(gpu.exit_code, 0) << gpu.log;
 
   const auto expected = journal_trainings(work_ / "cpu" / "study.sqlite");
@@ -210,6 +215,48 @@ TEST_F(GpuSearch, CudaAgreesWithTheCpuTrainerOnTheSeedGridsLayouts) {
   for (std::size_t r = 1; r <= 3 && r < gpu_csv.size(); ++r) gpu_top.push_back(best_key(gpu_csv, r));
   EXPECT_NE(std::find(gpu_top.begin(), gpu_top.end(), best_key(cpu_csv, 1)), gpu_top.end());
 }
+
+// On a real GPU, that GPU; in the emulated build, the card HYPERFUSE_EMU_PROFILE names (an H100 by
+// default: scripts/run_tests.sh runs it again on a T4 and an RTX 4090).
+TEST_F(GpuSearch, CudaAgreesWithTheCpuTrainerOnTheSeedGridsLayouts) { expect_cuda_agrees_with_the_cpu({}); }
+
+// The same on each emulated card of another shared-memory limit than the H100's 227 KiB: where the
+// plan puts what does not fit on chip in global scratch (said by `hyperfuse devices`), the
+// results stay the CPU's.
+class GpuSearchOnEachCard : public GpuSearch, public ::testing::WithParamInterface<const char*> {
+ protected:
+  void SetUp() override {
+    const BackendEntry* gpu = testing::gpu_backend_entry();
+    if (gpu == nullptr || !gpu->emulated) GTEST_SKIP() << "runs in the emulated build (-DHYPERFUSE_CUDA=EMULATE)";
+  }
+};
+
+TEST_P(GpuSearchOnEachCard, CudaAgreesWithTheCpuTrainerOnTheSeedGridsLayouts) {
+  const std::string card = GetParam();
+  expect_cuda_agrees_with_the_cpu({{"HYPERFUSE_EMU_PROFILE", card}});
+  const RunOutcome devices = hyperfuse({"devices", (work_ / "search.toml").string()}, {{"HYPERFUSE_EMU_PROFILE", card}},
+                                       work_ / "devices.log");
+  ASSERT_EQ(devices.exit_code, 0) << devices.log;
+  const std::string log = devices.log;
+  int plans = 0, in_scratch = 0;
+  for (std::size_t at = log.find("  widths "); at != std::string::npos; at = log.find("  widths ", at + 1)) {
+    const std::string line = log.substr(at, log.find('\n', at) - at);
+    ++plans;
+    in_scratch += line.find("a network in global scratch (weights of layers") != std::string::npos;
+    // The seed networks need 147-227 KiB on chip: at 64 and 99 KiB every plan puts weights in scratch.
+    if (card == "t4" || card == "rtx4090") {
+      EXPECT_NE(line.find("global scratch (weights"), std::string::npos) << line;
+    }
+  }
+  EXPECT_EQ(plans, 4) << log;  // two layouts, two batch sizes
+  // The A100's 163 KiB holds batch 32 (147-150 KiB), not batch 64 (222-227 KiB).
+  if (card == "a100") {
+    EXPECT_EQ(in_scratch, 2) << log;
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Cards, GpuSearchOnEachCard, ::testing::Values("t4", "rtx4090", "a100"),
+                         [](const ::testing::TestParamInfo<const char*>& card) { return std::string(card.param); });
 
 // The tests below steer the emulated GPUs through their environment variables.
 class EmulatedGpuSearch : public GpuSearch {

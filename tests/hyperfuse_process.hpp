@@ -25,11 +25,13 @@ inline std::ostream& operator<<(std::ostream& os, const Outcome& o) {
   return os << "exit " << o.exit_code << "\n--- stdout:\n" << o.out << "--- stderr:\n" << o.err;
 }
 
-// Runs hyperfuse in `work` with `args`, stdin closed; stdout and stderr go through files in
-// `captured`.
+// Runs hyperfuse in `work` with `args`, stdin closed, and `environment` ("NAME=value ...", already
+// shell-quoted) added to the environment; stdout and stderr go through files in `captured`.
 inline Outcome run_hyperfuse(const std::filesystem::path& work, const std::filesystem::path& captured,
-                             const std::vector<std::string>& args) {
-  std::string command = "cd " + shell_quoted(work.string()) + " && " + shell_quoted(hyperfuse_binary().string());
+                             const std::vector<std::string>& args, const std::string& environment = "") {
+  std::string command = "cd " + shell_quoted(work.string()) + " && " +
+                        (environment.empty() ? "" : "env " + environment + " ") +
+                        shell_quoted(hyperfuse_binary().string());
   for (const std::string& a : args) command += " " + shell_quoted(a);
   command += " </dev/null >" + shell_quoted((captured / "stdout").string()) + " 2>" +
              shell_quoted((captured / "stderr").string());

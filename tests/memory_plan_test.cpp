@@ -44,7 +44,7 @@ TEST(MemoryPlan, EachPackIsItsBackendsWorkspaceBytesAndTheTrainersBuffers) {
   for (std::size_t p = 0; p < search.plan.packs.size(); ++p) {
     const PlannedPack& pack = search.plan.packs[p];
     const int rows = workspace_rows(pack.spec.batch_size, search.train.rows, search.test.rows);
-    EXPECT_EQ(estimate.packs[p].workspace.total(), cpu->workspace_bytes(pack.spec, rows).total());
+    EXPECT_EQ(estimate.packs[p].workspace.total(), cpu->workspace_bytes(pack.spec, rows, DeviceLimits{}).total());
     EXPECT_EQ(estimate.packs[p].trainer_host,
               trainer_host_bytes(pack.spec, search.train.rows, search.train.features, pack.options.shuffle));
     EXPECT_EQ(estimate.packs[p].thread_host,
@@ -132,13 +132,24 @@ TEST(MemoryPlan, OnAGpuPacksAreSizedByFreeMemoryAndATooLargeNetworkIsRefused) {
   search.device.device = Device::Cuda;
   search.device.gpus = {0};
   search.backend = "cuda";
-  search.gpu_memory = {DeviceMemory{"pretend GPU", std::size_t{64} << 20, std::size_t{80} << 20}};
+  DeviceLimits limits;  // a 99 KiB card's (an RTX 4090's): the plans put more in global scratch
+  limits.compute_major = 8;
+  limits.compute_minor = 9;
+  limits.shared_bytes_per_block = 99 * 1024;
+  limits.multiprocessors = 128;
+  limits.has_kernel_image = true;
+  search.gpu_memory = {DeviceMemory{"pretend GPU", std::size_t{64} << 20, std::size_t{80} << 20, 128, limits, ""}};
   search.plan = plan_search(config.search, search.train.features, search.train.rows, search.test.rows,
                             pack_size_rule(search.device, search.gpu_memory, search.train.rows, search.test.rows));
   const MemoryEstimate estimate = estimate_memory(search);
   EXPECT_TRUE(estimate.on_gpu);
   for (std::size_t p = 0; p < estimate.packs.size(); ++p) {
     EXPECT_EQ(estimate.packs[p].device, estimate.packs[p].workspace.total());
+    const PlannedPack& pack = search.plan.packs[p];
+    EXPECT_EQ(estimate.packs[p].workspace.total(),
+              cuda->workspace_bytes(pack.spec,
+                                    workspace_rows(pack.spec.batch_size, search.train.rows, search.test.rows), limits)
+                  .total());
     EXPECT_LE(estimate.packs[p].one_network_device, estimate.packs[p].device);
   }
   try {

@@ -31,6 +31,18 @@ PackSpec pack(std::vector<int> widths, int networks, double dropout) {
   return spec;
 }
 
+// An H100's figures, for the arithmetic tests that run without a device.
+DeviceLimits h100_limits() {
+  DeviceLimits limits;
+  limits.compute_major = 9;
+  limits.shared_bytes_per_block = 227 * 1024;
+  limits.registers_per_multiprocessor = 65536;
+  limits.multiprocessors = 132;
+  limits.l2_bytes = std::size_t{50} << 20;
+  limits.has_kernel_image = true;
+  return limits;
+}
+
 struct Shape {
   std::vector<int> widths;
   int networks;
@@ -46,8 +58,8 @@ const std::vector<Shape> kShapes = {
     {{3, 5, 7, 11, 13, 1}, 5, 33, 0.1},
 };
 
-// The parts of a plan every backend has: four parameter-sized arrays at least, three layer
-// buffers per layer, and some bookkeeping.
+// The parts of a host backend's plan: four parameter-sized arrays at least, three layer buffers
+// per layer, and some bookkeeping.
 void expect_every_part(const WorkspaceBytes& planned, const PackSpec& spec, const Shape& s) {
   EXPECT_GE(planned.parameters, 4 * spec.layout.size * sizeof(float) * static_cast<std::size_t>(s.networks));
   EXPECT_GE(planned.activations, 3 * static_cast<std::size_t>(s.rows) * sizeof(float) *
@@ -72,7 +84,7 @@ TEST(WorkspaceBytes, EveryHostBackendAllocatesExactlyWhatItsFunctionSays) {
     for (const Shape& s : kShapes) {
       SCOPED_TRACE(trace(entry.name, s));
       const PackSpec spec = pack(s.widths, s.networks, s.dropout);
-      const WorkspaceBytes planned = entry.workspace_bytes(spec, s.rows);
+      const WorkspaceBytes planned = entry.workspace_bytes(spec, s.rows, DeviceLimits{});
       const std::unique_ptr<PackWorkspace> workspace = backend->create_workspace(spec, s.rows);
       EXPECT_EQ(workspace->allocated_bytes(), planned.total());
       expect_every_part(planned, spec, s);
@@ -84,17 +96,26 @@ TEST(WorkspaceBytes, EveryHostBackendAllocatesExactlyWhatItsFunctionSays) {
 // The CUDA backend on device 0. On the emulation, the device memory a workspace holds as the
 // emulated runtime counts it (every cudaMalloc less every cudaFree), so a buffer the backend's
 // own sum forgets, or counts but never allocates, shows; and all of it is freed with the
-// workspace. On a real GPU, whose driver rounds allocations up, the backend's own sum.
+// workspace. On a real GPU, whose driver rounds allocations up, the backend's own sum. The fused
+// path holds the parameters and two optimizer states; the step-by-step buffers (gradients, Z,
+// activation, gradient and output per layer, the batch) come only once a primitive runs.
 TEST(WorkspaceBytes, TheCudaBackendAllocatesExactlyWhatItsFunctionSays) {
   HF_SKIP_UNLESS_GPU_VISIBLE("no CUDA device visible (or no CUDA backend in this build)");
   const BackendEntry* entry = testing::gpu_backend_entry();
   ASSERT_NE(entry, nullptr);
   ASSERT_TRUE(entry->workspace_bytes) << entry->name << " registers no workspace_bytes";
   std::unique_ptr<Backend> backend = entry->make(0);
+  const DeviceLimits device = entry->device_memory(0).limits;
   for (const Shape& s : kShapes) {
     SCOPED_TRACE(trace(entry->name, s));
     const PackSpec spec = pack(s.widths, s.networks, s.dropout);
-    const WorkspaceBytes planned = entry->workspace_bytes(spec, s.rows);
+    const WorkspaceBytes planned = entry->workspace_bytes(spec, s.rows, device);
+    const std::size_t networks = static_cast<std::size_t>(s.networks), rows = static_cast<std::size_t>(s.rows);
+    EXPECT_EQ(planned.parameters, 3 * spec.layout.size * sizeof(float) * networks);
+    EXPECT_GT(planned.other, 0u);
+    std::size_t step_by_step = spec.layout.size * networks + rows * (spec.layout.in(0) + 1);
+    for (int l = 0; l < spec.layout.layers(); ++l)
+      step_by_step += (l + 1 < spec.layout.layers() ? 4 : 3) * networks * rows * spec.layout.out(l);
     const std::optional<std::size_t> before = testing::emulated_device_bytes_allocated(0);
     {
       const std::unique_ptr<PackWorkspace> workspace = backend->create_workspace(spec, s.rows);
@@ -103,23 +124,33 @@ TEST(WorkspaceBytes, TheCudaBackendAllocatesExactlyWhatItsFunctionSays) {
         EXPECT_EQ(*testing::emulated_device_bytes_allocated(0) - *before, planned.total())
             << "the device memory the emulated runtime allocated for the workspace";
       }
+      const std::vector<float> features(rows * spec.layout.in(0), 0.5f), labels(rows, 1.0f);
+      workspace->load_batch(features.data(), labels.data(), s.rows);
+      EXPECT_EQ(workspace->allocated_bytes(), planned.total() + step_by_step * sizeof(float));
+      if (before) {
+        EXPECT_EQ(*testing::emulated_device_bytes_allocated(0) - *before, workspace->allocated_bytes())
+            << "the step-by-step buffers as the emulated runtime allocated them";
+      }
     }
     if (before) {
       EXPECT_EQ(*testing::emulated_device_bytes_allocated(0), *before) << "freed with the workspace";
     }
-    expect_every_part(planned, spec, s);
   }
 }
 
 TEST(WorkspaceBytes, DropoutAndMoreNetworksTakeMore) {
   for (const BackendEntry& entry : registered_backends()) {
     SCOPED_TRACE(entry.name);
-    const WorkspaceBytes without = entry.workspace_bytes(pack({30, 60, 1}, 2, 0.0), 64);
-    const WorkspaceBytes with = entry.workspace_bytes(pack({30, 60, 1}, 2, 0.3), 64);
-    const WorkspaceBytes more = entry.workspace_bytes(pack({30, 60, 1}, 4, 0.0), 64);
-    EXPECT_GE(with.activations, without.activations);
+    const DeviceLimits device = h100_limits();
+    const WorkspaceBytes without = entry.workspace_bytes(pack({30, 60, 1}, 2, 0.0), 64, device);
+    const WorkspaceBytes with = entry.workspace_bytes(pack({30, 60, 1}, 2, 0.3), 64, device);
+    const WorkspaceBytes more = entry.workspace_bytes(pack({30, 60, 1}, 4, 0.0), 64, device);
+    EXPECT_GE(with.total(), without.total());
     EXPECT_GT(more.parameters, without.parameters);
-    EXPECT_GT(more.activations, without.activations);
+    EXPECT_GT(more.total(), without.total());
+    if (!entry.accelerator) {
+      EXPECT_GT(more.activations, without.activations);
+    }
   }
 }
 
@@ -132,7 +163,8 @@ TEST(WorkspaceBytes, GpuPacksAreSizedByTheSameFunction) {
     DeviceChoice choice;
     choice.device = Device::Cuda;
     choice.gpus = {0};
-    const std::vector<DeviceMemory> memory{{"test device", std::size_t{3} << 30, std::size_t{4} << 30}};
+    const std::vector<DeviceMemory> memory{
+        {"test device", std::size_t{3} << 30, std::size_t{4} << 30, 132, h100_limits(), ""}};
     const std::size_t budget = gpu_pack_budget(memory);
     EXPECT_EQ(budget, std::size_t{3} << 29);
     const int train_rows = 10000, test_rows = 2500;
@@ -143,9 +175,10 @@ TEST(WorkspaceBytes, GpuPacksAreSizedByTheSameFunction) {
         const int networks = rule(layout, batch_size);
         const int rows = workspace_rows(batch_size, train_rows, test_rows);
         SCOPED_TRACE(std::to_string(widths[1]) + " units, batch " + std::to_string(batch_size));
-        EXPECT_LE(entry.workspace_bytes(pack_of(layout, batch_size, networks), rows).total(), budget);
+        EXPECT_LE(entry.workspace_bytes(pack_of(layout, batch_size, networks), rows, h100_limits()).total(), budget);
         if (networks < kMaxGpuPackSize) {
-          EXPECT_GT(entry.workspace_bytes(pack_of(layout, batch_size, 2 * networks), rows).total(), budget);
+          EXPECT_GT(entry.workspace_bytes(pack_of(layout, batch_size, 2 * networks), rows, h100_limits()).total(),
+                    budget);
         }
       }
     }

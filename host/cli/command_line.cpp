@@ -22,6 +22,7 @@ Usage:
   hyperfuse report [options]             one HTML page of plots of a finished search
   hyperfuse make-data [options]          write synthetic D.AT-shaped train.csv and test.csv
   hyperfuse convert CONFIG.py [options]  the seed script's config.py as a TOML config
+  hyperfuse devices [CONFIG]             every GPU, whether this build can use it, and CONFIG's plan there
   hyperfuse help [COMMAND]               this text, or one command's options
   hyperfuse --help | --version
 
@@ -97,8 +98,9 @@ class Parser {
     add_report();
     add_make_data();
     add_convert();
+    add_devices();
     help_ = app_.add_subcommand("help", "this text, or one command's options");
-    help_->add_option("COMMAND", help_topic_, "a command: run, predict, export, report, make-data or convert");
+    help_->add_option("COMMAND", help_topic_, "a command: run, predict, export, report, make-data, convert or devices");
   }
 
   void parse() {
@@ -252,6 +254,17 @@ class Parser {
          [&r](const std::filesystem::path& v) { r.out = v; });
   }
 
+  void add_devices() {
+    CLI::App* devices =
+        command("devices",
+                "Lists every visible GPU: name, compute capability, memory, shared memory per\n"
+                "block, and whether this build can train on it; with CONFIG, what that search's\n"
+                "plan does on each chosen GPU (networks per pack, what stays on chip and what\n"
+                "goes to global scratch, workers, launches per epoch). Reads the data, trains nothing.");
+    DevicesArguments& d = line_.devices;
+    path(devices, "CONFIG", "", "a search's TOML file", [&d](const std::filesystem::path& v) { d.config = v; });
+  }
+
   void add_make_data() {
     CLI::App* make_data = command("make-data", "Writes synthetic D.AT-shaped train.csv and test.csv.");
     MakeDataArguments& m = line_.make_data;
@@ -300,7 +313,8 @@ class Parser {
   void finish(const std::string& name) {
     static const std::vector<std::pair<std::string, Command>> kCommands = {
         {"run", Command::Run},       {"predict", Command::Predict},    {"export", Command::Export},
-        {"report", Command::Report}, {"make-data", Command::MakeData}, {"convert", Command::Convert}};
+        {"report", Command::Report}, {"make-data", Command::MakeData}, {"convert", Command::Convert},
+        {"devices", Command::Devices}};
     for (const auto& [command_name, command] : kCommands) {
       if (command_name == name) line_.command = command;
     }

@@ -64,7 +64,11 @@ struct ConvertArguments {
   std::optional<std::filesystem::path> output_dir;
 };
 
-enum class Command { Help, Version, Run, MakeData, Predict, Export, Report, Convert };
+struct DevicesArguments {
+  std::optional<std::filesystem::path> config;  // also say what this search's plan does on each GPU
+};
+
+enum class Command { Help, Version, Run, MakeData, Predict, Export, Report, Convert, Devices };
 
 struct CommandLine {
   Command command = Command::Help;
@@ -75,6 +79,7 @@ struct CommandLine {
   ExportArguments export_model;
   ReportArguments report;
   ConvertArguments convert;
+  DevicesArguments devices;
 };
 
 CommandLine parse_command_line(const std::vector<std::string>& args);

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "host/cli/command_line.hpp"
+#include "host/cli/devices_report.hpp"
 #include "host/cli/plan_report.hpp"
 #include "host/cli/progress_line.hpp"
 #include "host/cli/seed_conversion.hpp"
@@ -183,6 +184,7 @@ int run_command(const RunArguments& args, MpiSession* mpi) {
   ProgressLine progress(show_progress);
   const auto on_plan = [&](const SearchSummary& s) {
     // Said even when quiet: the search runs differently from what was asked.
+    if (!s.device_notice.empty()) std::fprintf(stderr, "%s\n", s.device_notice.c_str());
     if (!s.memory_notice.empty()) std::fprintf(stderr, "%s\n", s.memory_notice.c_str());
     if (args.quiet) return;
     // Under MPI the workers' threads are their own; rank 0 names the ranks instead.
@@ -259,6 +261,7 @@ int dry_run_command(const RunArguments& args) {
   std::fputs(plan_report(config, prepared, estimate, host, fit).c_str(), stdout);
   std::fflush(stdout);
   if (refusal) throw *refusal;
+  if (!prepared.device.notice.empty()) std::fprintf(stderr, "%s\n", prepared.device.notice.c_str());
   if (!fit->notice.empty()) std::fprintf(stderr, "%s\n", fit->notice.c_str());
   return 0;
 }
@@ -387,6 +390,7 @@ int main(int argc, char** argv) {
       case hf::Command::Export: return hf::export_command(line.export_model);
       case hf::Command::Report: return hf::report_command(line.report);
       case hf::Command::Convert: return hf::convert_seed_config(line.convert);
+      case hf::Command::Devices: std::fputs(hf::devices_report(line.devices.config).c_str(), stdout); return 0;
     }
   } catch (const hf::InputError& e) {
     std::fprintf(stderr, "hyperfuse: error: %s\n", e.what());

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstdio>
 
+#include "host/run/device_plan.hpp"
 #include "kernels/backend/byte_size.hpp"
 
 namespace hf {
@@ -87,6 +88,7 @@ std::string plan_report(const SearchConfig& config, const PreparedSearch& prepar
                    " (" + prepared.gpu_memory[g].name + "), " + byte_size(prepared.gpu_memory[g].free_bytes) + " free");
     }
   }
+  for (const std::string& gpu_line : gpu_plan_lines(prepared)) text += gpu_line + "\n";
   if (!fit) text += "The search does not fit in memory: see the error.\n";
   return text;
 }

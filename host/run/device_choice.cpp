@@ -32,7 +32,39 @@ std::string no_cuda_message(const SearchConfig& config) {
   return where + "no CUDA device is visible (no GPU, no driver, or CUDA_VISIBLE_DEVICES hides them)" + fix;
 }
 
+// The chosen GPUs this build can train on; refuses (device = "cuda") or leaves out (auto) the
+// others.
+void keep_usable_gpus(const SearchConfig& config, const BackendEntry& cuda, DeviceChoice& choice) {
+  std::vector<int> usable;
+  std::string passed_over;
+  for (int id : choice.gpus) {
+    const DeviceMemory gpu = cuda.device_memory(id);
+    if (gpu.unusable.empty()) {
+      usable.push_back(id);
+      continue;
+    }
+    if (config.device == Device::Cuda) {
+      throw InputError(config.source.string() + ": [execution] device = \"cuda\", but " + gpu_text(id, gpu) +
+                       " cannot be used: " + gpu.unusable + "; or train on the CPU (--device cpu)");
+    }
+    if (passed_over.empty()) passed_over = gpu_text(id, gpu) + ": " + gpu.unusable;
+  }
+  if (passed_over.empty()) return;
+  if (usable.empty()) {
+    choice = DeviceChoice{};
+    choice.notice = "hyperfuse: device = \"auto\": training on the CPU, because " + passed_over;
+    return;
+  }
+  choice.notice = "hyperfuse: device = \"auto\": leaving out " + passed_over;
+  choice.gpus = usable;
+}
+
 }  // namespace
+
+std::string gpu_text(int id, const DeviceMemory& gpu) {
+  return "GPU " + std::to_string(id) + " (" + gpu.name + ", compute capability " +
+         std::to_string(gpu.limits.compute_major) + "." + std::to_string(gpu.limits.compute_minor) + ")";
+}
 
 DeviceChoice choose_device(const SearchConfig& config, int cpu_threads) {
   DeviceChoice choice;
@@ -60,7 +92,9 @@ DeviceChoice choose_device(const SearchConfig& config, int cpu_threads) {
     }
     choice.gpus = config.gpus;
   }
-  choice.threads = static_cast<int>(choice.gpus.size());
+  const int cpu = choice.threads;
+  keep_usable_gpus(config, *cuda, choice);
+  choice.threads = choice.device == Device::Cuda ? static_cast<int>(choice.gpus.size()) : cpu;
   return choice;
 }
 
@@ -122,16 +156,31 @@ PackSpec pack_of(const ParameterLayout& layout, int batch_size, int networks) {
   return PackSpec{layout, batch_size, std::vector<PackMember>(static_cast<std::size_t>(networks), member)};
 }
 
+WorkspaceBytes workspace_on_chosen(const BackendEntry& entry, const std::vector<DeviceMemory>& memory,
+                                   const PackSpec& pack, int max_rows) {
+  if (!entry.accelerator || memory.empty()) return entry.workspace_bytes(pack, max_rows, DeviceLimits{});
+  WorkspaceBytes most;
+  for (const DeviceMemory& gpu : memory) {
+    const WorkspaceBytes bytes = entry.workspace_bytes(pack, max_rows, gpu.limits);
+    if (bytes.total() > most.total()) most = bytes;
+  }
+  return most;
+}
+
 PackSizeRule pack_size_rule(const DeviceChoice& choice, const std::vector<DeviceMemory>& memory, int train_rows,
                             int test_rows) {
   const BackendEntry& entry = backend_entry(choice);
-  if (!entry.accelerator) return [](const ParameterLayout&, int) { return 1; };
-  const std::size_t budget = gpu_pack_budget(memory);
-  return [&entry, budget, train_rows, test_rows](const ParameterLayout& layout, int batch_size) {
+  if (!entry.accelerator || memory.empty()) return [](const ParameterLayout&, int) { return 1; };
+  return [&entry, memory, train_rows, test_rows](const ParameterLayout& layout, int batch_size) {
     const int rows = workspace_rows(batch_size, train_rows, test_rows);
-    return gpu_pack_size(budget, [&](int networks) {
-      return entry.workspace_bytes(pack_of(layout, batch_size, networks), rows).total();
-    });
+    int size = kMaxGpuPackSize;
+    for (const DeviceMemory& gpu : memory) {
+      // Half of this device's free memory (gpu_pack_budget's share) for a pack planned for it.
+      size = std::min(size, gpu_pack_size(gpu.free_bytes / 2, [&](int networks) {
+                        return entry.workspace_bytes(pack_of(layout, batch_size, networks), rows, gpu.limits).total();
+                      }));
+    }
+    return size;
   };
 }
 

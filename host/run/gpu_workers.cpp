@@ -34,16 +34,21 @@ int workers_per_gpu(const DeviceChoice& choice, const std::vector<DeviceMemory>&
                     int train_rows, int test_rows, std::size_t resident_bytes) {
   const BackendEntry& entry = backend_entry(choice);
   if (!entry.accelerator || memory.empty() || plan.packs.empty()) return 1;
-  int networks_at_once = memory.front().networks_at_once;
-  for (const DeviceMemory& m : memory) networks_at_once = std::min(networks_at_once, m.networks_at_once);
   int largest_pack = 0;
-  std::size_t largest_workspace = 0;
-  for (const PlannedPack& pack : plan.packs) {
-    largest_pack = std::max(largest_pack, pack.spec.models());
-    const int rows = workspace_rows(pack.spec.batch_size, train_rows, test_rows);
-    largest_workspace = std::max(largest_workspace, entry.workspace_bytes(pack.spec, rows).total());
+  for (const PlannedPack& pack : plan.packs) largest_pack = std::max(largest_pack, pack.spec.models());
+  // Each device by its own figures (multiprocessors, the plan's scratch for its shared memory,
+  // half its free memory); the fewest workers any device takes.
+  int workers = kMaxWorkersPerGpu;
+  for (const DeviceMemory& gpu : memory) {
+    std::size_t largest_workspace = 0;
+    for (const PlannedPack& pack : plan.packs) {
+      const int rows = workspace_rows(pack.spec.batch_size, train_rows, test_rows);
+      largest_workspace = std::max(largest_workspace, entry.workspace_bytes(pack.spec, rows, gpu.limits).total());
+    }
+    workers = std::min(workers, workers_per_gpu(gpu.networks_at_once, largest_pack, largest_workspace + resident_bytes,
+                                                gpu.free_bytes / 2));
   }
-  return workers_per_gpu(networks_at_once, largest_pack, largest_workspace + resident_bytes, gpu_pack_budget(memory));
+  return workers;
 }
 
 DeviceChoice with_workers_per_gpu(DeviceChoice choice, int workers) {

@@ -29,8 +29,9 @@ std::size_t resident_bytes_per_worker(const SearchPlan& plan, const std::vector<
                                       int train_rows);
 
 // Workers per GPU for this plan: on the CPU 1 (the CPU has its own thread count). Every chosen
-// GPU gets the same number, the smallest device's (memory and multiprocessors) deciding; the
-// budget is gpu_pack_budget, the one the packs were sized by. Results do not depend on it: packs
+// GPU gets the same number, the fewest any device takes by its own figures (multiprocessors, the
+// workspace planned for its shared memory, half its free memory: the share the packs were sized
+// by). Results do not depend on it: packs
 // are independent and each is trained the same way by any worker.
 int workers_per_gpu(const DeviceChoice& choice, const std::vector<DeviceMemory>& memory, const SearchPlan& plan,
                     int train_rows, int test_rows, std::size_t resident_bytes);

@@ -126,8 +126,8 @@ std::string more_combinations(std::size_t count) {
   const PlannedPack& pack = prepared.plan.packs[p];
   const int rows = workspace_rows(pack.spec.batch_size, prepared.train.rows, prepared.evaluation().rows());
   const BackendEntry& entry = backend_entry(prepared.device);
-  const WorkspaceBytes one =
-      entry.workspace_bytes(PackSpec{pack.spec.layout, pack.spec.batch_size, {pack.spec.members.front()}}, rows);
+  const WorkspaceBytes one = workspace_on_chosen(
+      entry, prepared.gpu_memory, PackSpec{pack.spec.layout, pack.spec.batch_size, {pack.spec.members.front()}}, rows);
   std::size_t smallest = 0;
   for (std::size_t g = 1; g < prepared.gpu_memory.size(); ++g)
     if (prepared.gpu_memory[g].free_bytes < prepared.gpu_memory[smallest].free_bytes) smallest = g;
@@ -221,13 +221,14 @@ MemoryEstimate estimate_memory(const PreparedSearch& prepared) {
   for (const PlannedPack& pack : plan.packs) {
     const int rows = workspace_rows(pack.spec.batch_size, prepared.train.rows, prepared.evaluation().rows());
     PackMemory m;
-    m.workspace = entry.workspace_bytes(pack.spec, rows);
+    m.workspace = workspace_on_chosen(entry, prepared.gpu_memory, pack.spec, rows);
     m.trainer_host = trainer_host_bytes(pack.spec, prepared.train.rows, prepared.train.features, pack.options.shuffle);
     m.thread_host = kPerThreadOverheadBytes + m.trainer_host + (entry.accelerator ? 0 : m.workspace.total());
     if (entry.accelerator) {
       m.device = m.workspace.total();
       m.one_network_device =
-          entry.workspace_bytes(PackSpec{pack.spec.layout, pack.spec.batch_size, {pack.spec.members.front()}}, rows)
+          workspace_on_chosen(entry, prepared.gpu_memory,
+                              PackSpec{pack.spec.layout, pack.spec.batch_size, {pack.spec.members.front()}}, rows)
               .total();
     }
     estimate.packs.push_back(m);

@@ -112,6 +112,7 @@ SearchSummary run_search(const SearchConfig& config, const SearchOptions& option
   const auto started = std::chrono::steady_clock::now();
   PreparedSearch prepared = prepare_search(config);
   SearchSummary summary;
+  summary.device_notice = prepared.device.notice;
   // Under MPI the worker ranks fit their own threads to their own memory.
   if (!options.execute) {
     const MemoryFit fit = fit_to_memory(config, prepared, estimate_memory(prepared), host_memory());

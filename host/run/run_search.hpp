@@ -55,6 +55,7 @@ struct SearchSummary {
   // Combinations whose trained networks the journal keeps once the search completed: the best
   // [output] keep_models, fewer when fewer ranked or an earlier run of the study kept none.
   int models_kept = 0;
+  std::string device_notice;  // when device = "auto" passed over a GPU this build cannot use, else empty
   std::string memory_notice;  // when memory changed how the search runs (fewer threads), else empty
   std::filesystem::path results_path;
   std::filesystem::path errors_path;

@@ -5,8 +5,9 @@
 // the CPU backend runs, compiled without FMA contraction (see CMakeLists.txt) so each element
 // rounds as on the CPU. Host-side layouts of the interface are the CPU backend's.
 //
-// The primitives stay the op-tested reference and the step-by-step path; train_pack takes the
-// whole-epoch path (train_epoch, evaluate), which runs the fused kernels (fused_kernels.hpp):
+// The primitives stay the op-tested reference and the step-by-step path, their buffers allocated
+// when one is first called; train_pack takes the whole-epoch path (train_epoch, evaluate), which
+// runs the fused kernels (fused_kernels.hpp):
 // one launch per pack and epoch, on the same device buffers (parameters, optimizer states,
 // health and loss sums), over data copied to the device once (resident_rows.hpp).
 #include "kernels/cuda/cuda_backend.hpp"
@@ -15,9 +16,12 @@
 #include <cuda_runtime.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <exception>
+#include <memory>
 #include <stdexcept>
 #include <thread>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -35,13 +39,17 @@
 namespace hf {
 namespace {
 
+// A stream owned by a backend and the workspaces it made, destroyed with the last of them.
+using SharedStream = std::shared_ptr<std::remove_pointer_t<cudaStream_t>>;
+
 // A run [begin, end) of consecutive active networks: one batched GEMM each.
 struct NetworkRun {
   int begin = 0, end = 0;
 };
 
-// The element count of every device buffer a CudaPack holds: the constructor allocates exactly
-// these and cuda_workspace_bytes adds them up, so pack sizing is what a workspace allocates.
+// The element count of every device buffer a CudaPack holds: the constructor allocates the fused
+// path's (the step-by-step ones come with the first primitive, need_step_buffers) and
+// cuda_workspace_bytes adds them up, so pack sizing is what a workspace allocates.
 struct CudaPackSizes {
   std::size_t parameters = 0;              // each of parameters, gradients and two optimizer states
   std::vector<std::size_t> layer, output;  // per layer: Z, activation and gradient each; output (hidden only)
@@ -56,20 +64,23 @@ struct CudaPackSizes {
 
 // A pack without a batch size (the op tests' workspaces, driven primitive by primitive) has no
 // fused plan: its layers are empty, and the whole-epoch calls return false.
-FusedPlan fused_plan_of(const PackSpec& pack) {
+FusedPlan fused_plan_of(const PackSpec& pack, const DeviceLimits& device) {
   if (pack.batch_size < 1) return FusedPlan{};
+  if (device.shared_bytes_per_block == 0)
+    throw std::logic_error("fused plan of a pack: the device's limits were not read (DeviceLimits is empty)");
   bool any_dropout = false, any_row_activation = false;
   for (const PackMember& m : pack.members) {
     any_dropout = any_dropout || m.dropout > 0.0;
     any_row_activation = any_row_activation || is_row_activation(m.activation);
   }
-  return plan_fused_training(pack.layout, pack.batch_size, any_dropout, any_row_activation);
+  return plan_fused_training(pack.layout, pack.batch_size, any_dropout, any_row_activation,
+                             device.shared_bytes_per_block);
 }
 
-CudaPackSizes cuda_pack_sizes(const PackSpec& pack, int max_rows) {
+CudaPackSizes cuda_pack_sizes(const PackSpec& pack, int max_rows, const DeviceLimits& device) {
   const ParameterLayout& L = pack.layout;
   CudaPackSizes sizes;
-  sizes.fused = fused_plan_of(pack);
+  sizes.fused = fused_plan_of(pack, device);
   sizes.layer_views = sizes.fused.layers.size();
   sizes.models = static_cast<std::size_t>(pack.models());
   sizes.parameters = sizes.models * L.size;
@@ -102,11 +113,16 @@ struct PackBuffers {
   cudaStream_t stream = nullptr;
   cublasHandle_t cublas = nullptr;
 
-  DeviceBuffer<float> parameters, gradients, state1, state2;
+  DeviceBuffer<float> parameters, state1, state2;
+  // The step-by-step path's buffers, allocated when a primitive first needs them
+  // (need_step_buffers): the fused path, which trains every pack with a batch size, never does.
   // Per layer, models x max_rows x out(l). `output` exists for hidden layers only: the
   // activation after dropout, or a copy of it, which the next layer reads.
+  DeviceBuffer<float> gradients;
   std::vector<DeviceBuffer<float>> z, y, output, g;
   DeviceBuffer<float> batch_x, batch_y;
+  CudaPackSizes sizes;  // of every buffer, the step-by-step ones included
+  bool step_buffers = false;
   DeviceBuffer<double> losses;
   DeviceBuffer<double> loss_sums;  // per network, since the trainer last took them
   DeviceBuffer<std::int64_t> first_nonfinite_loss_step;
@@ -279,6 +295,30 @@ struct PackBuffers {
   }
 
   void synchronize() { HF_CUDA_CHECK(cudaStreamSynchronize(stream)); }
+
+  // Allocates the step-by-step buffers unless they are there; the gradients start at zero. All
+  // or nothing: a failed allocation leaves none.
+  void need_step_buffers() {
+    if (step_buffers) return;
+    DeviceBuffer<float> new_gradients(sizes.parameters, stream);
+    std::vector<DeviceBuffer<float>> new_z, new_y, new_g, new_output;
+    for (std::size_t l = 0; l < sizes.layer.size(); ++l) {
+      new_z.emplace_back(sizes.layer[l], stream);
+      new_y.emplace_back(sizes.layer[l], stream);
+      new_g.emplace_back(sizes.layer[l], stream);
+      new_output.emplace_back(sizes.output[l], stream);
+    }
+    DeviceBuffer<float> new_batch_x(sizes.batch_x, stream), new_batch_y(sizes.batch_y, stream);
+    new_gradients.fill_bytes(0, stream);
+    gradients = std::move(new_gradients);
+    z = std::move(new_z);
+    y = std::move(new_y);
+    g = std::move(new_g);
+    output = std::move(new_output);
+    batch_x = std::move(new_batch_x);
+    batch_y = std::move(new_batch_y);
+    step_buffers = true;
+  }
 };
 
 template <typename T, typename F>
@@ -286,7 +326,7 @@ DeviceBuffer<T> per_network(const PackSpec& spec, cudaStream_t stream, F&& value
   std::vector<T> host;
   host.reserve(spec.members.size());
   for (const PackMember& member : spec.members) host.push_back(value_of(member));
-  DeviceBuffer<T> buffer(host.size());
+  DeviceBuffer<T> buffer(host.size(), stream);
   buffer.upload(host.data(), host.size(), stream);
   HF_CUDA_CHECK(cudaStreamSynchronize(stream));  // `host` goes out of scope
   return buffer;
@@ -326,37 +366,109 @@ std::vector<FusedLayerView> fused_layer_views(const FusedPlan& plan, const Param
   return views;
 }
 
+// "sm_75, sm_80, compute_120 (PTX)" for CMake's "75-real,80-real,120-virtual" (entries without a
+// suffix are both); anything else (native, all) as written.
+std::string architecture_names(const std::string& list) {
+  std::string names;
+  const auto add = [&](const std::string& name) { names += (names.empty() ? "" : ", ") + name; };
+  std::size_t start = 0;
+  while (start < list.size()) {
+    const std::size_t end = std::min(list.find_first_of(",;", start), list.size());
+    const std::string item = list.substr(start, end - start);
+    start = end + 1;
+    const std::size_t dash = item.find('-');
+    const std::string number = item.substr(0, dash);
+    const std::string kind = dash == std::string::npos ? "" : item.substr(dash + 1);
+    if (number.empty() || number.find_first_not_of("0123456789") != std::string::npos) {
+      add(item);
+      continue;
+    }
+    if (kind != "virtual") add("sm_" + number);
+    if (kind != "real") add("compute_" + number + " (PTX)");
+  }
+  return names;
+}
+
+std::string built_architecture_list() {
+#if HYPERFUSE_CUDA_EMULATED
+  return ::hf_emu::built_architectures();
+#else
+  return HYPERFUSE_CUDA_ARCHITECTURES;
+#endif
+}
+
+std::string device_text(int device) { return "CUDA device " + std::to_string(device); }
+
+// The limits of `device`, which must be the calling thread's current device (the kernels'
+// attributes are queried there).
+DeviceLimits current_device_limits(int device) {
+  DeviceLimits limits;
+  cudaDeviceProp properties{};
+  HF_CUDA_CHECK(cudaGetDeviceProperties(&properties, device));
+  limits.compute_major = properties.major;
+  limits.compute_minor = properties.minor;
+  limits.multiprocessors = properties.multiProcessorCount;
+  limits.registers_per_multiprocessor = properties.regsPerMultiprocessor;
+  limits.l2_bytes = static_cast<std::size_t>(std::max(properties.l2CacheSize, 0));
+  int optin = 0;
+  HF_CUDA_CHECK(cudaDeviceGetAttribute(&optin, cudaDevAttrMaxSharedMemoryPerBlockOptin, device));
+  limits.shared_bytes_per_block = static_cast<std::size_t>(std::max(optin, 0));
+  cudaFuncAttributes training{}, evaluation{};
+  cudaError_t status = fused_training_attributes(training);
+  if (status == cudaSuccess) status = fused_evaluation_attributes(evaluation);
+  if (status == cudaErrorNoKernelImageForDevice || status == cudaErrorInvalidDeviceFunction) {
+    cudaGetLastError();  // not sticky: the device stays usable for queries
+    return limits;       // the card's own limit, for messages: nothing of this build runs there
+  }
+  HF_CUDA_CHECK(status);
+  limits.has_kernel_image = true;
+  const std::size_t static_shared = std::max(training.sharedSizeBytes, evaluation.sharedSizeBytes);
+  limits.shared_bytes_per_block =
+      limits.shared_bytes_per_block > static_shared ? limits.shared_bytes_per_block - static_shared : 0;
+  return limits;
+}
+
+// Why this build cannot train on a device of these limits, or "" when it can.
+std::string unusable_reason(const DeviceLimits& limits) {
+  const std::string capability = std::to_string(limits.compute_major) + "." + std::to_string(limits.compute_minor);
+  if (!limits.has_kernel_image) {
+    return "this build of hyperfuse holds no code for compute capability " + capability + " (it was built for " +
+           architecture_names(built_architecture_list()) + "); rebuild it for this GPU: " + kCudaRebuildCommand;
+  }
+  if (limits.shared_bytes_per_block < kFusedMinimumSharedBytes) {
+    return "it gives a block " + std::to_string(limits.shared_bytes_per_block) +
+           " bytes of shared memory, and the fused kernels need at least " + std::to_string(kFusedMinimumSharedBytes);
+  }
+  return "";
+}
+
 // One pack on the device: its buffers and the primitives, each a fixed sequence of launches on
 // the backend's stream, and the whole-epoch path through the fused kernels.
 class CudaPack final : public PackWorkspace {
  public:
-  CudaPack(const PackSpec& spec, int max_rows, cudaStream_t stream, cublasHandle_t cublas, ResidentRows& resident)
-      : ws(spec, max_rows, stream, cublas), resident_(resident) {
-    const CudaPackSizes sizes = cuda_pack_sizes(spec, max_rows);
+  CudaPack(const PackSpec& spec, int max_rows, const DeviceLimits& device, SharedStream shared_stream,
+           cublasHandle_t cublas, ResidentRows& resident)
+      : stream_(std::move(shared_stream)), ws(spec, max_rows, stream_.get(), cublas), resident_(resident) {
+    const cudaStream_t stream = stream_.get();
+    ws.sizes = cuda_pack_sizes(spec, max_rows, device);
+    const CudaPackSizes& sizes = ws.sizes;
     const std::size_t models = sizes.models;
-    ws.parameters = DeviceBuffer<float>(sizes.parameters);
-    ws.gradients = DeviceBuffer<float>(sizes.parameters);
-    ws.state1 = DeviceBuffer<float>(sizes.parameters);
-    ws.state2 = DeviceBuffer<float>(sizes.parameters);
-    for (std::size_t l = 0; l < sizes.layer.size(); ++l) {
-      ws.z.emplace_back(sizes.layer[l]);
-      ws.y.emplace_back(sizes.layer[l]);
-      ws.g.emplace_back(sizes.layer[l]);
-      ws.output.emplace_back(sizes.output[l]);
-    }
-    ws.batch_x = DeviceBuffer<float>(sizes.batch_x);
-    ws.batch_y = DeviceBuffer<float>(sizes.batch_y);
-    ws.losses = DeviceBuffer<double>(models);
+    ws.parameters = DeviceBuffer<float>(sizes.parameters, stream);
+    ws.state1 = DeviceBuffer<float>(sizes.parameters, stream);
+    ws.state2 = DeviceBuffer<float>(sizes.parameters, stream);
+    // A pack without a batch size has no fused plan: primitives are all it runs.
+    if (sizes.fused.layers.empty()) ws.need_step_buffers();
+    ws.losses = DeviceBuffer<double>(models, stream);
     ws.losses.fill_bytes(0, stream);
-    ws.loss_sums = DeviceBuffer<double>(models);
+    ws.loss_sums = DeviceBuffer<double>(models, stream);
     ws.loss_sums.fill_bytes(0, stream);
-    ws.first_nonfinite_loss_step = DeviceBuffer<std::int64_t>(models);
+    ws.first_nonfinite_loss_step = DeviceBuffer<std::int64_t>(models, stream);
     ws.first_nonfinite_loss_step.fill_bytes(0xFF, stream);  // every byte 0xFF: -1
-    ws.nonfinite_parameters = DeviceBuffer<std::uint8_t>(models);
+    ws.nonfinite_parameters = DeviceBuffer<std::uint8_t>(models, stream);
     ws.nonfinite_parameters.fill_bytes(0, stream);
     ws.confusion = DeviceBuffer<long long>(models * 4);
     ws.confusion.fill_bytes(0, stream);
-    ws.scalars = DeviceBuffer<OptimizerStep>(models);
+    ws.scalars = DeviceBuffer<OptimizerStep>(models, stream);
 
     ws.activation_codes = per_network<std::uint8_t>(
         spec, stream, [](const PackMember& m) { return static_cast<std::uint8_t>(m.activation); });
@@ -373,12 +485,12 @@ class CudaPack final : public PackWorkspace {
     ws.max_epochs = per_network<int>(spec, stream, [](const PackMember& m) { return m.max_epochs; });
     ws.fused = sizes.fused;
     const std::vector<FusedLayerView> views = fused_layer_views(sizes.fused, spec.layout);
-    ws.layer_views = DeviceBuffer<FusedLayerView>(views.size());
+    ws.layer_views = DeviceBuffer<FusedLayerView>(views.size(), stream);
     ws.layer_views.upload(views.data(), views.size(), stream);
-    ws.fused_scratch = DeviceBuffer<float>(sizes.fused_scratch);
+    ws.fused_scratch = DeviceBuffer<float>(sizes.fused_scratch, stream);
 
     ws.active_host.assign(models, 1);
-    ws.active = DeviceBuffer<std::uint8_t>(models);
+    ws.active = DeviceBuffer<std::uint8_t>(models, stream);
     ws.active.upload(ws.active_host.data(), models, stream);
     if (models > 0) ws.runs.push_back({0, static_cast<int>(models)});
     for (const PackMember& m : spec.members) {
@@ -404,7 +516,7 @@ class CudaPack final : public PackWorkspace {
 
   void write_parameters(const float* parameters) override {
     ws.parameters.upload(parameters, ws.parameters.size(), ws.stream);
-    ws.gradients.fill_bytes(0, ws.stream);
+    if (ws.step_buffers) ws.gradients.fill_bytes(0, ws.stream);
     ws.state1.fill_bytes(0, ws.stream);
     ws.state2.fill_bytes(0, ws.stream);
     ws.synchronize();
@@ -424,18 +536,20 @@ class CudaPack final : public PackWorkspace {
 
   void write_training_state(const float* parameters, const float* first_state, const float* second_state) override {
     ws.parameters.upload(parameters, ws.parameters.size(), ws.stream);
-    ws.gradients.fill_bytes(0, ws.stream);
+    if (ws.step_buffers) ws.gradients.fill_bytes(0, ws.stream);
     ws.state1.upload(first_state, ws.state1.size(), ws.stream);
     ws.state2.upload(second_state, ws.state2.size(), ws.stream);
     ws.synchronize();
   }
 
   void read_gradients(float* gradients) override {
+    ws.need_step_buffers();
     ws.gradients.download(gradients, ws.gradients.size(), ws.stream);
     ws.synchronize();
   }
 
   void write_gradients(const float* gradients) override {
+    ws.need_step_buffers();
     ws.gradients.upload(gradients, ws.gradients.size(), ws.stream);
     ws.synchronize();
   }
@@ -476,6 +590,7 @@ class CudaPack final : public PackWorkspace {
   }
 
   void read_layer(int layer, LayerBuffer which, int rows, float* values) override {
+    ws.need_step_buffers();
     copy_layer(rows, layer, [&](std::size_t width_bytes, std::size_t pitch) {
       HF_CUDA_CHECK(cudaMemcpy2DAsync(values, width_bytes, ws.buffer(which, layer), pitch, width_bytes, ws.models(),
                                       cudaMemcpyDeviceToHost, ws.stream));
@@ -486,6 +601,7 @@ class CudaPack final : public PackWorkspace {
   // Writing a hidden layer's activation also writes the output the next layer reads, as if
   // dropout kept every element (op tests write activations, then run the next layer).
   void write_layer(int layer, LayerBuffer which, int rows, const float* values) override {
+    ws.need_step_buffers();
     std::vector<float*> targets{ws.buffer(which, layer)};
     if (which == LayerBuffer::Activation && ws.hidden(layer)) targets.push_back(ws.output[layer].data());
     for (float* target : targets) {
@@ -498,6 +614,7 @@ class CudaPack final : public PackWorkspace {
   }
 
   void poison() override {
+    ws.need_step_buffers();
     for (auto* buffers : {&ws.z, &ws.y, &ws.output, &ws.g})
       for (DeviceBuffer<float>& b : *buffers) b.fill_bytes(0xFF, ws.stream);  // all bits set: NaN
     ws.gradients.fill_bytes(0xFF, ws.stream);
@@ -505,6 +622,7 @@ class CudaPack final : public PackWorkspace {
   }
 
   void load_batch(const float* features, const float* labels, int rows) override {
+    ws.need_step_buffers();
     if (rows > ws.max_rows) throw std::logic_error("load_batch: more rows than the workspace holds");
     // Pageable host memory: the copy is staged before cudaMemcpyAsync returns, so the caller
     // may reuse its buffers at once; stream order keeps it after the kernels reading the
@@ -514,6 +632,7 @@ class CudaPack final : public PackWorkspace {
   }
 
   void linear_forward(int layer, const StepInfo& info) override {
+    ws.need_step_buffers();
     ws.use_active(info);
     const ParameterLayout& L = ws.layout();
     for (const NetworkRun& run : ws.runs) {
@@ -524,12 +643,14 @@ class CudaPack final : public PackWorkspace {
   }
 
   void bias_activation_dropout(int layer, const StepInfo& info) override {
+    ws.need_step_buffers();
     ws.use_active(info);
     launch_bias_activation_dropout(ws.view(), ws.layer_view(layer), ws.parameters.data(), info.rows,
                                    info.mode == Mode::Training, info.step, ws.any_row_activation, ws.stream);
   }
 
   void output_loss_gradient(const StepInfo& info) override {
+    ws.need_step_buffers();
     ws.use_active(info);
     const int last = ws.layout().layers() - 1;
     launch_output_loss_gradient(ws.view(), ws.y[last].data(), ws.batch_y.data(), info.rows,
@@ -538,6 +659,7 @@ class CudaPack final : public PackWorkspace {
   }
 
   void linear_backward(int layer, const StepInfo& info) override {
+    ws.need_step_buffers();
     ws.use_active(info);
     const ParameterLayout& L = ws.layout();
     for (const NetworkRun& run : ws.runs) {
@@ -556,6 +678,7 @@ class CudaPack final : public PackWorkspace {
   }
 
   void activation_backward(int layer, const StepInfo& info) override {
+    ws.need_step_buffers();
     ws.use_active(info);
     launch_activation_backward(ws.view(), ws.layer_view(layer), ws.parameters.data(), ws.gradients.data(), info.rows,
                                info.mode == Mode::Training, info.step, ws.any_prelu, ws.any_row_activation, ws.stream);
@@ -563,6 +686,7 @@ class CudaPack final : public PackWorkspace {
 
   void l1_penalty(const StepInfo& info) override {
     if (!ws.any_l1) return;
+    ws.need_step_buffers();
     ws.use_active(info);
     launch_l1_penalty(ws.view(), ws.parameters.data(), ws.gradients.data(), ws.losses.data(), ws.stream);
   }
@@ -586,6 +710,7 @@ class CudaPack final : public PackWorkspace {
   }
 
   void optimizer_step(const StepInfo& info, const std::vector<OptimizerStep>& scalars) override {
+    ws.need_step_buffers();
     ws.use_active(info);
     ws.scalars.upload(scalars.data(), static_cast<std::size_t>(ws.models()), ws.stream);
     launch_optimizer_step(ws.view(), ws.parameters.data(), ws.gradients.data(), ws.state1.data(), ws.state2.data(),
@@ -600,6 +725,7 @@ class CudaPack final : public PackWorkspace {
   void reset_confusion() override { ws.confusion.fill_bytes(0, ws.stream); }
 
   void count_confusion(const StepInfo& info, float threshold) override {
+    ws.need_step_buffers();
     ws.use_active(info);
     const int last = ws.layout().layers() - 1;
     launch_count_confusion(ws.view(), ws.y[last].data(), ws.batch_y.data(), info.rows, threshold, ws.confusion.data(),
@@ -685,6 +811,9 @@ class CudaPack final : public PackWorkspace {
     copy(width_bytes, ws.block(layer) * sizeof(float));
   }
 
+  // The stream the buffers are allocated and freed in (stream-ordered), kept alive until they are
+  // freed, after the backend that made it if need be: declared before them, destroyed after.
+  SharedStream stream_;
   PackBuffers ws;
   ResidentRows& resident_;
   FusedRows train_;  // the training rows on the device, after load_training_rows
@@ -699,9 +828,14 @@ class CudaBackend final : public Backend {
   explicit CudaBackend(int device) : device_(device) {
     try {
       HF_CUDA_CHECK(cudaSetDevice(device_));
-      HF_CUDA_CHECK(cudaStreamCreateWithFlags(&stream_, cudaStreamNonBlocking));
+      limits_ = current_device_limits(device_);
+      if (const std::string why = unusable_reason(limits_); !why.empty())
+        throw DeviceError(device_text(device_) + " cannot train: " + why);
+      cudaStream_t stream = nullptr;
+      HF_CUDA_CHECK(cudaStreamCreateWithFlags(&stream, cudaStreamNonBlocking));
+      stream_ = SharedStream(stream, [](cudaStream_t s) { cudaStreamDestroy(s); });
       HF_CUBLAS_CHECK(cublasCreate(&cublas_));
-      HF_CUBLAS_CHECK(cublasSetStream(cublas_, stream_));
+      HF_CUBLAS_CHECK(cublasSetStream(cublas_, stream_.get()));
       HF_CUBLAS_CHECK(cublasSetMathMode(cublas_, CUBLAS_DEFAULT_MATH));  // FP32, no TF32
     } catch (...) {
       release();  // a constructor that throws runs no destructor: free the stream and handle here
@@ -717,19 +851,19 @@ class CudaBackend final : public Backend {
 
   std::unique_ptr<PackWorkspace> create_workspace(const PackSpec& spec, int max_rows) override {
     HF_CUDA_CHECK(cudaSetDevice(device_));
-    return std::make_unique<CudaPack>(spec, max_rows, stream_, cublas_, resident_);
+    return std::make_unique<CudaPack>(spec, max_rows, limits_, stream_, cublas_, resident_);
   }
 
  private:
   void release() noexcept {
     if (cublas_ != nullptr) cublasDestroy(cublas_);
-    if (stream_ != nullptr) cudaStreamDestroy(stream_);
     cublas_ = nullptr;
-    stream_ = nullptr;
+    stream_.reset();  // destroyed once no workspace holds it either
   }
 
   int device_ = 0;
-  cudaStream_t stream_ = nullptr;
+  DeviceLimits limits_;  // read once: the plan of every pack this backend trains
+  SharedStream stream_;
   cublasHandle_t cublas_ = nullptr;
   ResidentRows resident_;  // the data sets and data-sized scratch of every pack this backend trains
 };
@@ -740,10 +874,10 @@ std::unique_ptr<Backend> make_cuda_backend(int device) { return std::make_unique
 
 std::string cuda_backend_description() {
 #if HYPERFUSE_CUDA_EMULATED
-  return "CUDA emulated on the host (tests/cuda_emulation: checks, no speed)";
+  return "CUDA emulated on the host (tests/cuda_emulation: checks, no speed), for " + cuda_built_architectures();
 #else
-  return std::string("CUDA for ") + HYPERFUSE_CUDA_ARCHITECTURES + ", cuBLAS " + std::to_string(CUBLAS_VER_MAJOR) +
-         "." + std::to_string(CUBLAS_VER_MINOR) + "." + std::to_string(CUBLAS_VER_PATCH);
+  return "CUDA for " + cuda_built_architectures() + ", cuBLAS " + std::to_string(CUBLAS_VER_MAJOR) + "." +
+         std::to_string(CUBLAS_VER_MINOR) + "." + std::to_string(CUBLAS_VER_PATCH);
 #endif
 }
 
@@ -752,6 +886,17 @@ bool cuda_backend_is_emulated() {
   return true;
 #else
   return false;
+#endif
+}
+
+bool cuda_backend_chosen_by_auto() {
+#if HYPERFUSE_CUDA_EMULATED
+  // An emulated GPU is for tests; HYPERFUSE_EMU_CHOSEN_BY_AUTO=1 lets the tests of device = "auto"
+  // see it as a real GPU (tests/cuda_emulation/README.md).
+  const char* chosen = std::getenv("HYPERFUSE_EMU_CHOSEN_BY_AUTO");
+  return chosen != nullptr && std::string(chosen) == "1";
+#else
+  return true;
 #endif
 }
 
@@ -795,6 +940,8 @@ int cuda_device_count() {
                     "); check the GPU and its driver with nvidia-smi, " + kCpuInstead);
 }
 
+std::string cuda_built_architectures() { return architecture_names(built_architecture_list()); }
+
 CudaDeviceMemory cuda_device_memory(int device) {
   // Queried on a thread of its own: the current device is per thread, so the caller's stays as
   // it was without setting it back. Setting it back created the primary context (hundreds of
@@ -810,6 +957,8 @@ CudaDeviceMemory cuda_device_memory(int device) {
       memory.networks_at_once = properties.multiProcessorCount * kFusedBlocksPerMultiprocessor;
       HF_CUDA_CHECK(cudaSetDevice(device));
       HF_CUDA_CHECK(cudaMemGetInfo(&memory.free_bytes, &memory.total_bytes));
+      memory.limits = current_device_limits(device);
+      memory.unusable = unusable_reason(memory.limits);
     } catch (...) {
       failure = std::current_exception();
     }
@@ -819,15 +968,53 @@ CudaDeviceMemory cuda_device_memory(int device) {
   return memory;
 }
 
-WorkspaceBytes cuda_workspace_bytes(const PackSpec& pack, int max_rows) {
-  const CudaPackSizes sizes = cuda_pack_sizes(pack, max_rows);
+NetworkPlacement cuda_network_placement(const PackSpec& pack, int train_rows, const DeviceLimits& device) {
+  const FusedPlan plan = fused_plan_of(pack, device);
+  NetworkPlacement placement;
+  placement.shared_bytes = plan.shared_bytes();
+  placement.scratch_bytes = plan.global_words_per_network * sizeof(float);
+  std::string weights, activations;
+  const auto add = [](std::string& list, int layer) { list += (list.empty() ? "" : ", ") + std::to_string(layer + 1); };
+  for (std::size_t l = 0; l < plan.layers.size(); ++l) {
+    const FusedLayerPlan& p = plan.layers[l];
+    if (p.weights.words > 0 && !p.weights.shared) add(weights, static_cast<int>(l));
+    if ((p.pre_activation.words > 0 && !p.pre_activation.shared) || (p.output.words > 0 && !p.output.shared))
+      add(activations, static_cast<int>(l));
+  }
+  std::vector<std::string> parts;
+  const auto off_chip = [](const FusedPlacement& p) { return p.words > 0 && !p.shared; };
+  if (!weights.empty()) parts.push_back("weights of layers " + weights);
+  if (!activations.empty()) parts.push_back("activations of layers " + activations);
+  if (off_chip(plan.batch_x[0]) || off_chip(plan.batch_x[1])) parts.push_back("the batch");
+  if (off_chip(plan.tile_state)) parts.push_back("optimizer state of the weight tiles past the registers");
+  if (off_chip(plan.bias_state)) parts.push_back("optimizer state of the biases");
+  if (off_chip(plan.row_gradient) || off_chip(plan.row_activation)) parts.push_back("row-activation buffers");
+  for (const FusedLayerPlan& p : plan.layers)
+    if (off_chip(p.mask) || off_chip(p.biases)) {
+      parts.push_back("dropout masks and biases");
+      break;
+    }
+  for (const std::string& part : parts) placement.in_scratch += (placement.in_scratch.empty() ? "" : "; ") + part;
+  // One launch trains an epoch. Hook: when epochs are split into launches of a bounded number of
+  // steps, this is that split's count for `train_rows` rows.
+  placement.launches_per_epoch = train_rows > 0 ? 1 : 0;
+  return placement;
+}
+
+WorkspaceBytes cuda_workspace_bytes(const PackSpec& pack, int max_rows, const DeviceLimits& device) {
+  const CudaPackSizes sizes = cuda_pack_sizes(pack, max_rows, device);
   WorkspaceBytes bytes;
-  bytes.parameters = 4 * sizes.parameters * sizeof(float);
-  for (std::size_t l = 0; l < sizes.layer.size(); ++l)
-    bytes.activations += (3 * sizes.layer[l] + sizes.output[l]) * sizeof(float);
-  bytes.activations += sizes.fused_scratch * sizeof(float);
-  bytes.other = (sizes.batch_x + sizes.batch_y) * sizeof(float) + sizes.models * kPerNetworkArrayBytes +
-                sizes.layer_views * sizeof(FusedLayerView);
+  // Parameters and the two optimizer states; the fused kernels' scratch.
+  bytes.parameters = 3 * sizes.parameters * sizeof(float);
+  bytes.activations = sizes.fused_scratch * sizeof(float);
+  bytes.other = sizes.models * kPerNetworkArrayBytes + sizes.layer_views * sizeof(FusedLayerView);
+  // The step-by-step buffers, allocated at once only for a pack without a fused plan.
+  if (sizes.fused.layers.empty()) {
+    bytes.parameters += sizes.parameters * sizeof(float);
+    for (std::size_t l = 0; l < sizes.layer.size(); ++l)
+      bytes.activations += (3 * sizes.layer[l] + sizes.output[l]) * sizeof(float);
+    bytes.other += (sizes.batch_x + sizes.batch_y) * sizeof(float);
+  }
   return bytes;
 }
 

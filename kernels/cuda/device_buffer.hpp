@@ -1,5 +1,8 @@
 // RAII owner of one device allocation of `count` elements of T: freed when the owner goes,
-// never copied, moved with the workspace that holds it.
+// never copied, moved with the workspace that holds it. Given a stream, the allocation is
+// stream-ordered (cudaMallocAsync, cudaFreeAsync from the device's memory pool): freeing it waits
+// for nothing, where cudaFree synchronises the whole device and so stalls the kernels of the other
+// workers sharing the GPU. The stream must outlive the buffer.
 #pragma once
 
 #include <cuda_runtime.h>
@@ -18,15 +21,23 @@ class DeviceBuffer {
   explicit DeviceBuffer(std::size_t count) : count_(count) {
     if (count > 0) HF_CUDA_CHECK(cudaMalloc(reinterpret_cast<void**>(&data_), count * sizeof(T)));
   }
+  DeviceBuffer(std::size_t count, cudaStream_t stream) : count_(count), stream_(stream), stream_ordered_(true) {
+    if (count > 0) HF_CUDA_CHECK(cudaMallocAsync(reinterpret_cast<void**>(&data_), count * sizeof(T), stream));
+  }
   DeviceBuffer(const DeviceBuffer&) = delete;
   DeviceBuffer& operator=(const DeviceBuffer&) = delete;
   DeviceBuffer(DeviceBuffer&& other) noexcept
-      : data_(std::exchange(other.data_, nullptr)), count_(std::exchange(other.count_, 0)) {}
+      : data_(std::exchange(other.data_, nullptr)),
+        count_(std::exchange(other.count_, 0)),
+        stream_(other.stream_),
+        stream_ordered_(other.stream_ordered_) {}
   DeviceBuffer& operator=(DeviceBuffer&& other) noexcept {
     if (this != &other) {
       release();
       data_ = std::exchange(other.data_, nullptr);
       count_ = std::exchange(other.count_, 0);
+      stream_ = other.stream_;
+      stream_ordered_ = other.stream_ordered_;
     }
     return *this;
   }
@@ -50,13 +61,16 @@ class DeviceBuffer {
 
  private:
   void release() {
-    if (data_ != nullptr) cudaFree(data_);  // a destructor cannot throw; a failed free leaks
+    // A destructor cannot throw; a failed free leaks.
+    if (data_ != nullptr) stream_ordered_ ? cudaFreeAsync(data_, stream_) : cudaFree(data_);
     data_ = nullptr;
     count_ = 0;
   }
 
   T* data_ = nullptr;
   std::size_t count_ = 0;
+  cudaStream_t stream_ = nullptr;
+  bool stream_ordered_ = false;
 };
 
 }  // namespace hf

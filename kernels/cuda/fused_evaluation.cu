@@ -7,11 +7,19 @@
 #include "kernels/cuda/cuda_check.hpp"
 #include "kernels/cuda/fused_kernels.hpp"
 #include "kernels/cuda/fused_network.cuh"
+#include "kernels/cuda/shared_memory_attribute.hpp"
 
 namespace hf {
 namespace {
 
 using namespace fused;
+
+// The sum over the warp by shuffles: __reduce_add_sync would be one instruction, but only from
+// sm_80 on, and the build holds machine code for sm_75 (T4) too.
+__device__ __forceinline__ unsigned warp_sum(unsigned value) {
+  for (int offset = 16; offset > 0; offset /= 2) value += __shfl_xor_sync(0xffffffffu, value, offset);
+  return value;
+}
 
 __global__ void __launch_bounds__(kFusedThreads, 1)
     fused_evaluation_kernel(FusedShape shape, FusedNetworks networks, FusedState state, FusedRows data,
@@ -47,8 +55,7 @@ __global__ void __launch_bounds__(kFusedThreads, 1)
   }
   // forward_pass ended with a barrier: the reductions area is free.
   unsigned* partials = reinterpret_cast<unsigned*>(net.reductions + kCountPartials);
-  const unsigned counts[4] = {__reduce_add_sync(0xffffffffu, tp), __reduce_add_sync(0xffffffffu, fp),
-                              __reduce_add_sync(0xffffffffu, fn), __reduce_add_sync(0xffffffffu, tn)};
+  const unsigned counts[4] = {warp_sum(tp), warp_sum(fp), warp_sum(fn), warp_sum(tn)};
   if (threadIdx.x % 32 == 0) {
     for (int c = 0; c < 4; ++c) partials[threadIdx.x / 32 * 4 + c] = counts[c];
   }
@@ -62,15 +69,15 @@ __global__ void __launch_bounds__(kFusedThreads, 1)
 
 }  // namespace
 
+cudaError_t fused_evaluation_attributes(cudaFuncAttributes& attributes) {
+  return cudaFuncGetAttributes(&attributes, reinterpret_cast<const void*>(fused_evaluation_kernel));
+}
+
 void launch_fused_evaluation(const FusedShape& shape, const FusedNetworks& networks, const FusedState& state,
                              const FusedRows& rows, const FusedEvaluation& evaluation, cudaStream_t stream) {
   if (shape.models == 0) return;
   const std::size_t shared_bytes = static_cast<std::size_t>(shape.shared_words) * 4;
-  // The attribute belongs to the kernel on the device, shared by every worker's stream: always
-  // the plan's limit, so a worker launching a larger pack never meets a smaller value another
-  // worker set (the attribute only permits; the launch's size decides occupancy).
-  HF_CUDA_CHECK(cudaFuncSetAttribute(fused_evaluation_kernel, cudaFuncAttributeMaxDynamicSharedMemorySize,
-                                     static_cast<int>(kFusedSharedBytesLimit)));
+  allow_dynamic_shared_memory(reinterpret_cast<const void*>(fused_evaluation_kernel), shared_bytes);
   HF_LAUNCH(fused_evaluation_kernel, static_cast<unsigned>(shape.models), kFusedThreads, shared_bytes, stream)
   (shape, networks, state, rows, evaluation);
   HF_CUDA_CHECK_LAUNCH();

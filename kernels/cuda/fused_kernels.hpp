@@ -15,6 +15,12 @@
 
 namespace hf {
 
+// The fused kernels' attributes on the current device (for the training kernels, the largest
+// static shared memory and register count of their instantiations), or the error CUDA gives,
+// cudaErrorNoKernelImageForDevice when this build holds no code the device can run.
+cudaError_t fused_training_attributes(cudaFuncAttributes& most);
+cudaError_t fused_evaluation_attributes(cudaFuncAttributes& attributes);
+
 // Trains epoch `epoch` (steps first_step .. first_step + steps - 1) of every network m with
 // epoch < max_epochs[m] and healthy: loss sums and the first non-finite loss step are added to
 // `state`, parameters and optimizer states written back. `state_slots` is the plan's.

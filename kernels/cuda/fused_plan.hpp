@@ -33,8 +33,10 @@ namespace hf {
 // floats, half the register file) fits in registers beside the GEMM tiles only so.
 inline constexpr int kFusedThreads = 256;
 inline constexpr int kFusedWarps = kFusedThreads / 32;
-// Dynamic shared memory one block may take on an H100 or H200 (with cudaFuncSetAttribute).
-inline constexpr std::size_t kFusedSharedBytesLimit = 227 * 1024;
+// Dynamic shared memory one block may take on an H100 or H200 (its opt-in limit): the card of the
+// cost model (bench/fused_model.cpp) and of plan tests. Training plans for the device it runs on,
+// with that device's limit (DeviceLimits::shared_bytes_per_block), never with this constant.
+inline constexpr std::size_t kH100SharedBytesPerBlock = 227 * 1024;
 // The most 4x4 weight tiles a thread keeps the optimizer state of in registers (two states of
 // 16 floats each per tile): 128 of a thread's 255 registers. The slots are 1, 2 or 4; a
 // network's further tiles keep theirs in the `tile_state` buffer.
@@ -42,6 +44,9 @@ inline constexpr int kMaxRegisterStateSlots = 4;
 // Words of shared memory every block keeps for its reductions and bookkeeping
 // (fused_network.cuh lays them out).
 inline constexpr int kFusedReductionWords = 4 * kFusedWarps + 16;
+// The least dynamic shared memory a device must give a block for any plan: the bookkeeping
+// (every other buffer may go to global scratch).
+inline constexpr std::size_t kFusedMinimumSharedBytes = kFusedReductionWords * sizeof(float);
 
 // A thread's register tile: `m` consecutive rows of the GEMM's output by `n` columns.
 struct TileShape {
@@ -99,9 +104,11 @@ struct FusedPlan {
 
 // What the plan places in shared memory first: the per-row buffers (the batch, labels and loss
 // terms, Z and OUT layer after layer, the row-activation buffers), then the weights layer after
-// layer while they fit in `shared_limit` bytes; the rest goes to global scratch.
+// layer while they fit in `shared_limit` bytes (the device's dynamic shared memory per block); the
+// rest goes to global scratch. Throws std::invalid_argument when not even the bookkeeping fits
+// (kFusedMinimumSharedBytes).
 FusedPlan plan_fused_training(const ParameterLayout& layout, int batch_size, bool any_dropout, bool any_row_activation,
-                              std::size_t shared_limit = kFusedSharedBytesLimit);
+                              std::size_t shared_limit);
 
 // ---- The cost model (figures for an H100 SXM; see bench/fused_model.cpp) ----
 

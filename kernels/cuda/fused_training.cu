@@ -14,9 +14,12 @@
 //               drawn (into the other batch buffer)
 // The host touches the pack only between launches: the order of the rows, the networks' health
 // and loss sums all live on the device.
+#include <algorithm>
+
 #include "kernels/cuda/cuda_check.hpp"
 #include "kernels/cuda/fused_kernels.hpp"
 #include "kernels/cuda/fused_network.cuh"
+#include "kernels/cuda/shared_memory_attribute.hpp"
 
 namespace hf {
 namespace {
@@ -271,17 +274,28 @@ template <int Slots>
 void launch_with_slots(const FusedShape& shape, const FusedNetworks& networks, const FusedState& state,
                        const FusedRows& rows, int epoch, long long first_step, int steps, cudaStream_t stream) {
   const std::size_t shared_bytes = static_cast<std::size_t>(shape.shared_words) * 4;
-  // The attribute belongs to the kernel on the device, shared by every worker's stream: always
-  // the plan's limit, so a worker launching a larger pack never meets a smaller value another
-  // worker set (the attribute only permits; the launch's size decides occupancy).
-  HF_CUDA_CHECK(cudaFuncSetAttribute(fused_epoch_kernel<Slots>, cudaFuncAttributeMaxDynamicSharedMemorySize,
-                                     static_cast<int>(kFusedSharedBytesLimit)));
+  allow_dynamic_shared_memory(reinterpret_cast<const void*>(fused_epoch_kernel<Slots>), shared_bytes);
   HF_LAUNCH(fused_epoch_kernel<Slots>, static_cast<unsigned>(shape.models), kFusedThreads, shared_bytes, stream)
   (shape, networks, state, rows, epoch, first_step, steps);
   HF_CUDA_CHECK_LAUNCH();
 }
 
 }  // namespace
+
+cudaError_t fused_training_attributes(cudaFuncAttributes& most) {
+  const void* kernels[] = {reinterpret_cast<const void*>(fused_epoch_kernel<1>),
+                           reinterpret_cast<const void*>(fused_epoch_kernel<2>),
+                           reinterpret_cast<const void*>(fused_epoch_kernel<kMaxRegisterStateSlots>)};
+  most = cudaFuncAttributes{};
+  for (const void* kernel : kernels) {
+    cudaFuncAttributes attributes{};
+    const cudaError_t status = cudaFuncGetAttributes(&attributes, kernel);
+    if (status != cudaSuccess) return status;
+    most.sharedSizeBytes = std::max(most.sharedSizeBytes, attributes.sharedSizeBytes);
+    most.numRegs = std::max(most.numRegs, attributes.numRegs);
+  }
+  return cudaSuccess;
+}
 
 void launch_fused_epoch(const FusedShape& shape, const FusedNetworks& networks, const FusedState& state,
                         const FusedRows& rows, int epoch, long long first_step, int steps, cudaStream_t stream) {

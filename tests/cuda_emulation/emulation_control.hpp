@@ -43,8 +43,8 @@ Faults faults();
 void set_faults(const Faults& faults);
 
 // Replaces the emulated devices: `count` devices (0: cudaErrorNoDevice), each with memory[i]
-// bytes (one value for all, or none for the 80 GiB default). Throws std::logic_error while device
-// memory is allocated or streams other than the default ones exist.
+// bytes (one value for all, or none for each profile's memory). Throws std::logic_error while
+// device memory is allocated or streams other than the default ones exist.
 void configure_devices(int count, const std::vector<std::size_t>& memory = {});
 // Each emulated device's memory in bytes (as many entries as devices).
 std::vector<std::size_t> configured_device_memory();
@@ -53,6 +53,16 @@ std::vector<std::size_t> configured_device_memory();
 // runtime itself allocated, for tests that hold a program's own accounting to it. Throws
 // std::out_of_range for a device that does not exist.
 std::size_t device_bytes_allocated(int device);
+
+// The cards the devices emulate, by HYPERFUSE_EMU_PROFILE's keys ("t4", "h100", ...): device d
+// gets profiles[d], the last one repeating; takes effect at the next configure_devices. Throws
+// std::logic_error for an unknown key or an empty list.
+void set_device_profiles(const std::vector<std::string>& profiles);
+std::vector<std::string> device_profiles();
+// The architectures the emulated build holds code for, as a CMake list ("90", "75-real;90-virtual",
+// HYPERFUSE_EMU_BUILT_ARCHITECTURES); throws std::logic_error for a malformed list.
+void set_built_architectures(const std::string& architectures);
+std::string built_architectures();
 
 // Clears every device's sticky error and the calling thread's last error, and drops work queued
 // on streams: what a new process would see. For tests that provoke errors on purpose.

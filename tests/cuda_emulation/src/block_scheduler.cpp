@@ -17,7 +17,7 @@
 #include <stdexcept>
 #include <vector>
 
-#include "tests/cuda_emulation/src/h100_limits.hpp"
+#include "tests/cuda_emulation/src/device_profiles.hpp"
 #include "tests/cuda_emulation/src/race_check.hpp"
 #include "tests/cuda_emulation/src/runtime_state.hpp"
 
@@ -518,6 +518,17 @@ int block_barrier(BarrierKind kind, int predicate, Site site) {
 std::uint64_t warp_collective(const WarpRequest& request) {
   BlockContext& block = running_block();
   GpuThread& me = *block.running;
+  // The warp reductions are sm_80 instructions: nvcc refuses them for an older target, so on a
+  // profile below 8.0 (a T4) the kernel could not have been built.
+  const bool reduction = request.op >= WarpOp::ReduceAdd && request.op <= WarpOp::ReduceXor;
+  const DeviceProfile* card = block.launch->profile;
+  if (reduction && card != nullptr && card->compute_capability() < 80) {
+    const std::string message = std::string(op_name(request.op)) + " at " + where(request.site) +
+                                " needs compute capability 8.0 or newer, but the device is a " + card->name + " (" +
+                                std::to_string(card->major) + "." + std::to_string(card->minor) +
+                                "): nvcc does not compile it for that architecture";
+    abort_kernel(cudaErrorLaunchFailure, message.c_str());
+  }
   me.state = State::AtWarp;
   me.request = request;
   suspend(block, me);

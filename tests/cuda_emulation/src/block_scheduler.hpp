@@ -9,6 +9,7 @@
 #include <string>
 
 #include "cuda_runtime.h"
+#include "tests/cuda_emulation/src/device_profiles.hpp"
 
 namespace hf_emu {
 
@@ -20,6 +21,7 @@ struct GridLaunch {
   int device = 0;
   ThreadBody body = nullptr;
   std::shared_ptr<const void> arguments;
+  const DeviceProfile* profile = nullptr;  // the card it runs on: which intrinsics exist
 };
 
 // Runs every block of the grid; returns cudaSuccess, or the sticky error of a program error it

@@ -77,6 +77,43 @@ std::size_t device_bytes_allocated(int device) {
   return state.devices[static_cast<std::size_t>(device)].used_bytes;
 }
 
+void set_device_profiles(const std::vector<std::string>& keys) {
+  std::vector<const DeviceProfile*> profiles;
+  for (const std::string& key : keys) {
+    const DeviceProfile* profile = find_profile(key);
+    if (profile == nullptr)
+      throw std::logic_error("set_device_profiles: no profile '" + key + "'; one of " + profile_keys());
+    profiles.push_back(profile);
+  }
+  if (profiles.empty()) throw std::logic_error("set_device_profiles: name at least one profile");
+  Runtime& state = runtime();
+  std::lock_guard<std::mutex> lock(state.mutex);
+  state.profiles = profiles;
+}
+
+std::vector<std::string> device_profiles() {
+  Runtime& state = runtime();
+  std::lock_guard<std::mutex> lock(state.mutex);
+  std::vector<std::string> keys;
+  for (const DeviceProfile* profile : state.profiles) keys.push_back(profile->key);
+  return keys;
+}
+
+void set_built_architectures(const std::string& architectures) {
+  std::vector<BuiltArchitecture> list;
+  if (!parse_architectures(architectures, list))
+    throw std::logic_error("set_built_architectures: '" + architectures + "' is not a CMake architecture list");
+  Runtime& state = runtime();
+  std::lock_guard<std::mutex> lock(state.mutex);
+  state.built_architectures = list;
+}
+
+std::string built_architectures() {
+  Runtime& state = runtime();
+  std::lock_guard<std::mutex> lock(state.mutex);
+  return architectures_text(state.built_architectures);
+}
+
 void clear_errors() {
   Runtime& state = runtime();
   std::lock_guard<std::recursive_mutex> executing(state.execution);

@@ -1,11 +1,11 @@
 // Device queries and selection: cudaGetDeviceCount (with the injected "no device" and "driver too
-// old" faults), cudaGetDevice/cudaSetDevice per host thread, H100-like properties and attributes,
-// and cudaMemGetInfo per device.
+// old" faults), cudaGetDevice/cudaSetDevice per host thread, each device's properties and
+// attributes from its profile (HYPERFUSE_EMU_PROFILE), and cudaMemGetInfo per device.
 #include <algorithm>
 #include <cstdio>
 #include <cstring>
 
-#include "tests/cuda_emulation/src/h100_limits.hpp"
+#include "tests/cuda_emulation/src/device_profiles.hpp"
 #include "tests/cuda_emulation/src/runtime_state.hpp"
 
 using namespace hf_emu;
@@ -15,7 +15,8 @@ namespace {
 cudaDeviceProp properties_of(const Device& device) {
   cudaDeviceProp p;
   std::memset(&p, 0, sizeof p);
-  std::snprintf(p.name, sizeof p.name, "NVIDIA H100 80GB HBM3 (hyperfuse emulation)");
+  const DeviceProfile& card = *device.profile;
+  std::snprintf(p.name, sizeof p.name, "%s (hyperfuse emulation)", card.name);
   p.totalGlobalMem = device.total_bytes;
   p.sharedMemPerBlock = kSharedPerBlock;
   p.regsPerBlock = kRegistersPerBlock;
@@ -27,28 +28,28 @@ cudaDeviceProp properties_of(const Device& device) {
     p.maxGridSize[i] = static_cast<int>(kMaxGridDim[i]);
   }
   p.totalConstMem = kConstantMemory;
-  p.major = kComputeMajor;
-  p.minor = kComputeMinor;
-  p.multiProcessorCount = runtime().multiprocessors;  // the caller holds the runtime mutex
+  p.major = card.major;
+  p.minor = card.minor;
+  p.multiProcessorCount = runtime().multiprocessors_of(device);  // the caller holds the runtime mutex
   p.canMapHostMemory = 1;
   p.concurrentKernels = 1;
   p.ECCEnabled = 1;
   p.pciBusID = 0x18 + device.index;
   p.asyncEngineCount = 3;
   p.unifiedAddressing = 1;
-  p.memoryBusWidth = kMemoryBusWidth;
-  p.l2CacheSize = kL2CacheBytes;
-  p.maxThreadsPerMultiProcessor = kMaxThreadsPerMultiprocessor;
+  p.memoryBusWidth = card.memory_bus_width;
+  p.l2CacheSize = card.l2_bytes;
+  p.maxThreadsPerMultiProcessor = card.max_threads_per_multiprocessor;
   p.streamPrioritiesSupported = 1;
-  p.sharedMemPerMultiprocessor = kSharedPerMultiprocessor;
-  p.regsPerMultiprocessor = kRegistersPerMultiprocessor;
+  p.sharedMemPerMultiprocessor = card.shared_per_multiprocessor;
+  p.regsPerMultiprocessor = card.registers_per_multiprocessor;
   p.managedMemory = 1;
   p.cooperativeLaunch = 1;
-  p.sharedMemPerBlockOptin = kSharedPerBlockOptin;
-  p.maxBlocksPerMultiProcessor = kMaxBlocksPerMultiprocessor;
+  p.sharedMemPerBlockOptin = card.shared_per_block_optin;
+  p.maxBlocksPerMultiProcessor = card.max_blocks_per_multiprocessor;
   p.reservedSharedMemPerBlock = kReservedSharedPerBlock;
   p.memoryPoolsSupported = 1;
-  p.clusterLaunch = 1;
+  p.clusterLaunch = card.major >= 9 ? 1 : 0;
   return p;
 }
 

@@ -1,12 +1,14 @@
-// Kernel launches: the configuration checked against the H100's limits with CUDA's error codes
+// Kernel launches: the configuration checked against the device profile's limits with CUDA's error codes
 // (returned by cudaGetLastError, the launch not queued), every device pointer among the
-// arguments checked to be memory of the launching device, the injected launch faults, and the
-// launch queued on its stream. Also cudaFuncSetAttribute and the occupancy query.
+// arguments checked to be memory of the launching device, the injected launch faults, a kernel
+// image for the device's architecture among the emulated build's (HYPERFUSE_EMU_BUILT_ARCHITECTURES),
+// and the launch queued on its stream. Also cudaFuncSetAttribute, cudaFuncGetAttributes and the
+// occupancy query.
 #include <algorithm>
 #include <cstdio>
 
 #include "tests/cuda_emulation/src/block_scheduler.hpp"
-#include "tests/cuda_emulation/src/h100_limits.hpp"
+#include "tests/cuda_emulation/src/device_profiles.hpp"
 #include "tests/cuda_emulation/src/streams.hpp"
 
 namespace hf_emu {
@@ -51,7 +53,7 @@ std::string check_configuration(const Device& device, const LaunchConfiguration&
                 ? " (its cudaFuncAttributeMaxDynamicSharedMemorySize)"
                 : " without cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, bytes), up "
                   "to " +
-                      std::to_string(kSharedPerBlockOptin) + " with it");
+                      std::to_string(device.profile->shared_per_block_optin) + " with it on " + device.profile->name);
   }
   error = cudaSuccess;
   return {};
@@ -117,6 +119,10 @@ void submit_launch(const LaunchConfiguration& c, const std::vector<KernelPointer
       returned(d.sticky);
       return;
     }
+    if (!state.has_kernel_image(d)) {
+      returned(cudaErrorNoKernelImageForDevice);  // as CUDA: a launch error, not sticky, nothing printed
+      return;
+    }
     problem = check_configuration(d, c, error);
     if (problem.empty()) {
       problem = check_pointers(state, c, device, pointers);
@@ -129,6 +135,7 @@ void submit_launch(const LaunchConfiguration& c, const std::vector<KernelPointer
     if (problem.empty()) {
       ++state.counters.launches;
       GridLaunch launch{c.kernel_name, c.grid, c.block, c.shared_bytes, device, body, std::move(arguments)};
+      launch.profile = d.profile;
       enqueue(state, stream, WorkItem{"kernel " + std::string(c.kernel_name), {}, [launch = std::move(launch)] {
                                         return run_grid(launch);
                                       }});
@@ -152,9 +159,12 @@ cudaError_t cudaFuncSetAttribute(const void* kernel, cudaFuncAttribute attribute
   std::lock_guard<std::mutex> lock(state.mutex);
   const int device = current_device();
   if (const cudaError_t error = device_unusable(state, device)) return returned(error);
+  const Device& d = state.devices[device];
+  if (!state.has_kernel_image(d)) return returned(cudaErrorNoKernelImageForDevice);
   switch (attribute) {
     case cudaFuncAttributeMaxDynamicSharedMemorySize:
-      if (value < 0 || static_cast<std::size_t>(value) > kSharedPerBlockOptin) return returned(cudaErrorInvalidValue);
+      if (value < 0 || static_cast<std::size_t>(value) > d.profile->shared_per_block_optin)
+        return returned(cudaErrorInvalidValue);
       state.devices[device].max_dynamic_shared[kernel] = value;
       return cudaSuccess;
     case cudaFuncAttributePreferredSharedMemoryCarveout:
@@ -162,6 +172,28 @@ cudaError_t cudaFuncSetAttribute(const void* kernel, cudaFuncAttribute attribute
       return cudaSuccess;
   }
   return returned(cudaErrorInvalidValue);
+}
+
+cudaError_t cudaFuncGetAttributes(cudaFuncAttributes* attributes, const void* kernel) {
+  if (attributes == nullptr) return returned(cudaErrorInvalidValue);
+  if (kernel == nullptr) return returned(cudaErrorInvalidDeviceFunction);
+  Runtime& state = runtime();
+  std::lock_guard<std::mutex> lock(state.mutex);
+  const int device = current_device();
+  if (const cudaError_t error = device_unusable(state, device)) return returned(error);
+  const Device& d = state.devices[device];
+  if (!state.has_kernel_image(d)) return returned(cudaErrorNoKernelImageForDevice);
+  *attributes = cudaFuncAttributes{};
+  // The emulation cannot know a kernel's static shared memory, registers or local memory (its
+  // __shared__ variables are thread_local): 0, and the 32 registers the occupancy query assumes.
+  attributes->maxThreadsPerBlock = kMaxThreadsPerBlock;
+  attributes->numRegs = 32;
+  attributes->ptxVersion = attributes->binaryVersion = d.profile->compute_capability();
+  const auto raised = d.max_dynamic_shared.find(kernel);
+  attributes->maxDynamicSharedSizeBytes =
+      raised != d.max_dynamic_shared.end() ? raised->second : static_cast<int>(kSharedPerBlock);
+  attributes->preferredShmemCarveout = -1;
+  return cudaSuccess;
 }
 
 cudaError_t cudaOccupancyMaxActiveBlocksPerMultiprocessor(int* blocks, const void* kernel, int block_size,
@@ -172,14 +204,15 @@ cudaError_t cudaOccupancyMaxActiveBlocksPerMultiprocessor(int* blocks, const voi
   std::lock_guard<std::mutex> lock(state.mutex);
   const int device = current_device();
   if (const cudaError_t error = device_unusable(state, device)) return returned(error);
+  const DeviceProfile& card = *state.devices[device].profile;
   // The resource limits of an SM, with an assumed 32 registers per thread (the emulation cannot
   // know a kernel's register count): a plausible figure, not the hardware's answer.
   const int warps = (block_size + kWarpSize - 1) / kWarpSize;
-  int result = std::min(kMaxBlocksPerMultiprocessor, kMaxThreadsPerMultiprocessor / (warps * kWarpSize));
-  result = std::min(result, kRegistersPerMultiprocessor / (warps * kWarpSize * 32));
+  int result = std::min(card.max_blocks_per_multiprocessor, card.max_threads_per_multiprocessor / (warps * kWarpSize));
+  result = std::min(result, card.registers_per_multiprocessor / (warps * kWarpSize * 32));
   if (dynamic_shared_bytes > 0)
     result = std::min<int>(
-        result, static_cast<int>(kSharedPerMultiprocessor / (dynamic_shared_bytes + kReservedSharedPerBlock)));
+        result, static_cast<int>(card.shared_per_multiprocessor / (dynamic_shared_bytes + kReservedSharedPerBlock)));
   const auto raised = state.devices[device].max_dynamic_shared.find(kernel);
   const std::size_t limit = raised != state.devices[device].max_dynamic_shared.end()
                                 ? static_cast<std::size_t>(raised->second)

@@ -1,4 +1,5 @@
-// Device and pinned memory, copies and memsets. Every device allocation is its own host allocation
+// Device and pinned memory (stream-ordered too: cudaMallocAsync, cudaFreeAsync), copies and
+// memsets. Every device allocation is its own host allocation
 // (AddressSanitizer sees overruns), filled with 0xFF bytes (NaN as float) as uninitialised device
 // memory; every pointer a copy or memset receives is checked against the memory space its kind
 // names and the bounds of its allocation. Copies are stream work: an asynchronous copy from
@@ -236,6 +237,18 @@ cudaError_t allocate(void** pointer, std::size_t bytes, int device) {
   return cudaSuccess;
 }
 
+// Whether `bytes` more may be allocated on `device`: the injected allocation fault, then the
+// device's free memory. Call with the mutex held.
+cudaError_t admit_allocation(Runtime& state, int device, std::size_t bytes) {
+  ++state.allocations_made;
+  if (state.faults.fail_allocation > 0 &&
+      state.allocations_made == static_cast<std::uint64_t>(state.faults.fail_allocation))
+    return cudaErrorMemoryAllocation;
+  const Device& d = state.devices[device];
+  if (bytes > d.total_bytes - std::min(d.used_bytes, d.total_bytes)) return cudaErrorMemoryAllocation;
+  return cudaSuccess;
+}
+
 }  // namespace
 
 extern "C" {
@@ -252,14 +265,78 @@ cudaError_t cudaMalloc(void** pointer, size_t bytes) {
       *pointer = nullptr;
       return cudaSuccess;
     }
-    ++state.allocations_made;
-    if (state.faults.fail_allocation > 0 &&
-        state.allocations_made == static_cast<std::uint64_t>(state.faults.fail_allocation))
-      return returned(cudaErrorMemoryAllocation);
-    const Device& d = state.devices[device];
-    if (bytes > d.total_bytes - std::min(d.used_bytes, d.total_bytes)) return returned(cudaErrorMemoryAllocation);
+    if (const cudaError_t error = admit_allocation(state, device, bytes)) return returned(error);
   }
   return returned(allocate(pointer, bytes, device));
+}
+
+// Stream-ordered allocation, as from the device's default memory pool: the memory is the
+// caller's at once, allocated on the stream's device. Memory that cudaFreeAsync gave back earlier
+// on the same stream may be reused, as the pool reuses it in stream order: when the device is
+// full, the stream's queued work (its pending frees among it) runs first.
+cudaError_t cudaMallocAsync(void** pointer, size_t bytes, cudaStream_t stream) {
+  if (pointer == nullptr) return returned(cudaErrorInvalidValue);
+  Runtime& state = runtime();
+  int device = 0;
+  std::shared_ptr<Stream> s;
+  bool full = false;
+  {
+    std::lock_guard<std::mutex> lock(state.mutex);
+    cudaError_t error = cudaSuccess;
+    s = resolve_stream(state, stream, error);
+    if (s == nullptr) return returned(error);
+    device = s->device;
+    if ((error = device_unusable(state, device)) != cudaSuccess) return returned(error);
+    if (bytes == 0) {
+      *pointer = nullptr;
+      return cudaSuccess;
+    }
+    const Device& d = state.devices[device];
+    full = bytes > d.total_bytes - std::min(d.used_bytes, d.total_bytes);
+    if (!full && (error = admit_allocation(state, device, bytes)) != cudaSuccess) return returned(error);
+  }
+  if (full) {
+    if (const cudaError_t sticky = drain(s)) return returned(sticky);
+    std::lock_guard<std::mutex> lock(state.mutex);
+    if (const cudaError_t error = admit_allocation(state, device, bytes)) return returned(error);
+  }
+  return returned(allocate(pointer, bytes, device));
+}
+
+// Stream-ordered free: the allocation is gone at once for anything queued later (a copy, memset or
+// launch naming it is an error, as a use after free in stream order is), while the work queued
+// before it on `stream` still reads it; the memory returns to the device when the stream reaches
+// the free. Unlike cudaFree, nothing waits for the device's other streams.
+cudaError_t cudaFreeAsync(void* pointer, cudaStream_t stream) {
+  if (pointer == nullptr) return cudaSuccess;
+  Runtime& state = runtime();
+  {
+    std::lock_guard<std::mutex> lock(state.mutex);
+    cudaError_t error = cudaSuccess;
+    const std::shared_ptr<Stream> s = resolve_stream(state, stream, error);
+    if (s == nullptr) return returned(error);
+    const auto it = state.allocations.find(reinterpret_cast<std::uintptr_t>(pointer));
+    if (it != state.allocations.end() && !it->second.pinned()) {
+      const int device = it->second.device;
+      const std::size_t size = it->second.size;
+      state.allocations.erase(it);
+      enqueue(state, s, WorkItem{"cudaFreeAsync", {}, [pointer, device, size] {
+                                   Runtime& runtime_state = runtime();
+                                   {
+                                     std::lock_guard<std::mutex> freeing(runtime_state.mutex);
+                                     if (device < static_cast<int>(runtime_state.devices.size()))
+                                       runtime_state.devices[device].used_bytes -= size;
+                                   }
+                                   std::free(pointer);
+                                   return cudaSuccess;
+                                 }});
+      return cudaSuccess;
+    }
+  }
+  report_violation("cudaFreeAsync(" + pointer_text(pointer) +
+                   "): not the start of a live device allocation (host memory, pinned memory, an offset into an "
+                   "allocation, or freed already)");
+  return returned(cudaErrorInvalidValue);
 }
 
 cudaError_t cudaFree(void* pointer) {

@@ -15,8 +15,6 @@
 namespace hf_emu {
 namespace {
 
-constexpr std::size_t kDefaultDeviceMemory = std::size_t{80} << 30;  // an 80 GB H100
-
 [[noreturn]] void bad_variable(const char* name, const std::string& value, const char* expected) {
   std::fprintf(stderr, "hyperfuse CUDA emulation: %s='%s' is not %s; see tests/cuda_emulation/README.md\n", name,
                value.c_str(), expected);
@@ -93,11 +91,37 @@ std::string describe(const Allocation& allocation) {
          " bytes on device " + std::to_string(allocation.device) + ")";
 }
 
+// "t4", "t4,h100": a profile per device.
+std::vector<const DeviceProfile*> profile_list(const char* name, const std::string& text) {
+  std::vector<const DeviceProfile*> list;
+  std::size_t start = 0;
+  while (start <= text.size()) {
+    const std::size_t comma = text.find(',', start);
+    const std::string key = text.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
+    const DeviceProfile* profile = find_profile(key);
+    if (profile == nullptr) bad_variable(name, text, ("a comma list of profiles from " + profile_keys()).c_str());
+    list.push_back(profile);
+    if (comma == std::string::npos) break;
+    start = comma + 1;
+  }
+  return list;
+}
+
 Runtime::Runtime() {
-  int count = 1;
+  profiles = {&default_profile()};
+  if (const char* v = variable("HYPERFUSE_EMU_PROFILE")) profiles = profile_list("HYPERFUSE_EMU_PROFILE", v);
+  if (!parse_architectures(kDefaultBuiltArchitectures, built_architectures)) std::abort();
+  if (const char* v = variable("HYPERFUSE_EMU_BUILT_ARCHITECTURES")) {
+    if (!parse_architectures(v, built_architectures))
+      bad_variable("HYPERFUSE_EMU_BUILT_ARCHITECTURES", v,
+                   "a CMake architecture list like 75-real;90 (entries NN, NN-real or NN-virtual)");
+  }
+  int count = static_cast<int>(profiles.size());
   if (const char* v = variable("HYPERFUSE_EMU_DEVICES")) {
     const long long n = whole_number("HYPERFUSE_EMU_DEVICES", v);
     if (n < 0 || n > 64) bad_variable("HYPERFUSE_EMU_DEVICES", v, "a device count from 0 to 64");
+    if (profiles.size() > 1 && n != static_cast<long long>(profiles.size()))
+      bad_variable("HYPERFUSE_EMU_DEVICES", v, "the number of profiles HYPERFUSE_EMU_PROFILE lists");
     count = static_cast<int>(n);
   }
   std::vector<std::size_t> memory;
@@ -160,12 +184,21 @@ void Runtime::configure_devices(int count, const std::vector<std::size_t>& memor
   for (int d = 0; d < count; ++d) {
     Device device;
     device.index = d;
-    device.total_bytes = memory.empty() ? kDefaultDeviceMemory : memory[memory.size() == 1 ? 0 : d];
+    device.profile = profiles[std::min<std::size_t>(static_cast<std::size_t>(d), profiles.size() - 1)];
+    device.total_bytes = memory.empty() ? device.profile->memory_bytes : memory[memory.size() == 1 ? 0 : d];
     device.legacy_stream = std::make_shared<Stream>();
     device.legacy_stream->device = d;
     device.legacy_stream->legacy = true;
     devices.push_back(std::move(device));
   }
+}
+
+int Runtime::multiprocessors_of(const Device& device) const {
+  return multiprocessors > 0 ? multiprocessors : device.profile->multiprocessors;
+}
+
+bool Runtime::has_kernel_image(const Device& device) const {
+  return hf_emu::has_kernel_image(built_architectures, device.profile->major, device.profile->minor);
 }
 
 const Allocation* Runtime::find(const void* address) const {

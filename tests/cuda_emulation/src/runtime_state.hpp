@@ -17,7 +17,7 @@
 
 #include "cuda_runtime_api.h"
 #include "tests/cuda_emulation/emulation_control.hpp"
-#include "tests/cuda_emulation/src/h100_limits.hpp"
+#include "tests/cuda_emulation/src/device_profiles.hpp"
 
 namespace hf_emu {
 
@@ -72,6 +72,7 @@ struct PendingHostWrite {
 
 struct Device {
   int index = 0;
+  const DeviceProfile* profile = nullptr;  // the card it emulates (HYPERFUSE_EMU_PROFILE)
   std::size_t total_bytes = 0;
   std::size_t used_bytes = 0;
   cudaError_t sticky = cudaSuccess;               // set by a failed kernel or a lost device; never cleared
@@ -99,13 +100,22 @@ class Runtime {
   std::string last_violation;
   std::uint64_t violations = 0;
   bool abort_on_violation = false;
-  int multiprocessors = kMultiprocessors;  // every device's (HYPERFUSE_EMU_MULTIPROCESSORS), an H100's by default
+  int multiprocessors = 0;  // every device's (HYPERFUSE_EMU_MULTIPROCESSORS); 0: each profile's own
+  // The cards of the devices, in order (HYPERFUSE_EMU_PROFILE; the last one repeats), and the
+  // architectures the emulated build holds code for (HYPERFUSE_EMU_BUILT_ARCHITECTURES).
+  std::vector<const DeviceProfile*> profiles;
+  std::vector<BuiltArchitecture> built_architectures;
   std::string counters_path;               // HYPERFUSE_EMU_COUNTERS
 
   // Reads the environment on first use (see the README for every variable).
   static Runtime& instance();
-  // Devices as configured by the environment, or `count`/`memory` for tests (reset_emulation).
+  // Devices as configured by the environment, or `count`/`memory` for tests (reset_emulation);
+  // memory empty: each profile's.
   void configure_devices(int count, const std::vector<std::size_t>& memory);
+  // Device `device`'s multiprocessors: HYPERFUSE_EMU_MULTIPROCESSORS, else its profile's.
+  int multiprocessors_of(const Device& device) const;
+  // Whether the emulated build holds code `device` can run. Call with the mutex held.
+  bool has_kernel_image(const Device& device) const;
   // The allocation holding the byte at `address`, or null. Call with the mutex held.
   const Allocation* find(const void* address) const;
 

@@ -15,6 +15,7 @@
 
 #include <cstddef>
 #include <memory>
+#include <string>
 #include <tuple>
 #include <type_traits>
 #include <utility>
@@ -45,6 +46,9 @@ using ThreadBody = void (*)(const void* arguments);
 
 // The CUDA backend's count of training steps (steps summed over networks), for the counters.
 void count_training_steps(long long steps);
+// The architectures the emulated build holds code for, as a CMake list ("75-real;...;120-virtual":
+// HYPERFUSE_EMU_BUILT_ARCHITECTURES), for the backend's messages.
+std::string built_architectures();
 
 // Checks and queues a launch (launch.cpp); errors set the calling thread's last error.
 void submit_launch(const LaunchConfiguration& configuration, const std::vector<KernelPointer>& pointers,
