@@ -91,6 +91,27 @@ __global__ void own_element_kernel(int* out) {
   const int i = static_cast<int>(blockIdx.x * blockDim.x + threadIdx.x);
   out[i] = i;
 }
+
+// Thread i reads element i: one thread too many reads one element past the end.
+__global__ void copy_elements_kernel(const float* in, float* out) { out[threadIdx.x] = in[threadIdx.x]; }
+
+// Thread i writes element i - shift: with a shift, the first threads write before the start.
+__global__ void shifted_write_kernel(float* out, int shift) { out[static_cast<int>(threadIdx.x) - shift] = 1.0f; }
+
+// Thread i writes float i of the dynamic shared memory: more threads than floats write past it.
+__global__ void shared_row_kernel(float* out) {
+  float* shared = dynamic_shared_memory<float>();
+  shared[threadIdx.x] = 1.0f;
+  __syncthreads();
+  if (threadIdx.x == 0) out[0] = shared[0];
+}
+
+__global__ void read_sum_kernel(const float* in, float* out, int n) {
+  if (threadIdx.x != 0) return;
+  float sum = 0.0f;
+  for (int i = 0; i < n; ++i) sum += in[i];
+  out[0] = sum;
+}
 #endif
 
 #if HF_TEST_ASAN
@@ -114,6 +135,22 @@ __global__ void mask_without_caller_kernel(float* out) { out[threadIdx.x] = __sh
 __global__ void shuffle_from_exited_lane_kernel(float* out) {
   if (threadIdx.x >= 16) return;
   out[threadIdx.x] = __shfl_down_sync(0xffffffffu, 1.0f, 8);
+}
+
+// Lanes 0-15 shuffle among themselves, but lane 15 reads lane 16, outside the mask.
+__global__ void shuffle_outside_mask_kernel(float* out) {
+  if (threadIdx.x >= 16) return;
+  out[threadIdx.x] = __shfl_sync(0x0000ffffu, static_cast<float>(threadIdx.x), static_cast<int>(threadIdx.x) + 1);
+}
+
+__global__ void ballot_naming_exited_lanes_kernel(unsigned* out) {
+  if (threadIdx.x >= 24) return;
+  out[threadIdx.x] = __ballot_sync(0xffffffffu, 1);
+}
+
+// A partial warp's lanes shuffle within the warp's segment of 8 lanes: no lane outside it.
+__global__ void shuffle_within_width_kernel(float* out) {
+  out[threadIdx.x] = __shfl_down_sync(0x00ffffffu, static_cast<float>(threadIdx.x), 4, 8);
 }
 
 __global__ void early_exit_before_barrier_kernel(float* out) {
@@ -517,6 +554,148 @@ TEST_F(CudaEmulation, ReadingSharedMemoryNoThreadWroteIsReported) {
   EXPECT_VIOLATION_HAS("which no thread of its block has written");
 }
 
+// ---- Bounds (the race check's hooks) ----
+
+TEST_F(CudaEmulation, AKernelReadingPastTheEndOfAnAllocationIsReported) {
+  float* in = device_array<float>(31);
+  float* out = device_array<float>(32);
+  ASSERT_EQ(cudaMemset(in, 0, 31 * sizeof(float)), cudaSuccess);
+  HF_LAUNCH(copy_elements_kernel, 1, 32, 0, nullptr)(in, out);
+  EXPECT_EQ(cudaDeviceSynchronize(), cudaErrorIllegalAddress);
+  EXPECT_VIOLATION_HAS("thread (31,0,0): out-of-bounds access: reads 4 bytes at offset 124 of device allocation #");
+  EXPECT_VIOLATION_HAS("(124 bytes on device 0), 4 bytes past its end at ");
+  EXPECT_VIOLATION_HAS("cuda_emulation_test.cpp:");
+  EXPECT_VIOLATION_HAS("kernel `copy_elements_kernel`");
+}
+
+TEST_F(CudaEmulation, AKernelWritingBeforeAnAllocationIsReported) {
+  float* out = device_array<float>(32);
+  HF_LAUNCH(shifted_write_kernel, 1, 32, 0, nullptr)(out, 8);
+  EXPECT_EQ(cudaDeviceSynchronize(), cudaErrorIllegalAddress);
+  EXPECT_VIOLATION_HAS("thread (0,0,0): out-of-bounds access: writes 4 bytes at offset -32 of device allocation #");
+  EXPECT_VIOLATION_HAS("32 bytes before its start");
+}
+
+TEST_F(CudaEmulation, AKernelWritingPastItsDynamicSharedMemoryIsReported) {
+  float* out = device_array<float>(1);
+  HF_LAUNCH(shared_row_kernel, 1, 64, 32 * sizeof(float), nullptr)(out);
+  EXPECT_EQ(cudaDeviceSynchronize(), cudaErrorIllegalAddress);
+  EXPECT_VIOLATION_HAS(
+      "thread (32,0,0): out-of-bounds access: writes 4 bytes at offset 128 of the block's dynamic shared "
+      "memory (the launch's 128 bytes), 4 bytes past its end at ");
+  HF_LAUNCH(shared_row_kernel, 1, 32, 32 * sizeof(float), nullptr)(out);
+  EXPECT_EQ(cudaDeviceSynchronize(), cudaErrorIllegalAddress) << "the error is sticky, as a GPU's";
+}
+
+TEST_F(CudaEmulation, KernelsInsideTheirAllocationsAreNotReported) {
+  float* in = device_array<float>(32);
+  float* out = device_array<float>(32);
+  ASSERT_EQ(cudaMemset(in, 0, 32 * sizeof(float)), cudaSuccess);
+  const std::uint64_t before = hf_emu::violation_count();
+  HF_LAUNCH(copy_elements_kernel, 1, 32, 0, nullptr)(in, out);
+  HF_LAUNCH(shared_row_kernel, 1, 32, 32 * sizeof(float), nullptr)(out);
+  EXPECT_EQ(cudaDeviceSynchronize(), cudaSuccess);
+  EXPECT_EQ(hf_emu::violation_count(), before);
+}
+
+// ---- Ordering between streams ----
+
+// A writer on one stream and a reader on another: reported with no event between them, whichever
+// stream the emulation happens to run first; fine with an event, a stream or a device
+// synchronisation in between.
+class StreamOrdering : public CudaEmulation {
+ protected:
+  void SetUp() override {
+    CudaEmulation::SetUp();
+    ASSERT_EQ(cudaStreamCreateWithFlags(&writer_, cudaStreamNonBlocking), cudaSuccess);
+    ASSERT_EQ(cudaStreamCreateWithFlags(&reader_, cudaStreamNonBlocking), cudaSuccess);
+    data_ = device_array<float>(64);
+    sum_ = device_array<float>(1);
+  }
+  void TearDown() override {
+    cudaStreamDestroy(writer_);
+    cudaStreamDestroy(reader_);
+    CudaEmulation::TearDown();
+  }
+  void write() { HF_LAUNCH(fill_kernel, 1, 64, 0, writer_)(data_, 64, 1.0f); }
+  void read() { HF_LAUNCH(read_sum_kernel, 1, 32, 0, reader_)(data_, sum_, 64); }
+  cudaStream_t writer_ = nullptr, reader_ = nullptr;
+  float* data_ = nullptr;
+  float* sum_ = nullptr;
+};
+
+TEST_F(StreamOrdering, AReadOnAnotherStreamWithoutAnEventIsReportedWhicheverRunsFirst) {
+  write();
+  read();
+  EXPECT_EQ(cudaStreamSynchronize(writer_), cudaSuccess);  // the writer runs first
+  EXPECT_EQ(cudaStreamSynchronize(reader_), cudaErrorLaunchFailure);
+  EXPECT_VIOLATION_HAS("unordered stream operations on bytes 0 to 256 of device allocation #");
+  EXPECT_VIOLATION_HAS("kernel read_sum_kernel on stream #");
+  EXPECT_VIOLATION_HAS("reads them at ");
+  EXPECT_VIOLATION_HAS("kernel fill_kernel on stream #");
+  EXPECT_VIOLATION_HAS("wrote them at ");
+  EXPECT_VIOLATION_HAS("cuda_emulation_test.cpp:");
+  hf_emu::clear_errors();
+
+  write();
+  read();
+  EXPECT_EQ(cudaStreamSynchronize(reader_), cudaSuccess);  // the reader runs first: nothing to see yet
+  EXPECT_EQ(cudaStreamSynchronize(writer_), cudaErrorLaunchFailure);
+  EXPECT_VIOLATION_HAS("kernel fill_kernel on stream #");
+  EXPECT_VIOLATION_HAS("writes them at ");
+  EXPECT_VIOLATION_HAS("kernel read_sum_kernel on stream #");
+  EXPECT_VIOLATION_HAS("read them at ");
+}
+
+TEST_F(StreamOrdering, AnEventOrASynchronisationOrdersTheStreams) {
+  cudaEvent_t written;
+  ASSERT_EQ(cudaEventCreate(&written), cudaSuccess);
+  const std::uint64_t before = hf_emu::violation_count();
+  write();
+  ASSERT_EQ(cudaEventRecord(written, writer_), cudaSuccess);
+  ASSERT_EQ(cudaStreamWaitEvent(reader_, written, 0), cudaSuccess);
+  read();
+  EXPECT_EQ(cudaStreamSynchronize(reader_), cudaSuccess);
+  write();  // the writer overwrites what the reader read: ordered by the host's wait above
+
+  ASSERT_EQ(cudaStreamSynchronize(writer_), cudaSuccess);
+  read();
+  ASSERT_EQ(cudaEventRecord(written, reader_), cudaSuccess);
+  ASSERT_EQ(cudaEventSynchronize(written), cudaSuccess);
+  write();
+  ASSERT_EQ(cudaDeviceSynchronize(), cudaSuccess);
+  read();
+  read();  // a second read after the first: reads never conflict
+  EXPECT_EQ(cudaDeviceSynchronize(), cudaSuccess);
+  EXPECT_EQ(hf_emu::violation_count(), before) << violation();
+  ASSERT_EQ(cudaEventDestroy(written), cudaSuccess);
+}
+
+TEST_F(StreamOrdering, CopiesMemsetsAndGemmsAreCheckedToo) {
+  // A memset on one stream and a copy out of the same bytes on another.
+  std::vector<float> host(64);
+  ASSERT_EQ(cudaMemsetAsync(data_, 0, 64 * sizeof(float), writer_), cudaSuccess);
+  ASSERT_EQ(cudaMemcpyAsync(host.data(), data_, 64 * sizeof(float), cudaMemcpyDeviceToHost, reader_), cudaSuccess);
+  EXPECT_NE(cudaDeviceSynchronize(), cudaSuccess);
+  EXPECT_VIOLATION_HAS("cudaMemcpyAsync on stream #");
+  EXPECT_VIOLATION_HAS("cudaMemsetAsync on stream #");
+  hf_emu::clear_errors();
+
+  // A GEMM on the reader's stream whose input a kernel on the writer's stream fills.
+  cublasHandle_t handle;
+  ASSERT_EQ(cublasCreate(&handle), CUBLAS_STATUS_SUCCESS);
+  ASSERT_EQ(cublasSetStream(handle, reader_), CUBLAS_STATUS_SUCCESS);
+  write();
+  const float one = 1.0f, zero = 0.0f;
+  float* product = device_array<float>(64);
+  ASSERT_EQ(cublasSgemm(handle, CUBLAS_OP_N, CUBLAS_OP_N, 8, 8, 8, &one, data_, 8, data_, 8, &zero, product, 8),
+            CUBLAS_STATUS_SUCCESS);
+  EXPECT_NE(cudaDeviceSynchronize(), cudaSuccess);
+  EXPECT_VIOLATION_HAS("kernel fill_kernel on stream #");
+  EXPECT_VIOLATION_HAS("cublasSgemm");
+  ASSERT_EQ(cublasDestroy(handle), CUBLAS_STATUS_SUCCESS);
+}
+
 #endif  // HF_TEST_RACE_CHECK
 
 // ---- Barriers and warp collectives ----
@@ -575,17 +754,37 @@ TEST_F(CudaEmulation, MaskLeavingOutTheCallerIsReported) {
   EXPECT_VIOLATION_HAS("leaves out the calling lane 16");
 }
 
-TEST_F(CudaEmulation, ShuffleFromAnExitedLaneGivesNaN) {
+TEST_F(CudaEmulation, ShuffleFromAnExitedLaneIsReported) {
   float* out = device_array<float>(16);
   HF_LAUNCH(shuffle_from_exited_lane_kernel, 1, 32, 0, nullptr)(out);
-  std::vector<float> host(16);
-  ASSERT_EQ(cudaMemcpy(host.data(), out, sizeof(float) * 16, cudaMemcpyDeviceToHost), cudaSuccess);
-  for (int lane = 0; lane < 16; ++lane) {
-    if (lane + 8 < 16)
-      EXPECT_EQ(host[lane], 1.0f) << "lane " << lane;
-    else
-      EXPECT_TRUE(std::isnan(host[lane])) << "lane " << lane << " read exited lane " << lane + 8;
-  }
+  EXPECT_EQ(cudaDeviceSynchronize(), cudaErrorLaunchFailure);
+  EXPECT_VIOLATION_HAS("(lane 8) calls __shfl_down_sync at ");
+  EXPECT_VIOLATION_HAS("cuda_emulation_test.cpp:");
+  EXPECT_VIOLATION_HAS("with mask 0xffffffff and reads lane 16, which has exited");
+}
+
+TEST_F(CudaEmulation, ShuffleFromALaneOutsideTheMaskIsReported) {
+  float* out = device_array<float>(16);
+  HF_LAUNCH(shuffle_outside_mask_kernel, 1, 32, 0, nullptr)(out);
+  EXPECT_EQ(cudaDeviceSynchronize(), cudaErrorLaunchFailure);
+  EXPECT_VIOLATION_HAS("(lane 15) calls __shfl_sync at ");
+  EXPECT_VIOLATION_HAS("with mask 0x0000ffff and reads lane 16, which is not in the mask");
+}
+
+TEST_F(CudaEmulation, VoteNamingExitedLanesIsReported) {
+  auto* out = device_array<unsigned>(32);
+  HF_LAUNCH(ballot_naming_exited_lanes_kernel, 1, 32, 0, nullptr)(out);
+  EXPECT_EQ(cudaDeviceSynchronize(), cudaErrorLaunchFailure);
+  EXPECT_VIOLATION_HAS("calls __ballot_sync at ");
+  EXPECT_VIOLATION_HAS("with mask 0xffffffff, which names lanes 24-31 that have exited");
+}
+
+TEST_F(CudaEmulation, ShuffleInsideItsWidthOfAPartialWarpIsFine) {
+  float* out = device_array<float>(24);
+  HF_LAUNCH(shuffle_within_width_kernel, 1, 24, 0, nullptr)(out);
+  std::vector<float> host(24);
+  ASSERT_EQ(cudaMemcpy(host.data(), out, sizeof(float) * 24, cudaMemcpyDeviceToHost), cudaSuccess);
+  for (int lane = 0; lane < 24; ++lane) EXPECT_EQ(host[lane], lane % 8 < 4 ? lane + 4 : lane) << "lane " << lane;
 }
 
 TEST_F(CudaEmulation, ThreadsThatExitBeforeABarrierAreReported) {
@@ -618,13 +817,22 @@ TEST_F(CudaEmulation, AHostReadBeforeTheStreamIsSynchronisedSeesGarbage) {
   EXPECT_EQ(host[0], 2.5f);
   EXPECT_EQ(host[n - 1], 2.5f);
 
-  // A blocking cudaMemcpy on the legacy stream does not wait for a non-blocking stream's kernel.
+  // A blocking cudaMemcpy on the legacy stream does not wait for a non-blocking stream's kernel:
+  // here it reads the old values, and the ordering check reports the pair when the kernel runs
+  // (with the race check's hooks, which see the kernel's writes).
   HF_LAUNCH(fill_kernel, 1, n, 0, stream)(d, n, 7.0f);
   ASSERT_EQ(cudaMemcpy(host.data(), d, n * sizeof(float), cudaMemcpyDeviceToHost), cudaSuccess);
   EXPECT_EQ(host[0], 2.5f);
   ASSERT_EQ(cudaStreamDestroy(stream), cudaSuccess);  // runs what is queued
+#if HF_TEST_RACE_CHECK
+  EXPECT_EQ(cudaDeviceSynchronize(), cudaErrorLaunchFailure);
+  EXPECT_VIOLATION_HAS("unordered stream operations on bytes 0 to 1024 of device allocation");
+  EXPECT_VIOLATION_HAS("kernel fill_kernel on stream #");
+  EXPECT_VIOLATION_HAS("cudaMemcpy on the legacy default stream (device 0) read them");
+#else
   ASSERT_EQ(cudaMemcpy(host.data(), d, n * sizeof(float), cudaMemcpyDeviceToHost), cudaSuccess);
   EXPECT_EQ(host[0], 7.0f);
+#endif
 }
 
 TEST_F(CudaEmulation, BlockingStreamsAreOrderedWithTheLegacyStreamAndNonBlockingOnesAreNot) {

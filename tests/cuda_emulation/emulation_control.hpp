@@ -73,6 +73,14 @@ void clear_errors();
 std::string last_violation();
 std::uint64_t violation_count();
 
+// Keeps a copy of each block's dynamic shared memory as the block leaves it, for launches of
+// kernels whose name contains `kernel_name` ("" stops): for tests that compare what a kernel left
+// in its shared buffers with the CPU's (tests/fused_numbering_test.cpp). A block that fails is not
+// kept.
+void capture_shared_memory(const std::string& kernel_name);
+// The copies of the last launch captured, one per block in launch order.
+std::vector<std::vector<unsigned char>> captured_shared_memory();
+
 // True when this build records memory accesses for the race check (the plain emulation build,
 // not the AddressSanitizer one).
 bool race_check_built();

@@ -280,6 +280,38 @@ void resume(BlockContext& block, GpuThread& t) {
   }
 }
 
+// The lane a shuffle by `lane` reads, as CUDA computes it: a source outside the lane's segment
+// of `width` lanes reads the lane itself.
+unsigned shuffle_source(WarpOp op, unsigned lane, int operand, int width) {
+  if (width <= 0) return lane;
+  const unsigned base = (lane / width) * width;
+  switch (op) {
+    case WarpOp::Shuffle: return base + (static_cast<unsigned>(operand) & (width - 1));
+    case WarpOp::ShuffleUp: return lane - base >= static_cast<unsigned>(operand) ? lane - operand : lane;
+    case WarpOp::ShuffleDown:
+      return lane - base + static_cast<unsigned>(operand) < static_cast<unsigned>(width) ? lane + operand : lane;
+    case WarpOp::ShuffleXor: {
+      const unsigned s = lane ^ static_cast<unsigned>(operand);
+      return s < base + width ? s : lane;  // earlier segments may be read, later ones not (as in CUDA)
+    }
+    default: return lane;
+  }
+}
+
+// "3, 5-7" for the lanes of a mask.
+std::string lane_list(unsigned lanes) {
+  std::string text;
+  for (unsigned l = 0; l < kWarpSize; ++l) {
+    if (!(lanes >> l & 1u)) continue;
+    unsigned last = l;
+    while (last + 1 < kWarpSize && (lanes >> (last + 1) & 1u)) ++last;
+    if (!text.empty()) text += ", ";
+    text += last == l ? std::to_string(l) : std::to_string(l) + "-" + std::to_string(last);
+    l = last;
+  }
+  return text;
+}
+
 // Resolves every warp collective that can be; a lane named in a mask that waits elsewhere, a
 // mask leaving out its caller, or lanes of one mask calling different collectives are errors.
 void resolve_warps(BlockContext& block) {
@@ -314,10 +346,13 @@ void resolve_warps(BlockContext& block) {
                               "; it must be a power of two from 1 to 32");
         return;
       }
-      unsigned group = 0;
+      unsigned group = 0, gone = 0;
       for (unsigned l = 0; l < kWarpSize; ++l) {
         if (!(r.mask >> l & 1u)) continue;
-        if (l >= lanes || warp[l].state == State::Exited) continue;  // exited lanes of a mask do not take part
+        if (l >= lanes || warp[l].state == State::Exited) {  // exited lanes of a mask do not take part
+          gone |= 1u << l;
+          continue;
+        }
         const GpuThread& other = warp[l];
         if (other.state == State::AtBarrier) {
           fail_block(block, thread_name(block, caller) + " calls " + call() + " with mask " + hex(r.mask) +
@@ -337,43 +372,47 @@ void resolve_warps(BlockContext& block) {
         }
         group |= 1u << l;
       }
+      // A vote, reduction or match whose mask names a lane that exited (or that the block does not
+      // have) combines fewer values than the mask says: undefined on a GPU, and a missing lane's
+      // predicate or value is silently dropped.
+      const bool combines_lanes = r.op != WarpOp::Sync && r.op != WarpOp::Shuffle && r.op != WarpOp::ShuffleUp &&
+                                  r.op != WarpOp::ShuffleDown && r.op != WarpOp::ShuffleXor;
+      if (combines_lanes && gone != 0) {
+        fail_block(block, thread_name(block, caller) + " calls " + call() + " with mask " + hex(r.mask) +
+                              ", which names lanes " + lane_list(gone) +
+                              " that have exited or do not exist in the block: the result would leave out their "
+                              "values (on a GPU: undefined)");
+        return;
+      }
       // Every lane of the group gets its result.
       const auto value_of = [&](unsigned l) { return warp[l].request.value; };
-      std::uint64_t poison = ~std::uint64_t{0};
-      if (r.value_bytes > 0 && r.value_bytes < 8) poison &= (std::uint64_t{1} << (8 * r.value_bytes)) - 1;
       std::uint32_t next_epoch = 0;
       for (unsigned l = 0; l < kWarpSize; ++l)
         if (group >> l & 1u) next_epoch = std::max(next_epoch, warp[l].lane_epoch + 1);
+      // A shuffle must read a lane of its mask that takes part: PTX leaves any other value
+      // undefined. Sources outside the width's segment read the caller's own value, as in CUDA.
+      for (unsigned l = 0; l < kWarpSize; ++l) {
+        if (!(group >> l & 1u) || combines_lanes || r.op == WarpOp::Sync) continue;
+        const unsigned source = shuffle_source(r.op, l, warp[l].request.operand, r.width);
+        if (source < kWarpSize && (group >> source & 1u)) continue;
+        const bool in_mask = source < kWarpSize && (r.mask >> source & 1u);
+        fail_block(block, thread_name(block, warp[l]) + " (lane " + std::to_string(l) + ") calls " + call() +
+                              " with mask " + hex(r.mask) + " and reads lane " + std::to_string(source) + ", which " +
+                              (in_mask ? "has exited or does not exist in the block" : "is not in the mask") +
+                              "; a shuffle may only read lanes of its mask that take part (on a GPU: an "
+                              "undefined value)");
+        return;
+      }
       for (unsigned l = 0; l < kWarpSize; ++l) {
         if (!(group >> l & 1u)) continue;
         GpuThread& t = warp[l];
-        const int width = r.width;
-        const unsigned base = width > 0 ? (l / width) * width : 0;
-        const int operand = t.request.operand;
-        unsigned source = l;
+        const unsigned source = shuffle_source(r.op, l, t.request.operand, r.width);
         std::uint64_t result = 0;
-        switch (r.op) {
-          case WarpOp::Shuffle: source = base + (static_cast<unsigned>(operand) & (width - 1)); break;
-          case WarpOp::ShuffleUp: source = l - base >= static_cast<unsigned>(operand) ? l - operand : l; break;
-          case WarpOp::ShuffleDown:
-            source = l - base + static_cast<unsigned>(operand) < static_cast<unsigned>(width) ? l + operand : l;
-            break;
-          case WarpOp::ShuffleXor: {
-            const unsigned s = l ^ static_cast<unsigned>(operand);
-            source = s < base + width ? s : l;
-            break;
-          }
-          default: break;
-        }
         switch (r.op) {
           case WarpOp::Shuffle:
           case WarpOp::ShuffleUp:
           case WarpOp::ShuffleDown:
-          case WarpOp::ShuffleXor:
-            // Reading a lane that does not take part gives an undefined value on a GPU: here
-            // every byte 0xFF (a NaN), so a result built on it is visibly wrong.
-            result = source < kWarpSize && (group >> source & 1u) ? value_of(source) : poison;
-            break;
+          case WarpOp::ShuffleXor: result = value_of(source); break;
           case WarpOp::Ballot:
             for (unsigned o = 0; o < kWarpSize; ++o)
               if ((group >> o & 1u) && value_of(o) != 0) result |= std::uint64_t{1} << o;
@@ -574,6 +613,21 @@ cudaError_t run_grid(const GridLaunch& launch) {
   detail::builtins.block_dim = launch.block;
   detail::builtins.grid_dim = launch.grid;
   race::begin_launch(launch);
+  // Dynamic shared memory, one allocation per launch between redzones (the plain build; the race
+  // check reports an access that lands in them), every byte 0xFF again for each block, so a read
+  // before any write gives NaN; under ASan exactly the launch's size, so it sees an overrun.
+  void* storage = nullptr;
+  const std::size_t storage_bytes = std::max<std::size_t>(launch.shared_bytes, 1) + 2 * kRedzoneBytes;
+  if (posix_memalign(&storage, 128, storage_bytes) != 0) throw std::bad_alloc();
+  std::memset(storage, 0xFF, storage_bytes);
+  void* const shared = static_cast<char*>(storage) + kRedzoneBytes;
+  bool capture = false;  // capture_shared_memory asked for this kernel's shared memory
+  {
+    Runtime& state = runtime();
+    std::lock_guard<std::mutex> lock(state.mutex);
+    capture = !state.capture_kernel.empty() && launch.kernel_name.find(state.capture_kernel) != std::string::npos;
+    if (capture) state.captured_shared.clear();
+  }
   const std::uint64_t blocks = static_cast<std::uint64_t>(launch.grid.x) * launch.grid.y * launch.grid.z;
   for (std::uint64_t b = 0; b < blocks && !block.aborted; ++b) {
     block.block_linear = b;
@@ -583,18 +637,20 @@ cudaError_t run_grid(const GridLaunch& launch) {
       t.state = State::NotStarted;
       t.lane_epoch = 0;
     }
-    // A fresh allocation per block, every byte 0xFF, so AddressSanitizer sees an overrun and a
-    // read before any write gives NaN.
-    void* shared = nullptr;
-    if (posix_memalign(&shared, 128, std::max<std::size_t>(launch.shared_bytes, 1)) != 0) throw std::bad_alloc();
-    std::memset(shared, 0xFF, launch.shared_bytes);
+    if (b > 0) std::memset(shared, 0xFF, launch.shared_bytes);
     block.dynamic_shared = shared;
     race::begin_block(b, shared, launch.shared_bytes);
     run_block(block);
     race::end_block();
+    if (capture && !block.aborted) {
+      const auto* bytes = static_cast<const unsigned char*>(shared);
+      Runtime& state = runtime();
+      std::lock_guard<std::mutex> lock(state.mutex);
+      state.captured_shared.emplace_back(bytes, bytes + launch.shared_bytes);
+    }
     block.dynamic_shared = nullptr;
-    std::free(shared);
   }
+  std::free(storage);
   if (block.aborted) {
     for (GpuThread& t : block.threads) {
       if (t.stack == nullptr) continue;

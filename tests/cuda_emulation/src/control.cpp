@@ -59,6 +59,7 @@ void configure_devices(int count, const std::vector<std::size_t>& memory) {
   }
   if (!state.streams.empty()) throw std::logic_error("configure_devices: a stream created by the program still exists");
   state.configure_devices(count, memory);
+  stream_order::reset();  // its streams are gone
 }
 
 std::vector<std::size_t> configured_device_memory() {
@@ -122,13 +123,30 @@ void clear_errors() {
     stream.completed += stream.queue.size();
     stream.queue.clear();
   };
+  // Every stream is idle now, as if the host had waited for each.
+  const auto drop_and_wait = [&](Stream& stream) {
+    drop_work(stream);
+    join(state.host_clock, stream.clock);
+  };
   for (Device& device : state.devices) {
     device.sticky = cudaSuccess;
-    drop_work(*device.legacy_stream);
+    drop_and_wait(*device.legacy_stream);
     for (const std::weak_ptr<Stream>& weak : device.streams)
-      if (const std::shared_ptr<Stream> stream = weak.lock()) drop_work(*stream);
+      if (const std::shared_ptr<Stream> stream = weak.lock()) drop_and_wait(*stream);
   }
   last_error() = cudaSuccess;
+}
+
+void capture_shared_memory(const std::string& kernel_name) {
+  Runtime& state = runtime();
+  std::lock_guard<std::mutex> lock(state.mutex);
+  state.capture_kernel = kernel_name;
+}
+
+std::vector<std::vector<unsigned char>> captured_shared_memory() {
+  Runtime& state = runtime();
+  std::lock_guard<std::mutex> lock(state.mutex);
+  return state.captured_shared;
 }
 
 std::string last_violation() {

@@ -244,10 +244,24 @@ cublasStatus_t gemm(const char* call, cublasHandle_t handle, cublasOperation_t t
     }
     if (problem.empty()) {
       ++state.counters.blas_calls;
-      enqueue(state, stream, WorkItem{call, {}, [g] {
-                                        run_gemm(g);
-                                        return cudaSuccess;
-                                      }});
+      WorkItem item{call, {}, [g] {
+                      run_gemm(g);
+                      return cudaSuccess;
+                    }};
+      // What it reads and writes, for the ordering check (C is read too unless beta is 0).
+      if (k > 0) {
+        for (const Matrix* input : {&a, &b}) {
+          const auto [begin, end] = hull(*input, batch);
+          item.touches.push_back({begin, end, false});
+        }
+      }
+      for (const float* scalar : {g.alpha_device, g.beta_device}) {
+        const auto at = reinterpret_cast<std::uintptr_t>(scalar);
+        if (scalar != nullptr) item.touches.push_back({at, at + sizeof(float), false});
+      }
+      const auto [c_begin, c_end] = hull(c, batch);
+      item.touches.push_back({c_begin, c_end, true});
+      enqueue(state, stream, std::move(item));
       return CUBLAS_STATUS_SUCCESS;
     }
   }

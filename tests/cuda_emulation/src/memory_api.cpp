@@ -167,17 +167,24 @@ cudaError_t copy(const char* call, void* destination, std::size_t destination_pi
         list.push_back(pending);
       }
       auto* write_to = static_cast<char*>(destination);
-      enqueue(state, s,
-              WorkItem{
-                  call, {}, [name, staged, read_from, read_pitch, write_to, destination_pitch, width, height, pending] {
-                    if (pending != nullptr &&
-                        !host_destination_untouched(pending, write_to, destination_pitch, width, height, name))
-                      return cudaErrorIllegalAddress;
-                    for (std::size_t row = 0; row < height; ++row)
-                      std::memcpy(write_to + row * destination_pitch, read_from + row * read_pitch, width);
-                    return cudaSuccess;
-                  }});
+      WorkItem item{
+          call, {}, [name, staged, read_from, read_pitch, write_to, destination_pitch, width, height, pending] {
+            if (pending != nullptr &&
+                !host_destination_untouched(pending, write_to, destination_pitch, width, height, name))
+              return cudaErrorIllegalAddress;
+            for (std::size_t row = 0; row < height; ++row)
+              std::memcpy(write_to + row * destination_pitch, read_from + row * read_pitch, width);
+            return cudaSuccess;
+          }};
+      // Device and pinned memory it reads and writes, for the ordering check.
+      const auto source_begin = reinterpret_cast<std::uintptr_t>(source);
+      const auto destination_begin = reinterpret_cast<std::uintptr_t>(destination);
+      if (from_side.allocation != nullptr) item.touches.push_back({source_begin, source_begin + source_span, false});
+      if (to_side.allocation != nullptr)
+        item.touches.push_back({destination_begin, destination_begin + destination_span, true});
+      enqueue(state, s, std::move(item));
     }
+    if (problem.empty() && blocking) host_waits_for(state, *s);
   }
   if (!problem.empty()) {
     report_violation(problem);
@@ -205,10 +212,14 @@ cudaError_t fill(const char* call, void* pointer, int value, std::size_t bytes, 
                 " is neither device memory nor pinned host memory (host memory, or device memory already freed)";
     if (problem.empty()) {
       pinned = side.pinned();
-      enqueue(state, s, WorkItem{call, {}, [pointer, value, bytes] {
-                                   std::memset(pointer, value, bytes);
-                                   return cudaSuccess;
-                                 }});
+      WorkItem item{call, {}, [pointer, value, bytes] {
+                      std::memset(pointer, value, bytes);
+                      return cudaSuccess;
+                    }};
+      const auto begin = reinterpret_cast<std::uintptr_t>(pointer);
+      item.touches.push_back({begin, begin + bytes, true});
+      enqueue(state, s, std::move(item));
+      if (legacy && pinned) host_waits_for(state, *s);
     }
   }
   if (!problem.empty()) {
@@ -221,19 +232,22 @@ cudaError_t fill(const char* call, void* pointer, int value, std::size_t bytes, 
 
 cudaError_t allocate(void** pointer, std::size_t bytes, int device) {
   void* storage = nullptr;
-  // Exactly `bytes` (no rounding up), so AddressSanitizer reports the first byte past the end.
-  if (posix_memalign(&storage, 256, bytes) != 0 || storage == nullptr) return cudaErrorMemoryAllocation;
-  std::memset(storage, 0xFF, bytes);
+  // Exactly `bytes` (no rounding up) between the redzones (none under ASan, which then reports the
+  // first byte past the end); the start stays 256-byte aligned, as cudaMalloc's.
+  if (posix_memalign(&storage, 256, bytes + 2 * kRedzoneBytes) != 0 || storage == nullptr)
+    return cudaErrorMemoryAllocation;
+  std::memset(storage, 0xFF, bytes + 2 * kRedzoneBytes);
   Runtime& state = runtime();
   std::lock_guard<std::mutex> lock(state.mutex);
   Allocation a;
-  a.begin = reinterpret_cast<std::uintptr_t>(storage);
+  a.storage = storage;
+  a.begin = reinterpret_cast<std::uintptr_t>(storage) + kRedzoneBytes;
   a.size = bytes;
   a.device = device;
   a.id = state.next_allocation_id++;
   state.allocations[a.begin] = a;
   if (device >= 0) state.devices[device].used_bytes += bytes;
-  *pointer = storage;
+  *pointer = reinterpret_cast<void*>(a.begin);
   return cudaSuccess;
 }
 
@@ -356,14 +370,17 @@ cudaError_t cudaFree(void* pointer) {
   }
   // cudaFree synchronises the device: queued work may still use the allocation.
   const cudaError_t sticky = synchronize_device(device);
+  void* storage = nullptr;
   {
     std::lock_guard<std::mutex> lock(state.mutex);
     const auto it = state.allocations.find(reinterpret_cast<std::uintptr_t>(pointer));
     if (it == state.allocations.end()) return returned(cudaErrorInvalidValue);  // freed meanwhile by another thread
     if (device < static_cast<int>(state.devices.size())) state.devices[device].used_bytes -= it->second.size;
+    storage = it->second.storage;
+    stream_order::forget(it->second.begin, it->second.begin + it->second.size);
     state.allocations.erase(it);
   }
-  std::free(pointer);
+  std::free(storage);
   return returned(sticky);
 }
 
@@ -398,11 +415,16 @@ cudaError_t cudaFreeHost(void* pointer) {
     return returned(cudaErrorInvalidValue);
   }
   synchronize_all_devices();  // queued copies may still read or write it
+  void* storage = nullptr;
   {
     std::lock_guard<std::mutex> lock(state.mutex);
-    state.allocations.erase(reinterpret_cast<std::uintptr_t>(pointer));
+    const auto it = state.allocations.find(reinterpret_cast<std::uintptr_t>(pointer));
+    if (it == state.allocations.end()) return returned(cudaErrorInvalidValue);  // freed meanwhile by another thread
+    storage = it->second.storage;
+    stream_order::forget(it->second.begin, it->second.begin + it->second.size);
+    state.allocations.erase(it);
   }
-  std::free(pointer);
+  std::free(storage);
   return cudaSuccess;
 }
 

@@ -26,6 +26,7 @@
 
 #include "tests/cuda_emulation/emulation_control.hpp"
 #include "tests/cuda_emulation/src/runtime_state.hpp"
+#include "tests/cuda_emulation/src/stream_order.hpp"
 
 namespace hf_emu {
 namespace {
@@ -74,6 +75,18 @@ struct AllocationRange {
   std::uintptr_t begin, end;
   std::uint64_t id;
   int device;
+  // The bytes the launch read and wrote (atomics count as writes), and where it first did, for
+  // the cross-stream ordering check (stream_order.hpp) when the launch ends.
+  std::uintptr_t read_begin = UINTPTR_MAX, read_end = 0, write_begin = UINTPTR_MAX, write_end = 0;
+  const void* read_pc = nullptr;
+  const void* write_pc = nullptr;
+};
+
+// What an access outside every allocation hit: a redzone of allocation `allocation` (or of the
+// block's dynamic shared memory when it is null), or nothing the emulation knows.
+struct Outside {
+  bool in_redzone = false;
+  const AllocationRange* allocation = nullptr;
 };
 
 std::int32_t pc_offset(const void* pc) {
@@ -141,10 +154,10 @@ struct LaunchState {
   std::vector<std::pair<std::uintptr_t, std::uintptr_t>> static_shared;  // this OS thread's TLS
   std::uintptr_t builtins_begin = 0, builtins_end = 0;                   // threadIdx & co.
   std::vector<AllocationRange> allocations;
-  const AllocationRange* last_allocation = nullptr;
+  AllocationRange* last_allocation = nullptr;
   struct CachedMemory {
     std::uintptr_t page = ~std::uintptr_t{0};
-    const AllocationRange* allocation = nullptr;  // null: no allocation on the page
+    AllocationRange* allocation = nullptr;  // null: no allocation on the page
   };
   CachedMemory memory_cache[1024];
   // Shadow.
@@ -257,6 +270,30 @@ std::string describe_address(const LaunchState& s, std::uintptr_t address, Space
                               describe_address(s, address, Space::Shared) + where_in_code(pc) +
                               ", which no thread of its block has written: shared memory starts undefined";
   abort_kernel(cudaErrorLaunchFailure, message.c_str());
+}
+
+// A kernel access outside the allocation (or dynamic shared memory) it was meant for: the bytes
+// it touched, relative to the allocation's start, and how far past the end or before the start.
+[[noreturn]] void report_out_of_bounds(LaunchState& s, std::uintptr_t address, std::size_t bytes, Kind kind,
+                                       const void* pc, const AllocationRange* allocation) {
+  s.active = false;
+  const std::uintptr_t begin = allocation != nullptr ? allocation->begin : s.dynamic_begin;
+  const std::uintptr_t end = allocation != nullptr ? allocation->end : s.dynamic_end;
+  const auto offset = static_cast<long long>(address) - static_cast<long long>(begin);
+  std::string what;
+  if (allocation != nullptr) {
+    what = std::string(allocation->device < 0 ? "pinned host allocation #" : "device allocation #") +
+           std::to_string(allocation->id) + " (" + std::to_string(end - begin) + " bytes" +
+           (allocation->device < 0 ? std::string(")") : " on device " + std::to_string(allocation->device) + ")");
+  } else {
+    what = "the block's dynamic shared memory (the launch's " + std::to_string(end - begin) + " bytes)";
+  }
+  const std::string position = address + bytes > end ? std::to_string(address + bytes - end) + " bytes past its end"
+                                                     : std::to_string(begin - address) + " bytes before its start";
+  const std::string message = std::string("out-of-bounds access: ") + verb(kind, false) + " " + std::to_string(bytes) +
+                              " bytes at offset " + std::to_string(offset) + " of " + what + ", " + position +
+                              where_in_code(pc_offset(pc));
+  abort_kernel(cudaErrorIllegalAddress, message.c_str());
 }
 
 bool concurrent(const LaunchState& s, const Slot& slot) {
@@ -388,7 +425,7 @@ void record_granule(LaunchState& s, std::uintptr_t granule, unsigned first_byte,
 
 // The memory an address belongs to, or false for memory the check ignores (fiber stacks, the
 // kernel's argument copies, host globals).
-bool classify(LaunchState& s, std::uintptr_t address, Space& space) {
+bool classify(LaunchState& s, std::uintptr_t address, Space& space, Outside& outside) {
   if (address >= s.stack_begin && address < s.stack_end) return false;  // the thread's locals
   if (s.last_allocation != nullptr && address >= s.last_allocation->begin && address < s.last_allocation->end) {
     space = Space::Global;
@@ -397,6 +434,10 @@ bool classify(LaunchState& s, std::uintptr_t address, Space& space) {
   if (address >= s.dynamic_begin && address < s.dynamic_end) {
     space = Space::Shared;
     return true;
+  }
+  if (s.dynamic_begin != 0 && address >= s.dynamic_begin - kRedzoneBytes && address < s.dynamic_end + kRedzoneBytes) {
+    outside = Outside{true, nullptr};
+    return false;
   }
   for (const auto& [begin, end] : s.static_shared) {
     if (address >= begin && address < end) {
@@ -418,13 +459,20 @@ bool classify(LaunchState& s, std::uintptr_t address, Space& space) {
   auto next = std::upper_bound(s.allocations.begin(), s.allocations.end(), address,
                                [](std::uintptr_t a, const AllocationRange& r) { return a < r.begin; });
   const std::uintptr_t page_begin = page << 8, page_end = page_begin + 256;
-  const bool page_before_next = next == s.allocations.end() || next->begin >= page_end;
+  // Redzones count as part of their allocation's neighbourhood: never cached as "nothing here".
+  const bool page_before_next = next == s.allocations.end() || next->begin - kRedzoneBytes >= page_end;
   if (next == s.allocations.begin() || address >= std::prev(next)->end) {
-    if (page_before_next && (next == s.allocations.begin() || std::prev(next)->end <= page_begin))
+    if (next != s.allocations.end() && address >= next->begin - kRedzoneBytes) {
+      outside = Outside{true, &*next};
+    } else if (next != s.allocations.begin() && address < std::prev(next)->end + kRedzoneBytes) {
+      outside = Outside{true, &*std::prev(next)};
+    } else if (page_before_next &&
+               (next == s.allocations.begin() || std::prev(next)->end + kRedzoneBytes <= page_begin)) {
       cached = LaunchState::CachedMemory{page, nullptr};
+    }
     return false;
   }
-  const AllocationRange* allocation = &*std::prev(next);
+  AllocationRange* allocation = &*std::prev(next);
   if (allocation->begin <= page_begin && allocation->end >= page_end)
     cached = LaunchState::CachedMemory{page, allocation};
   s.last_allocation = allocation;
@@ -436,7 +484,27 @@ __attribute__((noinline)) void record(LaunchState& s, const void* pointer, std::
                                       const void* pc) {
   const auto address = reinterpret_cast<std::uintptr_t>(pointer);
   Space space;
-  if (!classify(s, address, space)) return;
+  Outside outside;
+  if (!classify(s, address, space, outside)) {
+    if (outside.in_redzone) report_out_of_bounds(s, address, bytes, kind, pc, outside.allocation);
+    return;
+  }
+  // An access that starts inside and runs past the end (a vector load one element too far).
+  if (space == Space::Global ? address + bytes > s.last_allocation->end
+                             : address >= s.dynamic_begin && address < s.dynamic_end && address + bytes > s.dynamic_end)
+    report_out_of_bounds(s, address, bytes, kind, pc, space == Space::Global ? s.last_allocation : nullptr);
+  if (space == Space::Global) {
+    AllocationRange& a = *s.last_allocation;
+    if (kind == Kind::Read) {
+      if (a.read_pc == nullptr) a.read_pc = pc;
+      a.read_begin = std::min(a.read_begin, address);
+      a.read_end = std::max(a.read_end, address + bytes);
+    } else {
+      if (a.write_pc == nullptr) a.write_pc = pc;
+      a.write_begin = std::min(a.write_begin, address);
+      a.write_end = std::max(a.write_end, address + bytes);
+    }
+  }
   const std::int32_t offset = pc_offset(pc);
   std::uintptr_t at = address;
   const std::uintptr_t end = address + bytes;
@@ -458,6 +526,8 @@ inline void access(const void* pointer, std::size_t bytes, Kind kind, const void
 }  // namespace
 
 namespace race {
+
+std::string source_location(const void* pc) { return source_of(pc); }
 
 bool enabled() { return instrumented_code.load(std::memory_order_relaxed) && settings().enabled; }
 
@@ -493,6 +563,13 @@ void begin_launch(const GridLaunch& launch) {
 void end_launch() {
   LaunchState& s = tls;
   s.active = false;
+  if (s.checking) {
+    // What the launch touched, for the ordering check against other streams' work.
+    for (const AllocationRange& a : s.allocations) {
+      if (a.read_end != 0) stream_order::access(a.read_begin, a.read_end, false, a.read_pc);
+      if (a.write_end != 0) stream_order::access(a.write_begin, a.write_end, true, a.write_pc);
+    }
+  }
   s.checking = false;
   // A launch that touched a lot leaves its pages to the next one; give very large pools back.
   if (s.page_pool.size() * sizeof(Page) > (std::size_t{256} << 20)) {

@@ -8,6 +8,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <string>
 
 #include "tests/cuda_emulation/src/block_scheduler.hpp"
 
@@ -25,6 +26,9 @@ void end_block();
 // The scheduler resumes a GPU thread whose fiber stack is [stack, stack + stack_bytes).
 void on_resume(unsigned thread_linear, std::uint32_t lane_epoch, const void* stack, std::size_t stack_bytes);
 void on_barrier();
+
+// "file:line (function)" for a return address in instrumented code (addr2line); "" if unknown.
+std::string source_location(const void* pc);
 
 // An atomic read-modify-write by the running GPU thread (atomics.cpp), called from code at `pc`.
 void record_atomic(const void* address, std::size_t bytes, const void* pc);

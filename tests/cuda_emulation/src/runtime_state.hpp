@@ -18,8 +18,26 @@
 #include "cuda_runtime_api.h"
 #include "tests/cuda_emulation/emulation_control.hpp"
 #include "tests/cuda_emulation/src/device_profiles.hpp"
+#include "tests/cuda_emulation/src/stream_order.hpp"
 
 namespace hf_emu {
+
+#if defined(__SANITIZE_ADDRESS__)
+#define HF_EMU_ADDRESS_SANITIZER 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define HF_EMU_ADDRESS_SANITIZER 1
+#endif
+#endif
+#ifndef HF_EMU_ADDRESS_SANITIZER
+#define HF_EMU_ADDRESS_SANITIZER 0
+#endif
+
+// Bytes of 0xFF kept before and after every device and pinned allocation and every block's
+// dynamic shared memory in the plain build: a kernel access landing there is reported as out of
+// bounds by the race check's hooks (and reads NaN bytes, never another object). The ASan build
+// allocates exact sizes instead, so AddressSanitizer sees the first byte past the end.
+inline constexpr std::size_t kRedzoneBytes = HF_EMU_ADDRESS_SANITIZER ? 0 : 16384;
 
 // One cudaMalloc'd block (device >= 0) or one cudaMallocHost/cudaHostAlloc block (device -1),
 // each a separate host allocation so AddressSanitizer sees overruns.
@@ -28,6 +46,7 @@ struct Allocation {
   std::size_t size = 0;
   int device = -1;
   std::uint64_t id = 0;
+  void* storage = nullptr;  // the host block holding it and its redzones, for free()
   bool pinned() const { return device < 0; }
   bool contains(std::uintptr_t address, std::size_t bytes) const {
     return address >= begin && address - begin <= size && bytes <= size - (address - begin);
@@ -40,9 +59,16 @@ struct Stream;
 // A unit of stream work: runs when its stream is synchronised, after `waits` (other streams up
 // to a sequence number). Returns cudaSuccess or the sticky error it caused.
 struct WorkItem {
+  WorkItem() = default;
+  WorkItem(std::string what, std::vector<std::pair<std::shared_ptr<Stream>, std::uint64_t>> after,
+           std::function<cudaError_t()> body)
+      : description(std::move(what)), waits(std::move(after)), run(std::move(body)) {}
+
   std::string description;
   std::vector<std::pair<std::shared_ptr<Stream>, std::uint64_t>> waits;
   std::function<cudaError_t()> run;
+  std::vector<Touch> touches;  // the memory it declares (copies, memsets, cuBLAS; kernels report theirs)
+  std::shared_ptr<const StreamOperation> operation;  // set by enqueue, for the ordering check
 };
 
 struct Stream {
@@ -53,6 +79,8 @@ struct Stream {
   std::uint64_t enqueued = 0;   // items ever queued
   std::uint64_t completed = 0;  // items run (or dropped after a sticky error)
   std::uint64_t queries = 0;    // for cudaStreamQuery's one "not ready" per batch of work
+  std::uint64_t serial = 0;     // for the ordering check and messages; 0 until its first work
+  VectorClock clock;            // what its next operation is ordered after (stream_order.hpp)
 };
 
 struct Event {
@@ -61,6 +89,7 @@ struct Event {
   std::shared_ptr<Stream> stream;   // null until recorded
   std::uint64_t sequence = 0;       // complete once stream->completed reaches it
   std::shared_ptr<double> time_ms;  // host time at which the recorded point ran
+  VectorClock clock;                // its stream's clock when recorded
 };
 
 // A queued copy into host memory, whose destination holds 0xFF bytes until the copy runs. A later
@@ -92,6 +121,11 @@ class Runtime {
   std::map<cudaEvent_t, std::unique_ptr<Event>> events;
   std::vector<std::weak_ptr<PendingHostWrite>> pending_host_writes;  // owned by their queued copies
   std::uint64_t next_allocation_id = 1;
+  std::uint64_t next_stream_serial = 0;
+  // What the host has waited for (stream, event and device synchronisations), so what every
+  // operation queued afterwards is ordered after: one clock for all host threads, since a host
+  // thread that waited can tell another one to go on.
+  VectorClock host_clock;
   std::uint64_t configuration = 0;     // bumped by configure_devices: older per-thread streams are gone
   std::uint64_t allocations_made = 0;  // device allocations attempted, for fault injection
   std::uint64_t launches_made = 0;     // launches attempted, for fault injection
@@ -106,6 +140,8 @@ class Runtime {
   std::vector<const DeviceProfile*> profiles;
   std::vector<BuiltArchitecture> built_architectures;
   std::string counters_path;               // HYPERFUSE_EMU_COUNTERS
+  std::string capture_kernel;              // capture_shared_memory's kernel name ("" : none)
+  std::vector<std::vector<unsigned char>> captured_shared;
 
   // Reads the environment on first use (see the README for every variable).
   static Runtime& instance();

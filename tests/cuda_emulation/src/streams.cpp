@@ -31,21 +31,42 @@ std::shared_ptr<Stream> resolve_stream(Runtime& state, cudaStream_t handle, cuda
   return it->second;
 }
 
+std::string stream_name(const Stream& stream) {
+  const std::string device = " (device " + std::to_string(stream.device) + ")";
+  if (stream.legacy) return "the legacy default stream" + device;
+  return "stream #" + std::to_string(stream.serial) + device;
+}
+
 void enqueue(Runtime& state, const std::shared_ptr<Stream>& stream, WorkItem item) {
   Device& device = state.devices[stream->device];
+  if (stream->serial == 0) stream->serial = ++state.next_stream_serial;
+  // The ordering check's clock: what the host waited for, and the legacy stream's implicit
+  // ordering with blocking streams (whether or not their work happens to have run already).
+  join(stream->clock, state.host_clock);
   if (stream->legacy) {
     for (const std::weak_ptr<Stream>& weak : device.streams) {
       const std::shared_ptr<Stream> other = weak.lock();
-      if (other != nullptr && other->blocking && other->enqueued > other->completed)
-        item.waits.emplace_back(other, other->enqueued);
+      if (other == nullptr || !other->blocking) continue;
+      join(stream->clock, other->clock);
+      if (other->enqueued > other->completed) item.waits.emplace_back(other, other->enqueued);
     }
   } else if (stream->blocking) {
     const std::shared_ptr<Stream>& legacy = device.legacy_stream;
+    join(stream->clock, legacy->clock);
     if (legacy->enqueued > legacy->completed) item.waits.emplace_back(legacy, legacy->enqueued);
   }
-  stream->queue.push_back(std::move(item));
   ++stream->enqueued;
+  stream->clock[stream->serial] = stream->enqueued;
+  auto operation = std::make_shared<StreamOperation>();
+  operation->stream = stream->serial;
+  operation->sequence = stream->enqueued;
+  operation->clock = stream->clock;
+  operation->description = item.description + " on " + stream_name(*stream);
+  item.operation = std::move(operation);
+  stream->queue.push_back(std::move(item));
 }
+
+void host_waits_for(Runtime& state, const Stream& stream) { join(state.host_clock, stream.clock); }
 
 cudaError_t drain(const std::shared_ptr<Stream>& stream, std::uint64_t sequence) {
   Runtime& state = runtime();
@@ -65,7 +86,21 @@ cudaError_t drain(const std::shared_ptr<Stream>& stream, std::uint64_t sequence)
       if (stream->device < static_cast<int>(state.devices.size())) sticky = state.devices[stream->device].sticky;
     }
     // After a device fault the context is gone: queued work is dropped, as a GPU would.
-    const cudaError_t error = sticky == cudaSuccess ? item.run() : cudaSuccess;
+    cudaError_t error = cudaSuccess;
+    if (sticky == cudaSuccess) {
+      stream_order::set_running(item.operation);
+      for (const Touch& touch : item.touches) stream_order::access(touch.begin, touch.end, touch.write, nullptr);
+      std::string unordered = stream_order::take_violation();
+      if (unordered.empty()) {
+        error = item.run();  // a kernel's accesses reach the check through the race check's hooks
+        unordered = stream_order::take_violation();
+      }
+      stream_order::set_running(nullptr);
+      if (!unordered.empty()) {
+        report_violation(unordered);
+        if (error == cudaSuccess) error = cudaErrorLaunchFailure;
+      }
+    }
     std::lock_guard<std::mutex> lock(state.mutex);
     if (error != cudaSuccess && stream->device < static_cast<int>(state.devices.size()) &&
         state.devices[stream->device].sticky == cudaSuccess)
@@ -84,8 +119,10 @@ cudaError_t synchronize_device(int device) {
     if (device < 0 || device >= static_cast<int>(state.devices.size())) return cudaSuccess;
     Device& d = state.devices[device];
     streams.push_back(d.legacy_stream);
+    host_waits_for(state, *d.legacy_stream);
     for (auto it = d.streams.begin(); it != d.streams.end();) {
       if (std::shared_ptr<Stream> s = it->lock()) {
+        host_waits_for(state, *s);
         streams.push_back(std::move(s));
         ++it;
       } else {
@@ -163,6 +200,7 @@ cudaError_t cudaStreamSynchronize(cudaStream_t stream) {
     cudaError_t error;
     s = resolve_stream(state, stream, error);
     if (s == nullptr) return returned(error);
+    host_waits_for(state, *s);
   }
   return returned(drain(s));
 }
@@ -175,7 +213,10 @@ cudaError_t cudaStreamQuery(cudaStream_t stream) {
     cudaError_t error;
     s = resolve_stream(state, stream, error);
     if (s == nullptr) return returned(error);
-    if (s->completed >= s->enqueued) return device_unusable(state, s->device);
+    if (s->completed >= s->enqueued) {
+      host_waits_for(state, *s);  // the host saw it complete
+      return device_unusable(state, s->device);
+    }
   }
   // Not done: the work runs now (a poll makes progress), but this poll still says "not ready".
   const cudaError_t error = drain(s);
@@ -192,6 +233,7 @@ cudaError_t cudaStreamWaitEvent(cudaStream_t stream, cudaEvent_t event, unsigned
   if (e == nullptr || flags != 0)
     return returned(e == nullptr ? cudaErrorInvalidResourceHandle : cudaErrorInvalidValue);
   if (e->stream == nullptr) return cudaSuccess;  // never recorded: nothing to wait for
+  join(s->clock, e->clock);
   WorkItem wait{"cudaStreamWaitEvent", {{e->stream, e->sequence}}, [] { return cudaSuccess; }};
   enqueue(state, s, std::move(wait));
   return cudaSuccess;
@@ -252,6 +294,7 @@ cudaError_t cudaEventRecord(cudaEvent_t event, cudaStream_t stream) {
                              }});
   e->stream = s;
   e->sequence = s->enqueued;
+  e->clock = s->clock;
   e->time_ms = std::move(time);
   return cudaSuccess;
 }
@@ -267,6 +310,7 @@ cudaError_t cudaEventSynchronize(cudaEvent_t event) {
     if (e->stream == nullptr) return cudaSuccess;
     s = e->stream;
     sequence = e->sequence;
+    join(state.host_clock, e->clock);
   }
   return returned(drain(s, sequence));
 }
@@ -279,7 +323,10 @@ cudaError_t cudaEventQuery(cudaEvent_t event) {
     std::lock_guard<std::mutex> lock(state.mutex);
     const Event* e = find_event(state, event);
     if (e == nullptr) return returned(cudaErrorInvalidResourceHandle);
-    if (event_complete(*e)) return device_unusable(state, e->device);
+    if (event_complete(*e)) {
+      join(state.host_clock, e->clock);  // the host saw it complete
+      return device_unusable(state, e->device);
+    }
     s = e->stream;
     sequence = e->sequence;
   }

@@ -19,6 +19,10 @@ std::shared_ptr<Stream> resolve_stream(Runtime& state, cudaStream_t handle, cuda
 // Queues `item` on `stream`, after the legacy default stream's implicit waits. Mutex held.
 void enqueue(Runtime& state, const std::shared_ptr<Stream>& stream, WorkItem item);
 
+// The host waited for everything queued on `stream` so far: later work is ordered after it (the
+// ordering check). Mutex held.
+void host_waits_for(Runtime& state, const Stream& stream);
+
 // Runs `stream`'s work until `sequence` items have completed (all of it by default); returns
 // the device's sticky error. Call without the runtime mutex.
 cudaError_t drain(const std::shared_ptr<Stream>& stream, std::uint64_t sequence = UINT64_MAX);

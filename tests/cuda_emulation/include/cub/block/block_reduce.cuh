@@ -63,7 +63,10 @@ class BlockReduce {
     const unsigned mask = warp_threads == warpSize ? 0xffffffffu : ((1u << warp_threads) - 1u);
     T value = input;
     for (int offset = 1; offset < warpSize; offset *= 2) {
-      const T other = __shfl_down_sync(mask, value, static_cast<unsigned>(offset));
+      // A lane whose partner lies past a partial warp reads itself: a shuffle may read only lanes
+      // of its mask (the emulation reports any other read).
+      const unsigned delta = lane + offset < warp_threads ? static_cast<unsigned>(offset) : 0u;
+      const T other = __shfl_down_sync(mask, value, delta);
       const int source = thread + offset;
       if (lane + offset < warp_threads && source < valid_items && thread < valid_items) value = op(value, other);
     }
