@@ -22,7 +22,7 @@ scripts/build.sh build-emu -DHYPERFUSE_CUDA=EMULATE >/dev/null
 # fused plan puts what does not fit in global scratch (tests/cuda_emulation/README.md, profiles).
 # The suites that assume the H100's own figures (the emulation's, the workers' per-SM counts)
 # stay in the pass above.
-gpu_suites='^(GpuSearch|EmulatedGpuSearch|FusedPath|CudaPack|PackTraining|DeviceLimits|DeviceLimitsCli|DeviceChoice|WorkspaceBytes)\.|BackendOps'
+gpu_suites='^(GpuSearch|EmulatedGpuSearch|FusedPath|CudaPack|PackTraining|DeviceLimits|DeviceLimitsCli|DeviceChoice|WorkspaceBytes)\.|BackendOps|FusedNumbering'
 for profile in t4 rtx4090; do
   (cd build-emu && HYPERFUSE_EMU_PROFILE=$profile HYPERFUSE_REQUIRE_GPU=1 \
     ctest --output-on-failure -j"$(nproc)" -R "$gpu_suites")

@@ -450,7 +450,7 @@ TEST_F(FusedPath, EveryPlacementTrainsUnderTheRaceCheck) {
       m.seed = 5400 + static_cast<std::uint64_t>(i);
       spec.members.push_back(m);
     }
-    EXPECT_TRUE(c.placed(plan_fused_training(layout, c.batch, true, true))) << c.what;
+    EXPECT_TRUE(c.placed(plan_fused_training(layout, c.batch, true, true, kH100SharedBytesPerBlock))) << c.what;
     const Dataset train = linear_rule_dataset(c.batch + 3, c.widths.front(), 55);
     const Dataset test = linear_rule_dataset(c.batch / 4 + 3, c.widths.front(), 56);
     const PackRuns run = train_both(spec, train, EvaluationSets{&test, nullptr}, PackOptions{});

@@ -99,9 +99,10 @@ TEST_P(FusedNumbering, GatheredRowsDropoutBitsAndRreluDrawsMatchTheCpuTrainer) {
   const std::vector<std::vector<unsigned char>> blocks = hf_emu::captured_shared_memory();
   ASSERT_EQ(blocks.size(), 2u) << "one block per network of the fused epoch kernel";
 
-  // The plan the CUDA backend uses for this pack (dropout, no row activation): every buffer
-  // read here lies in shared memory.
-  const FusedPlan plan = plan_fused_training(spec.layout, c.batch, true, false);
+  // The plan the CUDA backend uses for this pack on this device (dropout, no row activation):
+  // every buffer read here lies in shared memory.
+  const std::size_t shared_limit = testing::gpu_backend_entry()->device_memory(0).limits.shared_bytes_per_block;
+  const FusedPlan plan = plan_fused_training(spec.layout, c.batch, true, false, shared_limit);
   ASSERT_TRUE(plan.fully_shared());
   ASSERT_EQ(blocks[0].size(), plan.shared_bytes());
 
