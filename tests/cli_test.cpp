@@ -166,7 +166,7 @@ TEST_F(Cli, UnknownCommandSuggestsTheClosest) {
   // Nothing close: no guess, but the list of commands.
   o = expect_input_error({"frobnicate"});
   EXPECT_EQ(o.err.find("did you mean"), std::string::npos) << o;
-  EXPECT_CONTAINS(o.err, "the commands are run, predict, export, report, make-data, devices, help");
+  EXPECT_CONTAINS(o.err, "the commands are run, predict, export, report, make-data, convert, devices, help");
 }
 
 TEST_F(Cli, UnknownOptionSuggestsTheClosest) {

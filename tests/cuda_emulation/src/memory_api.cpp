@@ -333,15 +333,17 @@ cudaError_t cudaFreeAsync(void* pointer, cudaStream_t stream) {
     if (it != state.allocations.end() && !it->second.pinned()) {
       const int device = it->second.device;
       const std::size_t size = it->second.size;
+      void* storage = it->second.storage;  // the allocation with its redzones
+      stream_order::forget(it->second.begin, it->second.begin + it->second.size);
       state.allocations.erase(it);
-      enqueue(state, s, WorkItem{"cudaFreeAsync", {}, [pointer, device, size] {
+      enqueue(state, s, WorkItem{"cudaFreeAsync", {}, [storage, device, size] {
                                    Runtime& runtime_state = runtime();
                                    {
                                      std::lock_guard<std::mutex> freeing(runtime_state.mutex);
                                      if (device < static_cast<int>(runtime_state.devices.size()))
                                        runtime_state.devices[device].used_bytes -= size;
                                    }
-                                   std::free(pointer);
+                                   std::free(storage);
                                    return cudaSuccess;
                                  }});
       return cudaSuccess;
