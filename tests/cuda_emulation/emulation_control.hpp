@@ -49,8 +49,10 @@ void configure_devices(int count, const std::vector<std::size_t>& memory = {});
 // Each emulated device's memory in bytes (as many entries as devices).
 std::vector<std::size_t> configured_device_memory();
 
-// The bytes of device memory live on `device` (cudaMalloc'd and not yet freed): what the
-// runtime itself allocated, for tests that hold a program's own accounting to it. Throws
+// The bytes of device memory live on `device` (cudaMalloc'd and not yet freed) once the device's
+// queued work has run (it synchronises the device, so stream-ordered frees have returned their
+// memory): what the runtime itself allocated, for tests that hold a program's own accounting to
+// it. Throws
 // std::out_of_range for a device that does not exist.
 std::size_t device_bytes_allocated(int device);
 

@@ -3,6 +3,7 @@
 
 #include "tests/cuda_emulation/emulation_control.hpp"
 #include "tests/cuda_emulation/src/runtime_state.hpp"
+#include "tests/cuda_emulation/src/streams.hpp"
 
 namespace hf_emu {
 
@@ -72,9 +73,14 @@ std::vector<std::size_t> configured_device_memory() {
 
 std::size_t device_bytes_allocated(int device) {
   Runtime& state = runtime();
+  {
+    std::lock_guard<std::mutex> lock(state.mutex);
+    if (device < 0 || device >= static_cast<int>(state.devices.size()))
+      throw std::out_of_range("device_bytes_allocated: no emulated device " + std::to_string(device));
+  }
+  // A stream-ordered free (cudaFreeAsync) returns its memory when its stream reaches it.
+  synchronize_device(device);
   std::lock_guard<std::mutex> lock(state.mutex);
-  if (device < 0 || device >= static_cast<int>(state.devices.size()))
-    throw std::out_of_range("device_bytes_allocated: no emulated device " + std::to_string(device));
   return state.devices[static_cast<std::size_t>(device)].used_bytes;
 }
 
