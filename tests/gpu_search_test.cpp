@@ -11,6 +11,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <map>
@@ -192,6 +193,7 @@ void GpuSearch::expect_cuda_agrees_with_the_cpu(Environment environment) {
   }
   EXPECT_GE(agreeing, static_cast<int>(std::ceil(kTrainingsThatMustAgree * expected.size())))
       << agreeing << " of " << expected.size() << " trainings have the CPU's confusion counts";
+  std::printf("[   NOTE   ] %d of %zu trainings have the CPU's confusion counts\n", agreeing, expected.size());
 
   // The rankings agree: rank correlation of the combinations' median log10 p-values, and the
   // CPU's best combination among the GPU's first three.

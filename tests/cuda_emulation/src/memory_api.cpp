@@ -319,8 +319,8 @@ cudaError_t cudaMallocAsync(void** pointer, size_t bytes, cudaStream_t stream) {
 
 // Stream-ordered free: the allocation is gone at once for anything queued later (a copy, memset or
 // launch naming it is an error, as a use after free in stream order is), while the work queued
-// before it on `stream` still reads it; the memory returns to the device when the stream reaches
-// the free. Unlike cudaFree, nothing waits for the device's other streams.
+// before it still runs on it (race-checked); the memory returns to the device when the stream
+// reaches the free. Unlike cudaFree, nothing waits for the device's other streams.
 cudaError_t cudaFreeAsync(void* pointer, cudaStream_t stream) {
   if (pointer == nullptr) return cudaSuccess;
   Runtime& state = runtime();
@@ -330,18 +330,22 @@ cudaError_t cudaFreeAsync(void* pointer, cudaStream_t stream) {
     const std::shared_ptr<Stream> s = resolve_stream(state, stream, error);
     if (s == nullptr) return returned(error);
     const auto it = state.allocations.find(reinterpret_cast<std::uintptr_t>(pointer));
-    if (it != state.allocations.end() && !it->second.pinned()) {
-      const int device = it->second.device;
-      const std::size_t size = it->second.size;
-      void* storage = it->second.storage;  // the allocation with its redzones
-      stream_order::forget(it->second.begin, it->second.begin + it->second.size);
-      state.allocations.erase(it);
-      enqueue(state, s, WorkItem{"cudaFreeAsync", {}, [storage, device, size] {
+    if (it != state.allocations.end() && !it->second.pinned() && !it->second.released) {
+      it->second.released = true;
+      enqueue(state, s, WorkItem{"cudaFreeAsync", {}, [pointer] {
                                    Runtime& runtime_state = runtime();
+                                   void* storage = nullptr;
                                    {
                                      std::lock_guard<std::mutex> freeing(runtime_state.mutex);
+                                     const auto at =
+                                         runtime_state.allocations.find(reinterpret_cast<std::uintptr_t>(pointer));
+                                     if (at == runtime_state.allocations.end()) return cudaSuccess;
+                                     const int device = at->second.device;
                                      if (device < static_cast<int>(runtime_state.devices.size()))
-                                       runtime_state.devices[device].used_bytes -= size;
+                                       runtime_state.devices[device].used_bytes -= at->second.size;
+                                     storage = at->second.storage;  // the allocation with its redzones
+                                     stream_order::forget(at->second.begin, at->second.begin + at->second.size);
+                                     runtime_state.allocations.erase(at);
                                    }
                                    std::free(storage);
                                    return cudaSuccess;
@@ -362,7 +366,7 @@ cudaError_t cudaFree(void* pointer) {
   {
     std::lock_guard<std::mutex> lock(state.mutex);
     const auto it = state.allocations.find(reinterpret_cast<std::uintptr_t>(pointer));
-    if (it != state.allocations.end() && !it->second.pinned()) device = it->second.device;
+    if (it != state.allocations.end() && !it->second.pinned() && !it->second.released) device = it->second.device;
   }
   if (device < 0) {
     report_violation("cudaFree(" + pointer_text(pointer) +
@@ -376,7 +380,8 @@ cudaError_t cudaFree(void* pointer) {
   {
     std::lock_guard<std::mutex> lock(state.mutex);
     const auto it = state.allocations.find(reinterpret_cast<std::uintptr_t>(pointer));
-    if (it == state.allocations.end()) return returned(cudaErrorInvalidValue);  // freed meanwhile by another thread
+    if (it == state.allocations.end() || it->second.released)
+      return returned(cudaErrorInvalidValue);  // freed meanwhile by another thread
     if (device < static_cast<int>(state.devices.size())) state.devices[device].used_bytes -= it->second.size;
     storage = it->second.storage;
     stream_order::forget(it->second.begin, it->second.begin + it->second.size);

@@ -207,7 +207,7 @@ const Allocation* Runtime::find(const void* address) const {
   if (it == allocations.begin()) return nullptr;
   --it;
   const Allocation& allocation = it->second;
-  if (a - allocation.begin >= std::max<std::size_t>(allocation.size, 1)) return nullptr;
+  if (a - allocation.begin >= std::max<std::size_t>(allocation.size, 1) || allocation.released) return nullptr;
   return &allocation;
 }
 

@@ -47,6 +47,9 @@ struct Allocation {
   int device = -1;
   std::uint64_t id = 0;
   void* storage = nullptr;  // the host block holding it and its redzones, for free()
+  // cudaFreeAsync queued it: gone for anything queued later (find() skips it), still there for
+  // the work queued before the free, which runs on it (and is race-checked on it).
+  bool released = false;
   bool pinned() const { return device < 0; }
   bool contains(std::uintptr_t address, std::size_t bytes) const {
     return address >= begin && address - begin <= size && bytes <= size - (address - begin);
@@ -152,7 +155,8 @@ class Runtime {
   int multiprocessors_of(const Device& device) const;
   // Whether the emulated build holds code `device` can run. Call with the mutex held.
   bool has_kernel_image(const Device& device) const;
-  // The allocation holding the byte at `address`, or null. Call with the mutex held.
+  // The live allocation holding the byte at `address`, or null (also for one cudaFreeAsync
+  // released). Call with the mutex held.
   const Allocation* find(const void* address) const;
 
  private:
