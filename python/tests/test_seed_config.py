@@ -86,3 +86,28 @@ def test_names_equal_the_core_s():
                          ("kWeightInitNames", reader.WEIGHT_INIT_NAMES)):
         listed = re.search(array + r"\[[^\]]*\] = \{([^}]*)\}", header).group(1)
         assert tuple(re.findall(r'"([^"]+)"', listed)) == names, array
+
+
+def test_the_seed_s_own_objects_as_search_takes_them(seed_config):
+    """search(hyperparameter_values=...) with the seed's enums and PyTorch-like classes themselves
+    gives the table read_seed_config reads from the same dictionary written in config.py."""
+    import enum
+    from hyperfuse.search import hyperparameter_table
+
+    Hyper = enum.Enum("Hyper", "LEARNING_RATE EPOCHS BATCH_SIZE HIDDEN_LAYERS LOSS_FUNCTION ACTIVATION_FUNCTION "
+                               "OPTIMIZER DROPOUT L1_REGULARIZATION L2_REGULARIZATION WEIGHT_INITIALIZATION")
+    Lf = enum.Enum("Lf", "BCE SMOOTH_L1")
+    Opti = enum.Enum("Opti", "ADAM RMSPROP")
+    Wi = enum.Enum("Wi", "XAVIER_UNIFORM")
+    LeakyReLU = type("LeakyReLU", (), {})  # as nn.LeakyReLU: a class, named by __name__
+    table = hyperparameter_table({
+        Hyper.LEARNING_RATE: [0.001, 0.0005], Hyper.EPOCHS: [2], Hyper.BATCH_SIZE: [64],
+        Hyper.HIDDEN_LAYERS: [(2, 3, 2, 1, 0.5)], Hyper.LOSS_FUNCTION: [Lf.BCE, Lf.SMOOTH_L1],
+        Hyper.ACTIVATION_FUNCTION: [LeakyReLU], Hyper.OPTIMIZER: [Opti.ADAM], Hyper.DROPOUT: [0.0],
+        Hyper.L1_REGULARIZATION: [0.0], Hyper.L2_REGULARIZATION: [0.0], Hyper.WEIGHT_INITIALIZATION: [Wi.XAVIER_UNIFORM],
+    })
+    assert table == hyperfuse.read_seed_config(seed_config("enum_members"))["hyperparameter_values"]
+    Other = enum.Enum("Other", "NADAM")
+    with pytest.raises(ValueError, match=r"hyperparameter_values\['optimizer'\]: unknown value <Other.NADAM: 1>; "
+                                         r"accepted: SGD, Adam, AdamW, RMSprop"):
+        hyperparameter_table({Hyper.OPTIMIZER: [Opti.RMSPROP, Other.NADAM]})
