@@ -679,6 +679,8 @@ TEST_F(StreamOrdering, CopiesMemsetsAndGemmsAreCheckedToo) {
   EXPECT_NE(cudaDeviceSynchronize(), cudaSuccess);
   EXPECT_VIOLATION_HAS("cudaMemcpyAsync on stream #");
   EXPECT_VIOLATION_HAS("cudaMemsetAsync on stream #");
+  EXPECT_VIOLATION_HAS("queued at ");  // the calls' lines, for operations without code of their own
+  EXPECT_VIOLATION_HAS("cuda_emulation_test.cpp:");
   hf_emu::clear_errors();
 
   // A GEMM on the reader's stream whose input a kernel on the writer's stream fills.
@@ -828,7 +830,8 @@ TEST_F(CudaEmulation, AHostReadBeforeTheStreamIsSynchronisedSeesGarbage) {
   EXPECT_EQ(cudaDeviceSynchronize(), cudaErrorLaunchFailure);
   EXPECT_VIOLATION_HAS("unordered stream operations on bytes 0 to 1024 of device allocation");
   EXPECT_VIOLATION_HAS("kernel fill_kernel on stream #");
-  EXPECT_VIOLATION_HAS("cudaMemcpy on the legacy default stream (device 0) read them");
+  EXPECT_VIOLATION_HAS("cudaMemcpy on the legacy default stream (device 0), queued at ");
+  EXPECT_VIOLATION_HAS("read them");
 #else
   ASSERT_EQ(cudaMemcpy(host.data(), d, n * sizeof(float), cudaMemcpyDeviceToHost), cudaSuccess);
   EXPECT_EQ(host[0], 7.0f);
@@ -862,6 +865,8 @@ TEST_F(CudaEmulation, AHostWriteToAPendingCopysDestinationIsReported) {
   host[3] = 1.0f;  // before synchronising: on a GPU the copy and this write race
   EXPECT_EQ(cudaStreamSynchronize(stream), cudaErrorIllegalAddress);
   EXPECT_VIOLATION_HAS("changed (byte 12) between the call and the copy");
+  EXPECT_VIOLATION_HAS("cudaMemcpyAsync (cudaMemcpyDeviceToHost) queued at ");  // and the call's file and line
+  EXPECT_VIOLATION_HAS("cuda_emulation_test.cpp:");
   EXPECT_EQ(host[3], 1.0f);  // the copy was not done
   hf_emu::clear_errors();
   EXPECT_EQ(cudaStreamDestroy(stream), cudaSuccess);

@@ -320,6 +320,16 @@ void resolve_warps(BlockContext& block) {
   for (unsigned first = 0; first < n; first += kWarpSize) {
     const unsigned lanes = std::min<unsigned>(kWarpSize, n - first);
     GpuThread* warp = &block.threads[first];
+    // A mask that leaves out its caller first: the other lanes' view of that mask is beside the point.
+    for (unsigned lane = 0; lane < lanes; ++lane) {
+      const GpuThread& caller = warp[lane];
+      const WarpRequest& r = caller.request;
+      if (caller.state != State::AtWarp || r.op == WarpOp::ActiveMask || (r.mask >> lane & 1u)) continue;
+      fail_block(block, thread_name(block, caller) + " calls " + op_name(r.op) + " at " + where(r.site) +
+                            " with mask " + hex(r.mask) + ", which leaves out the calling lane " +
+                            std::to_string(lane));
+      return;
+    }
     for (unsigned lane = 0; lane < lanes; ++lane) {
       GpuThread& caller = warp[lane];
       if (caller.state != State::AtWarp || caller.resolved) continue;
@@ -336,11 +346,6 @@ void resolve_warps(BlockContext& block) {
         continue;
       }
       const auto call = [&] { return std::string(op_name(r.op)) + " at " + where(r.site); };
-      if (!(r.mask >> lane & 1u)) {
-        fail_block(block, thread_name(block, caller) + " calls " + call() + " with mask " + hex(r.mask) +
-                              ", which leaves out the calling lane " + std::to_string(lane));
-        return;
-      }
       if (r.op != WarpOp::Sync && (r.width < 1 || r.width > kWarpSize || (r.width & (r.width - 1)) != 0)) {
         fail_block(block, thread_name(block, caller) + " calls " + call() + " with width " + std::to_string(r.width) +
                               "; it must be a power of two from 1 to 32");

@@ -86,6 +86,7 @@ std::string check_pointers(const Runtime& state, const LaunchConfiguration& c, i
 
 void submit_launch(const LaunchConfiguration& c, const std::vector<KernelPointer>& pointers,
                    std::shared_ptr<const void> arguments, ThreadBody body) {
+  const ApiCall call(__builtin_return_address(0));
   Runtime& state = runtime();
   std::string problem;
   cudaError_t error = cudaSuccess;

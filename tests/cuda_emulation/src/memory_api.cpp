@@ -12,6 +12,7 @@
 #include <cstring>
 #include <utility>
 
+#include "tests/cuda_emulation/src/race_check.hpp"
 #include "tests/cuda_emulation/src/streams.hpp"
 
 using namespace hf_emu;
@@ -78,7 +79,8 @@ bool overlap(const void* a, std::size_t a_bytes, const void* b, std::size_t b_by
 // the copy was queued. Anything else means the host wrote it, or freed it to the allocator, before
 // waiting for the copy: reported, and the copy is not done (it would write freed memory).
 bool host_destination_untouched(const std::shared_ptr<PendingHostWrite>& pending, const char* destination,
-                                std::size_t pitch, std::size_t width, std::size_t height, const std::string& call) {
+                                std::size_t pitch, std::size_t width, std::size_t height, const std::string& call,
+                                const void* caller) {
   Runtime& state = runtime();
   {
     std::lock_guard<std::mutex> lock(state.mutex);
@@ -88,8 +90,9 @@ bool host_destination_untouched(const std::shared_ptr<PendingHostWrite>& pending
     const auto* bytes = reinterpret_cast<const unsigned char*>(destination + row * pitch);
     for (std::size_t i = 0; i < width; ++i) {
       if (bytes[i] == 0xFF) continue;
-      report_violation(call + ": the host destination " + pointer_text(destination) + " changed (byte " +
-                       std::to_string(row * pitch + i) +
+      const std::string site = race::call_site(caller);
+      report_violation(call + (site.empty() ? std::string() : " queued at " + site) + ": the host destination " +
+                       pointer_text(destination) + " changed (byte " + std::to_string(row * pitch + i) +
                        ") between the call and the copy: the host wrote it, or freed it, before synchronising with "
                        "the stream (a race with the copy on a GPU); the copy was not done");
       return false;
@@ -167,15 +170,17 @@ cudaError_t copy(const char* call, void* destination, std::size_t destination_pi
         list.push_back(pending);
       }
       auto* write_to = static_cast<char*>(destination);
-      WorkItem item{
-          call, {}, [name, staged, read_from, read_pitch, write_to, destination_pitch, width, height, pending] {
-            if (pending != nullptr &&
-                !host_destination_untouched(pending, write_to, destination_pitch, width, height, name))
-              return cudaErrorIllegalAddress;
-            for (std::size_t row = 0; row < height; ++row)
-              std::memcpy(write_to + row * destination_pitch, read_from + row * read_pitch, width);
-            return cudaSuccess;
-          }};
+      WorkItem item{call,
+                    {},
+                    [name, staged, read_from, read_pitch, write_to, destination_pitch, width, height, pending,
+                     caller = api_caller()] {
+                      if (pending != nullptr && !host_destination_untouched(pending, write_to, destination_pitch, width,
+                                                                            height, name, caller))
+                        return cudaErrorIllegalAddress;
+                      for (std::size_t row = 0; row < height; ++row)
+                        std::memcpy(write_to + row * destination_pitch, read_from + row * read_pitch, width);
+                      return cudaSuccess;
+                    }};
       // Device and pinned memory it reads and writes, for the ordering check.
       const auto source_begin = reinterpret_cast<std::uintptr_t>(source);
       const auto destination_begin = reinterpret_cast<std::uintptr_t>(destination);
@@ -460,30 +465,36 @@ cudaError_t cudaPointerGetAttributes(cudaPointerAttributes* attributes, const vo
 }
 
 cudaError_t cudaMemcpy(void* destination, const void* source, size_t bytes, cudaMemcpyKind kind) {
+  const ApiCall call(__builtin_return_address(0));
   return copy("cudaMemcpy", destination, bytes, source, bytes, bytes, 1, kind, nullptr, true);
 }
 
 cudaError_t cudaMemcpyAsync(void* destination, const void* source, size_t bytes, cudaMemcpyKind kind,
                             cudaStream_t stream) {
+  const ApiCall call(__builtin_return_address(0));
   return copy("cudaMemcpyAsync", destination, bytes, source, bytes, bytes, 1, kind, stream, false);
 }
 
 cudaError_t cudaMemcpy2D(void* destination, size_t destination_pitch, const void* source, size_t source_pitch,
                          size_t width, size_t height, cudaMemcpyKind kind) {
+  const ApiCall call(__builtin_return_address(0));
   return copy("cudaMemcpy2D", destination, destination_pitch, source, source_pitch, width, height, kind, nullptr, true);
 }
 
 cudaError_t cudaMemcpy2DAsync(void* destination, size_t destination_pitch, const void* source, size_t source_pitch,
                               size_t width, size_t height, cudaMemcpyKind kind, cudaStream_t stream) {
+  const ApiCall call(__builtin_return_address(0));
   return copy("cudaMemcpy2DAsync", destination, destination_pitch, source, source_pitch, width, height, kind, stream,
               false);
 }
 
 cudaError_t cudaMemset(void* pointer, int value, size_t bytes) {
+  const ApiCall call(__builtin_return_address(0));
   return fill("cudaMemset", pointer, value, bytes, nullptr, true);
 }
 
 cudaError_t cudaMemsetAsync(void* pointer, int value, size_t bytes, cudaStream_t stream) {
+  const ApiCall call(__builtin_return_address(0));
   return fill("cudaMemsetAsync", pointer, value, bytes, stream, false);
 }
 

@@ -99,27 +99,33 @@ const void* pc_of(std::int32_t offset) {
   return offset == 0 ? nullptr : reinterpret_cast<const void*>(reinterpret_cast<std::intptr_t>(&pc_offset) + offset);
 }
 
-// "file:line (function)" for a return address in instrumented code, by addr2line; "" if unknown.
-std::string source_of(const void* pc) {
+// "file:line (function)" for a return address, by addr2line; "" if unknown. With `inlined`, every
+// level of inlining, innermost first ("a.hpp:4 (f) in b.cpp:9 (g)"), for host call sites that
+// sit in inlined helpers.
+std::string source_of(const void* pc, bool inlined = false) {
   if (pc == nullptr) return {};
   Dl_info info;
   if (dladdr(pc, &info) == 0 || info.dli_fname == nullptr) return {};
   const auto address = reinterpret_cast<std::uintptr_t>(pc) - 1;  // inside the call instruction
   const auto base = reinterpret_cast<std::uintptr_t>(info.dli_fbase);
   char command[4096];
-  std::snprintf(command, sizeof command, "addr2line -C -f -e '%s' 0x%lx 2>/dev/null", info.dli_fname,
-                static_cast<unsigned long>(address - base));
+  std::snprintf(command, sizeof command, "addr2line -C -f %s-e '%s' 0x%lx 2>/dev/null", inlined ? "-i " : "",
+                info.dli_fname, static_cast<unsigned long>(address - base));
   FILE* pipe = popen(command, "r");
   if (pipe == nullptr) return {};
+  std::string text;
   char function[1024] = {0}, line[2048] = {0};
-  const bool ok =
-      std::fgets(function, sizeof function, pipe) != nullptr && std::fgets(line, sizeof line, pipe) != nullptr;
+  for (int level = 0; level < 4; ++level) {
+    if (std::fgets(function, sizeof function, pipe) == nullptr || std::fgets(line, sizeof line, pipe) == nullptr) break;
+    function[std::strcspn(function, "\n")] = '\0';
+    line[std::strcspn(line, "\n")] = '\0';
+    if (std::strncmp(line, "??", 2) == 0) break;
+    // The emulation's own inlined frames (HF_LAUNCH's template) say nothing about the program.
+    if (inlined && std::strstr(line, "/tests/cuda_emulation/") != nullptr) continue;
+    text += (text.empty() ? "" : " in ") + std::string(line) + " (" + function + ")";
+  }
   pclose(pipe);
-  if (!ok) return {};
-  function[std::strcspn(function, "\n")] = '\0';
-  line[std::strcspn(line, "\n")] = '\0';
-  if (std::strncmp(line, "??", 2) == 0) return {};
-  return std::string(line) + " (" + function + ")";
+  return text;
 }
 
 struct Settings {
@@ -528,6 +534,8 @@ inline void access(const void* pointer, std::size_t bytes, Kind kind, const void
 namespace race {
 
 std::string source_location(const void* pc) { return source_of(pc); }
+
+std::string call_site(const void* pc) { return source_of(pc, true); }
 
 bool enabled() { return instrumented_code.load(std::memory_order_relaxed) && settings().enabled; }
 

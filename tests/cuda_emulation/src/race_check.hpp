@@ -29,6 +29,8 @@ void on_barrier();
 
 // "file:line (function)" for a return address in instrumented code (addr2line); "" if unknown.
 std::string source_location(const void* pc);
+// The same for a host call site, with every level of inlining ("a.hpp:4 (f) in b.cpp:9 (g)").
+std::string call_site(const void* pc);
 
 // An atomic read-modify-write by the running GPU thread (atomics.cpp), called from code at `pc`.
 void record_atomic(const void* address, std::size_t bytes, const void* pc);

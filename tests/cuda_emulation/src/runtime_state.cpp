@@ -83,6 +83,11 @@ thread_local cudaError_t tls_last_error = cudaSuccess;
 
 }  // namespace
 
+const void*& api_caller() {
+  thread_local const void* caller = nullptr;
+  return caller;
+}
+
 std::string describe(const Allocation& allocation) {
   if (allocation.pinned())
     return "pinned host allocation #" + std::to_string(allocation.id) + " (" + std::to_string(allocation.size) +

@@ -182,6 +182,23 @@ cudaError_t device_missing(const Runtime& state, int device);
 // HYPERFUSE_EMU_ABORT_ON_VIOLATION=1. Call without the runtime mutex held.
 void report_violation(const std::string& message);
 
+// Where the program called the runtime (or cuBLAS): the return address of the outermost entry point
+// on this host thread, kept while the call runs so queued work can say where it was queued
+// (resolved to file and line only when a message needs it).
+const void*& api_caller();
+class ApiCall {
+ public:
+  explicit ApiCall(const void* return_address) : previous_(api_caller()) {
+    if (previous_ == nullptr) api_caller() = return_address;
+  }
+  ~ApiCall() { api_caller() = previous_; }
+  ApiCall(const ApiCall&) = delete;
+  ApiCall& operator=(const ApiCall&) = delete;
+
+ private:
+  const void* previous_;
+};
+
 // Host time in milliseconds, for events.
 double now_ms();
 

@@ -85,6 +85,12 @@ std::string where(const void* pc) {
   return source.empty() ? std::string() : " at " + source;
 }
 
+// "kernel k on stream #2 (device 0), queued at cuda_backend.cu:310 (...)".
+std::string name(const StreamOperation& operation) {
+  const std::string site = race::call_site(operation.queued_at);
+  return operation.description + (site.empty() ? std::string() : ", queued at " + site + ",");
+}
+
 }  // namespace
 
 void set_running(std::shared_ptr<const StreamOperation> operation) {
@@ -153,9 +159,9 @@ std::string take_violation() {
                           : "bytes " + std::to_string(v.begin - a->begin) + " to " + std::to_string(v.end - a->begin) +
                                 " of " + describe(*a);
   }
-  return "unordered stream operations on " + memory + ": " + v.now.operation->description + " " +
-         (v.write ? "writes" : "reads") + " them" + where(v.now.pc) + ", and " + v.earlier.operation->description +
-         " " + (v.earlier_wrote ? "wrote" : "read") + " them" + where(v.earlier.pc) +
+  return "unordered stream operations on " + memory + ": " + name(*v.now.operation) + " " +
+         (v.write ? "writes" : "reads") + " them" + where(v.now.pc) + ", and " + name(*v.earlier.operation) + " " +
+         (v.earlier_wrote ? "wrote" : "read") + " them" + where(v.earlier.pc) +
          ", with no event (cudaEventRecord, then cudaStreamWaitEvent on the other stream), stream or device "
          "synchronisation ordering one before the other (on a GPU the streams may run in either order or at once)";
 }

@@ -24,7 +24,8 @@ struct StreamOperation {
   std::uint64_t stream = 0;  // the stream's serial number
   std::uint64_t sequence = 0;
   VectorClock clock;
-  std::string description;  // "kernel `fused_train` on stream #3 (device 0)"
+  std::string description;          // "kernel fused_epoch_kernel on stream #3 (device 0)"
+  const void* queued_at = nullptr;  // the program's call that queued it (api_caller)
 };
 
 // Bytes an operation declares it touches when queued (copies, memsets, cuBLAS).

@@ -62,6 +62,7 @@ void enqueue(Runtime& state, const std::shared_ptr<Stream>& stream, WorkItem ite
   operation->sequence = stream->enqueued;
   operation->clock = stream->clock;
   operation->description = item.description + " on " + stream_name(*stream);
+  operation->queued_at = api_caller();
   item.operation = std::move(operation);
   stream->queue.push_back(std::move(item));
 }

@@ -110,8 +110,9 @@ class KernelLaunch {
   KernelLaunch(void (*kernel)(Params...), const LaunchConfiguration& configuration)
       : kernel_(kernel), configuration_(configuration) {}
 
+  // Inlined, so the launch's call site (for the emulation's messages) is the program's line.
   template <typename... Args>
-  void operator()(Args&&... args) const {
+  __attribute__((always_inline)) void operator()(Args&&... args) const {
     static_assert(sizeof...(Args) == sizeof...(Params), "wrong number of kernel arguments");
     using Bound = detail::BoundKernel<Params...>;
     auto bound = std::make_shared<Bound>(Bound{
