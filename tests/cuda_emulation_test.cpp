@@ -18,6 +18,7 @@
 #include "kernels/cuda/cuda_backend.hpp"
 #include "kernels/cuda/kernel_launch.hpp"
 #include "kernels/cuda/pack_view.hpp"
+#include "kernels/cuda/shared_memory_attribute.hpp"
 #include "tests/cuda_emulation/emulation_control.hpp"
 #include "tests/emulated_cards.hpp"
 
@@ -441,6 +442,27 @@ TEST_F(CudaEmulation, EachProfileIsItsCardAndRefusesSharedMemoryAboveItsOptInLim
     ASSERT_EQ(cudaFuncGetAttributes(&attributes, dynamic_shared_kernel), cudaSuccess);
     EXPECT_EQ(attributes.maxDynamicSharedSizeBytes, card.optin);
   }
+}
+
+// The fused kernels' attribute is shared by the workers of one GPU: raised to what a launch
+// needs, never lowered by a worker whose plan is smaller, refused above the card's limit.
+TEST_F(CudaEmulation, TheSharedMemoryAttributeIsOnlyEverRaisedWithinTheCardsLimit) {
+  const testing::EmulatedCards cards({"a100"});
+  const void* kernel = reinterpret_cast<const void*>(dynamic_shared_kernel);
+  const auto allowed = [&] {
+    cudaFuncAttributes attributes{};
+    EXPECT_EQ(cudaFuncGetAttributes(&attributes, kernel), cudaSuccess);
+    return attributes.maxDynamicSharedSizeBytes;
+  };
+  EXPECT_EQ(allowed(), 48 * 1024);
+  allow_dynamic_shared_memory(kernel, 150 * 1024);
+  EXPECT_EQ(allowed(), 150 * 1024);
+  allow_dynamic_shared_memory(kernel, 20 * 1024);  // another worker's smaller plan
+  EXPECT_EQ(allowed(), 150 * 1024);
+  allow_dynamic_shared_memory(kernel, 163 * 1024);
+  EXPECT_EQ(allowed(), 163 * 1024);
+  EXPECT_THROW(allow_dynamic_shared_memory(kernel, 163 * 1024 + 4), DeviceError);  // above the A100's opt-in
+  hf_emu::clear_errors();
 }
 
 TEST_F(CudaEmulation, WarpReductionsAreAnErrorOnACardBelowSm80) {

@@ -189,12 +189,20 @@ TEST_F(DeviceLimitsCli, AutoTrainsOnTheCpuAndSaysWhyInOneLine) {
   EXPECT_EQ(usable.err.find("training on the CPU"), std::string::npos) << usable;
 }
 
-TEST(DevicesCommand, SaysNoGpuPlainlyWithoutACudaBackend) {
-  if (testing::gpu_backend_entry() != nullptr) GTEST_SKIP() << "this build has a CUDA backend";
+// A CPU-only build, or a CUDA build on a machine without a GPU (the emulated build's "no device"
+// is DeviceLimitsCli's).
+TEST(DevicesCommand, SaysNoGpuPlainly) {
+  const BackendEntry* gpu = testing::gpu_backend_entry();
+  if (gpu != nullptr && (gpu->emulated || gpu->device_count() > 0)) GTEST_SKIP() << "a GPU is visible";
   const fs::path work = testing::scratch_dir("devices");
   const testing::Outcome o = testing::run_hyperfuse(work, work, {"devices"});
   EXPECT_EQ(o.exit_code, 0) << o;
-  EXPECT_EQ(o.out.rfind("no GPU: this build of hyperfuse has no CUDA backend", 0), 0u) << o;
+  if (gpu == nullptr) {
+    EXPECT_EQ(o.out.rfind("no GPU: this build of hyperfuse has no CUDA backend", 0), 0u) << o;
+  } else {
+    EXPECT_EQ(o.out.rfind("CUDA backend for ", 0), 0u) << o;
+    EXPECT_NE(o.out.find("\nno GPU: no CUDA device is visible"), std::string::npos) << o;
+  }
 }
 
 TEST_F(DeviceLimitsCli, DevicesListsEveryCardLabelledEmulatedAndWhetherThisBuildRunsIt) {
