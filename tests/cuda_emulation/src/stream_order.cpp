@@ -52,9 +52,13 @@ Shadow& shadow() {
   return *s;
 }
 
-thread_local std::shared_ptr<const StreamOperation> running;
-thread_local bool violated = false;
-thread_local Violation violation;
+// The operations being run on this thread, innermost last, each with its first violation.
+struct Frame {
+  std::shared_ptr<const StreamOperation> operation;
+  bool violated = false;
+  Violation violation;
+};
+thread_local std::vector<Frame> frames;
 
 bool ordered_before(const StreamOperation& earlier, const StreamOperation& later) {
   if (earlier.stream == later.stream) return true;  // stream order
@@ -75,9 +79,10 @@ void split_at(std::map<std::uintptr_t, Segment>& segments, std::uintptr_t at) {
 
 void note(std::uintptr_t begin, std::uintptr_t end, bool write, const Access& now, const Access& earlier,
           bool earlier_wrote) {
-  if (violated) return;  // the first one of the operation is reported
-  violated = true;
-  violation = Violation{begin, end, write, now, earlier, earlier_wrote};
+  Frame& frame = frames.back();
+  if (frame.violated) return;  // the first one of the operation is reported
+  frame.violated = true;
+  frame.violation = Violation{begin, end, write, now, earlier, earlier_wrote};
 }
 
 std::string where(const void* pc) {
@@ -93,13 +98,15 @@ std::string name(const StreamOperation& operation) {
 
 }  // namespace
 
-void set_running(std::shared_ptr<const StreamOperation> operation) {
-  running = std::move(operation);
-  violated = false;
+void begin_operation(std::shared_ptr<const StreamOperation> operation) {
+  frames.push_back(Frame{std::move(operation), false, Violation{}});
 }
 
+void end_operation() { frames.pop_back(); }
+
 void access(std::uintptr_t begin, std::uintptr_t end, bool write, const void* pc) {
-  if (running == nullptr || begin >= end) return;
+  if (frames.empty() || frames.back().operation == nullptr || begin >= end) return;
+  const std::shared_ptr<const StreamOperation>& running = frames.back().operation;
   Shadow& s = shadow();
   std::lock_guard<std::mutex> lock(s.mutex);
   auto& segments = s.segments;
@@ -146,10 +153,11 @@ void access(std::uintptr_t begin, std::uintptr_t end, bool write, const void* pc
 }
 
 std::string take_violation() {
-  if (!violated) return {};
-  violated = false;
-  const Violation v = violation;
-  violation = Violation{};
+  if (frames.empty() || !frames.back().violated) return {};
+  Frame& frame = frames.back();
+  frame.violated = false;
+  const Violation v = std::move(frame.violation);
+  frame.violation = Violation{};
   std::string memory;
   {
     Runtime& state = runtime();

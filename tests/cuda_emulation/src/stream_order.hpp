@@ -11,6 +11,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <utility>
 
 namespace hf_emu {
 
@@ -36,9 +37,19 @@ struct Touch {
 
 namespace stream_order {
 
-// The operation whose memory accesses are checked until the next call (drain sets it around each
-// item it runs; null between items).
-void set_running(std::shared_ptr<const StreamOperation> operation);
+// The operation whose memory accesses are checked from now until end_operation (drain brackets
+// each item it runs; a host function's CUDA calls may drain other work inside, which brackets
+// its own and then gives the outer operation back).
+void begin_operation(std::shared_ptr<const StreamOperation> operation);
+void end_operation();
+// begin_operation for as long as it lives (end_operation even when the work throws).
+class RunningOperation {
+ public:
+  explicit RunningOperation(std::shared_ptr<const StreamOperation> operation) { begin_operation(std::move(operation)); }
+  ~RunningOperation() { end_operation(); }
+  RunningOperation(const RunningOperation&) = delete;
+  RunningOperation& operator=(const RunningOperation&) = delete;
+};
 // Checks and records an access of the running operation to [begin, end) of device or pinned
 // memory, made at `pc` (kernel code) or by the operation itself (null). Violations are kept for
 // take_violation(), not reported here (the caller may hold locks).

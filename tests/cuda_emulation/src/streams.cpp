@@ -89,14 +89,16 @@ cudaError_t drain(const std::shared_ptr<Stream>& stream, std::uint64_t sequence)
     // After a device fault the context is gone: queued work is dropped, as a GPU would.
     cudaError_t error = cudaSuccess;
     if (sticky == cudaSuccess) {
-      stream_order::set_running(item.operation);
-      for (const Touch& touch : item.touches) stream_order::access(touch.begin, touch.end, touch.write, nullptr);
-      std::string unordered = stream_order::take_violation();
-      if (unordered.empty()) {
-        error = item.run();  // a kernel's accesses reach the check through the race check's hooks
+      std::string unordered;
+      {
+        const stream_order::RunningOperation running(item.operation);
+        for (const Touch& touch : item.touches) stream_order::access(touch.begin, touch.end, touch.write, nullptr);
         unordered = stream_order::take_violation();
+        if (unordered.empty()) {
+          error = item.run();  // a kernel's accesses reach the check through the race check's hooks
+          unordered = stream_order::take_violation();
+        }
       }
-      stream_order::set_running(nullptr);
       if (!unordered.empty()) {
         report_violation(unordered);
         if (error == cudaSuccess) error = cudaErrorLaunchFailure;
