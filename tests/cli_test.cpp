@@ -162,11 +162,13 @@ TEST_F(Cli, UnknownCommandSuggestsTheClosest) {
 
   o = expect_input_error({"make-dat"});
   EXPECT_CONTAINS(o.err, "did you mean 'make-data'?");
+  o = expect_input_error({"covnert"});
+  EXPECT_CONTAINS(o.err, "did you mean 'convert'?");
 
   // Nothing close: no guess, but the list of commands.
   o = expect_input_error({"frobnicate"});
   EXPECT_EQ(o.err.find("did you mean"), std::string::npos) << o;
-  EXPECT_CONTAINS(o.err, "the commands are run, predict, export, report, make-data, help");
+  EXPECT_CONTAINS(o.err, "the commands are run, predict, export, report, make-data, convert, help");
 }
 
 TEST_F(Cli, UnknownOptionSuggestsTheClosest) {
