@@ -110,6 +110,35 @@ TEST_F(CliConventions, EachCommandsHelpShowsItsOwnOptions) {
   EXPECT_CONTAINS(unknown.err, "unknown command 'predcit' (did you mean 'predict'?)");
 }
 
+// `hyperfuse convert` runs the clone's python/hyperfuse/convert.py with python3 (the Python
+// package's tests cover every config.py shape); here: the TOML it writes runs, and a bad name
+// is the reader's located message with exit status 2.
+TEST_F(CliConventions, ConvertWritesTheSeedConfigAsATomlThatRuns) {
+  testing::write_synthetic_data(work_ / "data", 200, 100);
+  testing::write_text(work_ / "config.py",
+                      "from nn_constants import Hyperparameters as Hyper, LossFunction as Lf\n"
+                      "RERUN_COUNT = 1\nCPU_COUNT = cpu_count()\n"
+                      "hyperparameter_values = {\n"
+                      "    Hyper.EPOCHS: [1],\n"
+                      "    Hyper.LOSS_FUNCTION: [Lf.BCE, Lf.SMOOTH_L1],  # Lf.MSE,\n"
+                      "}\n");
+  const Outcome converted = hyperfuse({"convert", "config.py", "--out", "config.toml", "--train", "data/train.csv",
+                                       "--test", "data/test.csv", "--output-dir", "out"});
+  ASSERT_EQ(converted.exit_code, 0) << converted;
+  const std::string toml = read_text(work_ / "config.toml");
+  EXPECT_CONTAINS(toml, "[hyperparameters]\nmax_epochs = [1]\nloss_function = [\"BCE\", \"SmoothL1\"]\n");
+  EXPECT_CONTAINS(toml, "[execution]\ncpu_count = 0\n");
+  const Outcome run = hyperfuse({"run", "config.toml", "-q"});
+  ASSERT_EQ(run.exit_code, 0) << run;
+  EXPECT_EQ(testing::read_csv(work_ / "out" / "hyperparameter_results.csv").size(), 3u);  // header and 2 rows
+
+  testing::write_text(work_ / "bad.py", "hyperparameter_values = {\n    'loss': [Lf.FOCAL],\n}\n");
+  const Outcome bad = hyperfuse({"convert", "bad.py"});
+  EXPECT_EQ(bad.exit_code, 2) << bad;
+  EXPECT_CONTAINS(bad.err,
+                  "bad.py:2:14: loss_function: unknown value Lf.FOCAL; accepted: BCE, MSE, Huber, SmoothL1, L1");
+}
+
 TEST_F(CliConventions, MakeDataWritesALatestFileOfTickersAndCloses) {
   const Outcome o = hyperfuse(
       {"make-data", "--out-dir", "made", "--train-rows", "30", "--test-rows", "20", "--latest-rows=12", "--seed", "8"});

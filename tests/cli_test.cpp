@@ -162,6 +162,8 @@ TEST_F(Cli, UnknownCommandSuggestsTheClosest) {
 
   o = expect_input_error({"make-dat"});
   EXPECT_CONTAINS(o.err, "did you mean 'make-data'?");
+  o = expect_input_error({"covnert"});
+  EXPECT_CONTAINS(o.err, "did you mean 'convert'?");
 
   // Nothing close: no guess, but the list of commands.
   o = expect_input_error({"frobnicate"});
