@@ -61,12 +61,12 @@ __global__ void dynamic_shared_kernel(float* out) {
   out[threadIdx.x] = shared[blockDim.x - 1 - threadIdx.x];
 }
 
-#if HF_TEST_RACE_CHECK
 __global__ void warp_sum_kernel(unsigned* out) {
   const unsigned sum = __reduce_add_sync(0xffffffffu, threadIdx.x);
   if (threadIdx.x == 0) *out = sum;
 }
 
+#if HF_TEST_RACE_CHECK
 __global__ void shared_race_kernel(float* out, bool barrier) {
   __shared__ float value;
   if (threadIdx.x == 0) value = 3.0f;

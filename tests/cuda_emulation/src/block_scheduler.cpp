@@ -11,6 +11,7 @@
 #include <sys/mman.h>
 
 #include <boost/context/detail/fcontext.hpp>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <new>
@@ -567,11 +568,13 @@ std::uint64_t warp_collective(const WarpRequest& request) {
   const bool reduction = request.op >= WarpOp::ReduceAdd && request.op <= WarpOp::ReduceXor;
   const DeviceProfile* card = block.launch->profile;
   if (reduction && card != nullptr && card->compute_capability() < 80) {
-    const std::string message = std::string(op_name(request.op)) + " at " + where(request.site) +
-                                " needs compute capability 8.0 or newer, but the device is a " + card->name + " (" +
-                                std::to_string(card->major) + "." + std::to_string(card->minor) +
-                                "): nvcc does not compile it for that architecture";
-    abort_kernel(cudaErrorLaunchFailure, message.c_str());
+    // A plain buffer: abort_kernel never returns, so nothing on this fiber's stack is destroyed.
+    char message[512];
+    std::snprintf(message, sizeof message,
+                  "%s at %s needs compute capability 8.0 or newer, but the device is a %s (%d.%d): nvcc does not "
+                  "compile it for that architecture",
+                  op_name(request.op), where(request.site).c_str(), card->name, card->major, card->minor);
+    abort_kernel(cudaErrorLaunchFailure, message);
   }
   me.state = State::AtWarp;
   me.request = request;
