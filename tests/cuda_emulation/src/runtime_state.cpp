@@ -74,7 +74,11 @@ void write_counters_at_exit() {
   const std::size_t pid_at = path.find("%p");
   if (pid_at != std::string::npos) path.replace(pid_at, 2, std::to_string(getpid()));
   std::ofstream out(path);
-  out << counters_json(values) << "\n";
+  std::string json = counters_json(values);
+  // The kernels' profiler-like counters, when counted (kernel_counters.hpp).
+  const std::vector<KernelCounters> kernels = kernel_counters();
+  if (!kernels.empty()) json.insert(json.size() - 1, ", \"kernels\": " + kernel_counters_json(kernels));
+  out << json << "\n";
   if (!out) std::fprintf(stderr, "hyperfuse CUDA emulation: cannot write the counters to %s\n", path.c_str());
 }
 
