@@ -75,15 +75,20 @@ for i in range(0, len(args), 4):
         print(f"    warps active per scheduler: mean {t['mean_active_warps_per_scheduler']}, histogram "
               f"{t['active_warps_per_scheduler_histogram']}, intervals with >= 2 on every scheduler "
               f"{t['share_of_intervals_with_two_warps_per_scheduler']}")
+        print(f"    warps busy per scheduler (at least half the busiest warp's accesses): mean "
+              f"{t['mean_busy_warps_per_scheduler']}, histogram {t['busy_warps_per_scheduler_histogram']}, "
+              f"intervals with >= 2 on every scheduler {t['share_of_intervals_with_two_busy_warps_per_scheduler']}")
         phases = sorted(k["phases"].items(), key=lambda p: -p[1]["shared_wavefronts"])
         total_wavefronts = max(1, t["shared_wavefronts"])
         if len(phases) > 1:
-            print("    phases by shared wavefronts (barrier that ends it: share of wavefronts, factor, "
-                  "mean warps/scheduler, share >= 2):")
-            for phase, p in phases[:12]:
+            print("    phases by shared wavefronts: the barrier that ends it (#n: n-th in a row), share of the "
+                  "kernel's wavefronts, bank-conflict factor, mean active / busy warps per scheduler, share of "
+                  "intervals with >= 2 busy on every scheduler")
+            for phase, p in phases[:20]:
                 print(f"      {phase:28s} {p['shared_wavefronts'] / total_wavefronts:6.1%}  "
                       f"{p['bank_conflict_factor']:<6} {p['mean_active_warps_per_scheduler']:<6} "
-                      f"{p['share_of_intervals_with_two_warps_per_scheduler']}")
+                      f"{p['mean_busy_warps_per_scheduler']:<6} "
+                      f"{p['share_of_intervals_with_two_busy_warps_per_scheduler']}")
 if json_out:
     with open(json_out, "w") as f:
         json.dump(everything, f, indent=1)

@@ -54,6 +54,21 @@ __global__ void busy_warps_kernel(float* out, unsigned working_warps) {
   if (threadIdx.x / 32 < working_warps) out[threadIdx.x] = 1.0f;
 }
 
+// Every warp reads a bound; only the first then works.
+__global__ void one_working_warp_kernel(const float* bound, float* out) {
+  const float b = bound[0];
+  if (threadIdx.x < 32)
+    for (int i = 0; i < 4; ++i) out[threadIdx.x + 32 * i] = b + static_cast<float>(i);
+}
+
+// Three intervals ended by one barrier in a loop, as the fused kernel's loop over layers does.
+__global__ void looped_barrier_kernel(float* out) {
+  for (int i = 0; i < 3; ++i) {
+    out[threadIdx.x + 32 * i] = 1.0f;
+    __syncthreads();
+  }
+}
+
 __global__ void three_barriers_kernel(float* out) {
   const unsigned i = blockIdx.x * blockDim.x + threadIdx.x;
   out[i] = 1.0f;
@@ -131,7 +146,7 @@ TEST_F(KernelCounters, AStrideOf32WordsIsA32WayConflict) {
   EXPECT_DOUBLE_EQ(k.total.bank_conflict_factor(), 32.0);
   // The write sits in the interval the kernel's __syncthreads ends, the read in the last one.
   const hf_emu::AccessCounts* before =
-      phase(k, "cuda_emulation_counters_test.cpp:" + std::to_string(kStrideBarrierLine));
+      phase(k, "cuda_emulation_counters_test.cpp:" + std::to_string(kStrideBarrierLine) + " #1");
   ASSERT_NE(before, nullptr);
   EXPECT_EQ(before->shared_requests, 1u);
   EXPECT_EQ(before->shared_wavefronts, 32u);
@@ -212,6 +227,19 @@ TEST_F(KernelCounters, OneBusyWarpLeavesThreeSchedulersIdleAndEightFillEachWithT
   EXPECT_EQ(k.total.active_warps_per_scheduler, (std::vector<std::uint64_t>{0, 0, 4, 0}));
   EXPECT_DOUBLE_EQ(k.total.mean_active_warps_per_scheduler(), 2.0);
   EXPECT_EQ(k.total.intervals_with_two_warps_per_scheduler, 1u);
+  EXPECT_EQ(k.total.busy_warps_per_scheduler, (std::vector<std::uint64_t>{0, 0, 4, 0}));
+}
+
+TEST_F(KernelCounters, WarpsThatOnlyReadALoopBoundAreActiveButNotBusy) {
+  float* bound = device_array<float>(1);
+  float* out = device_array<float>(128);
+  HF_LAUNCH(one_working_warp_kernel, 1, 256, 0, nullptr)(bound, out);
+  const hf_emu::KernelCounters k = only("one_working_warp_kernel");
+  EXPECT_EQ(k.total.active_warps_per_scheduler, (std::vector<std::uint64_t>{0, 0, 4, 0}));
+  EXPECT_EQ(k.total.intervals_with_two_warps_per_scheduler, 1u);
+  EXPECT_EQ(k.total.busy_warps_per_scheduler, (std::vector<std::uint64_t>{3, 1, 0, 0}));
+  EXPECT_DOUBLE_EQ(k.total.mean_busy_warps_per_scheduler(), 0.25);
+  EXPECT_EQ(k.total.intervals_with_two_busy_warps_per_scheduler, 0u);
 }
 
 TEST_F(KernelCounters, BarriersAreCountedPerBlockAndNameThePhasesTheyEnd) {
@@ -231,6 +259,19 @@ TEST_F(KernelCounters, BarriersAreCountedPerBlockAndNameThePhasesTheyEnd) {
   EXPECT_NE(json.find("\"three_barriers_kernel\": {\"launches\": 1, \"blocks\": 2, \"barriers\": 6"), std::string::npos)
       << json;
   EXPECT_NE(json.find("\"barriers_per_block\": 3"), std::string::npos) << json;
+}
+
+TEST_F(KernelCounters, ABarrierEndingIntervalsOneAfterAnotherNumbersItsPhases) {
+  float* out = device_array<float>(96);
+  HF_LAUNCH(looped_barrier_kernel, 1, 32, 0, nullptr)(out);
+  const hf_emu::KernelCounters k = only("looped_barrier_kernel");
+  ASSERT_EQ(k.phases.size(), 4u);
+  for (int run = 1; run <= 3; ++run) {
+    const std::string& name = k.phases[static_cast<std::size_t>(run - 1)].first;
+    EXPECT_NE(name.find("cuda_emulation_counters_test.cpp:"), std::string::npos) << name;
+    EXPECT_NE(name.find(" #" + std::to_string(run)), std::string::npos) << name;
+    EXPECT_EQ(k.phases[static_cast<std::size_t>(run - 1)].second.global_requests, 1u) << name;
+  }
 }
 
 TEST_F(KernelCounters, NothingIsCountedWhenSwitchedOff) {

@@ -44,9 +44,15 @@ struct AccessCounts {
   std::vector<std::uint64_t> active_warps_per_scheduler;
   // Intervals with activity in which every scheduler holding warps had at least two active.
   std::uint64_t intervals_with_two_warps_per_scheduler = 0;
-  double bank_conflict_factor() const;        // shared wavefronts / minimum (1 without requests)
-  double sectors_per_minimum() const;         // global sectors / minimum (1 without requests)
+  // The same for busy warps: those that made at least half as many accesses in the interval as
+  // its busiest warp (a warp that only reads a loop bound and waits at the barrier is active, not
+  // busy, and hides no latency).
+  std::vector<std::uint64_t> busy_warps_per_scheduler;
+  std::uint64_t intervals_with_two_busy_warps_per_scheduler = 0;
+  double bank_conflict_factor() const;  // shared wavefronts / minimum (1 without requests)
+  double sectors_per_minimum() const;   // global sectors / minimum (1 without requests)
   double mean_active_warps_per_scheduler() const;
+  double mean_busy_warps_per_scheduler() const;
 };
 struct KernelCounters {
   std::string kernel;
@@ -54,8 +60,9 @@ struct KernelCounters {
   std::uint64_t blocks = 0;
   std::uint64_t barriers = 0;  // __syncthreads (all forms) each block executed, summed over blocks
   AccessCounts total;
-  // Per phase: the intervals ended by one __syncthreads ("file.cu:123"), or by the block's end
-  // ("end of block"), in order of first appearance.
+  // Per phase: the intervals ended by one __syncthreads ("file.cu:123 #2": the second of a run of
+  // intervals that barrier ended one after another, as a loop over layers does), or by the
+  // block's end ("end of block"), in order of first appearance.
   std::vector<std::pair<std::string, AccessCounts>> phases;
 };
 // Per kernel name, in order of first launch, since the start (or reset_counters()).

@@ -90,6 +90,9 @@ struct LaunchCounts {
   std::unordered_map<SiteKey, std::uint32_t, SiteHash> occurrences;             // per thread and site
   std::unordered_map<SiteKey, std::vector<WarpAccess>, SiteHash> instructions;  // per warp and site
   std::vector<bool> warp_active;
+  std::vector<std::uint64_t> warp_accesses;  // lane accesses per warp in the interval
+  std::string last_phase;                    // the barrier that ended the previous interval
+  unsigned phase_run = 0;                    // how many intervals in a row it ended
   AccessCounts total;
   std::map<std::string, AccessCounts> phases;
   std::vector<std::string> phase_order;
@@ -164,6 +167,11 @@ void add(AccessCounts& into, const AccessCounts& from) {
   for (std::size_t k = 0; k < from.active_warps_per_scheduler.size(); ++k)
     into.active_warps_per_scheduler[k] += from.active_warps_per_scheduler[k];
   into.intervals_with_two_warps_per_scheduler += from.intervals_with_two_warps_per_scheduler;
+  if (into.busy_warps_per_scheduler.size() < from.busy_warps_per_scheduler.size())
+    into.busy_warps_per_scheduler.resize(from.busy_warps_per_scheduler.size());
+  for (std::size_t k = 0; k < from.busy_warps_per_scheduler.size(); ++k)
+    into.busy_warps_per_scheduler[k] += from.busy_warps_per_scheduler[k];
+  into.intervals_with_two_busy_warps_per_scheduler += from.intervals_with_two_busy_warps_per_scheduler;
 }
 
 // "fused_training.cu:412" for a barrier's call site.
@@ -195,32 +203,42 @@ void end_interval(LaunchCounts& s, const Site& site) {
       }
     }
   }
-  std::array<unsigned, kSchedulers> active{};
+  std::array<unsigned, kSchedulers> active{}, busy{};
   bool any = false;
-  for (unsigned w = 0; w < s.warps; ++w)
-    if (s.warp_active[w]) {
-      ++active[w % kSchedulers];
-      any = true;
-    }
+  const std::uint64_t most = s.warps == 0 ? 0 : *std::max_element(s.warp_accesses.begin(), s.warp_accesses.end());
+  for (unsigned w = 0; w < s.warps; ++w) {
+    if (!s.warp_active[w]) continue;
+    ++active[w % kSchedulers];
+    any = true;
+    if (most > 0 && s.warp_accesses[w] * 2 >= most) ++busy[w % kSchedulers];
+  }
   if (any) {
     interval.intervals_with_activity = 1;
     const unsigned schedulers = std::min(s.warps, kSchedulers);  // those holding a warp of the block
     interval.active_warps_per_scheduler.assign(s.warps / kSchedulers + 2, 0);
-    bool two_everywhere = true;
+    interval.busy_warps_per_scheduler.assign(s.warps / kSchedulers + 2, 0);
+    bool two_everywhere = true, two_busy_everywhere = true;
     for (unsigned q = 0; q < schedulers; ++q) {
       ++interval.active_warps_per_scheduler[active[q]];
+      ++interval.busy_warps_per_scheduler[busy[q]];
       two_everywhere = two_everywhere && active[q] >= 2;
+      two_busy_everywhere = two_busy_everywhere && busy[q] >= 2;
     }
     interval.intervals_with_two_warps_per_scheduler = two_everywhere ? 1 : 0;
+    interval.intervals_with_two_busy_warps_per_scheduler = two_busy_everywhere ? 1 : 0;
   }
   add(s.total, interval);
-  const std::string name = phase_name(site);
+  const std::string barrier = phase_name(site);
+  s.phase_run = barrier == s.last_phase ? s.phase_run + 1 : 1;
+  s.last_phase = barrier;
+  const std::string name = site.file == nullptr ? barrier : barrier + " #" + std::to_string(s.phase_run);
   auto [it, inserted] = s.phases.try_emplace(name);
   if (inserted) s.phase_order.push_back(name);
   add(it->second, interval);
   s.occurrences.clear();
   s.instructions.clear();
   std::fill(s.warp_active.begin(), s.warp_active.end(), false);
+  std::fill(s.warp_accesses.begin(), s.warp_accesses.end(), 0);
 }
 
 std::string number(double value) {
@@ -230,12 +248,16 @@ std::string number(double value) {
 }
 
 std::string access_json(const AccessCounts& c) {
-  std::string histogram;
-  for (std::size_t k = 0; k < c.active_warps_per_scheduler.size(); ++k)
-    histogram += (k == 0 ? "" : ", ") + std::to_string(c.active_warps_per_scheduler[k]);
-  const double two = c.intervals_with_activity == 0 ? 0.0
-                                                    : static_cast<double>(c.intervals_with_two_warps_per_scheduler) /
-                                                          static_cast<double>(c.intervals_with_activity);
+  const auto list = [](const std::vector<std::uint64_t>& values) {
+    std::string text;
+    for (std::size_t k = 0; k < values.size(); ++k) text += (k == 0 ? "" : ", ") + std::to_string(values[k]);
+    return "[" + text + "]";
+  };
+  const auto share = [&](std::uint64_t intervals) {
+    return c.intervals_with_activity == 0
+               ? 0.0
+               : static_cast<double>(intervals) / static_cast<double>(c.intervals_with_activity);
+  };
   return "{\"shared_requests\": " + std::to_string(c.shared_requests) +
          ", \"shared_wavefronts\": " + std::to_string(c.shared_wavefronts) +
          ", \"shared_minimum_wavefronts\": " + std::to_string(c.shared_minimum_wavefronts) +
@@ -246,9 +268,14 @@ std::string access_json(const AccessCounts& c) {
          ", \"sectors_per_minimum\": " + number(c.sectors_per_minimum()) +
          ", \"intervals\": " + std::to_string(c.intervals) +
          ", \"intervals_with_activity\": " + std::to_string(c.intervals_with_activity) +
-         ", \"active_warps_per_scheduler_histogram\": [" + histogram + "]" +
+         ", \"active_warps_per_scheduler_histogram\": " + list(c.active_warps_per_scheduler) +
          ", \"mean_active_warps_per_scheduler\": " + number(c.mean_active_warps_per_scheduler()) +
-         ", \"share_of_intervals_with_two_warps_per_scheduler\": " + number(two) + "}";
+         ", \"share_of_intervals_with_two_warps_per_scheduler\": " +
+         number(share(c.intervals_with_two_warps_per_scheduler)) +
+         ", \"busy_warps_per_scheduler_histogram\": " + list(c.busy_warps_per_scheduler) +
+         ", \"mean_busy_warps_per_scheduler\": " + number(c.mean_busy_warps_per_scheduler()) +
+         ", \"share_of_intervals_with_two_busy_warps_per_scheduler\": " +
+         number(share(c.intervals_with_two_busy_warps_per_scheduler)) + "}";
 }
 
 }  // namespace
@@ -265,14 +292,20 @@ double AccessCounts::sectors_per_minimum() const {
              : static_cast<double>(global_sectors) / static_cast<double>(global_minimum_sectors);
 }
 
-double AccessCounts::mean_active_warps_per_scheduler() const {
+namespace {
+double histogram_mean(const std::vector<std::uint64_t>& histogram) {
   std::uint64_t pairs = 0, warps = 0;
-  for (std::size_t k = 0; k < active_warps_per_scheduler.size(); ++k) {
-    pairs += active_warps_per_scheduler[k];
-    warps += k * active_warps_per_scheduler[k];
+  for (std::size_t k = 0; k < histogram.size(); ++k) {
+    pairs += histogram[k];
+    warps += k * histogram[k];
   }
   return pairs == 0 ? 0.0 : static_cast<double>(warps) / static_cast<double>(pairs);
 }
+}  // namespace
+
+double AccessCounts::mean_active_warps_per_scheduler() const { return histogram_mean(active_warps_per_scheduler); }
+
+double AccessCounts::mean_busy_warps_per_scheduler() const { return histogram_mean(busy_warps_per_scheduler); }
 
 std::vector<KernelCounters> kernel_counters() {
   Registry& r = registry();
@@ -325,6 +358,9 @@ void begin_block(unsigned thread_count) {
   if (!s.counting) return;
   s.warps = (thread_count + kLanes - 1) / kLanes;
   s.warp_active.assign(s.warps, false);
+  s.warp_accesses.assign(s.warps, 0);
+  s.last_phase.clear();
+  s.phase_run = 0;
   ++s.blocks;
 }
 
@@ -378,6 +414,7 @@ void on_access(unsigned thread, bool shared, std::uintptr_t address, std::size_t
   const unsigned warp = thread / kLanes;
   if (warp >= s.warps) return;
   s.warp_active[warp] = true;
+  ++s.warp_accesses[warp];
   const auto site = reinterpret_cast<std::uintptr_t>(pc);
   const std::uint32_t space = shared ? 1u : 0u;
   const std::uint32_t n = s.occurrences[SiteKey{site, thread * 2 + space}]++;
