@@ -25,7 +25,6 @@ bin=$build/hyperfuse
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 export HYPERFUSE_EMU_RACE_CHECK=0  # counting, not checking: the tests check
-export HYPERFUSE_EMU_KERNEL_COUNTERS=0  # launches and copies only: bench/emulated_kernel_counters.sh counts kernels
 
 "$bin" make-data --out-dir "$work/data" --train-rows 10000 --test-rows 2500 --seed 7 >/dev/null
 head -n 64 "$work/data/train.csv" >"$work/data/train64.csv"

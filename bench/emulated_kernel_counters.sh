@@ -19,6 +19,7 @@ bin=$build/hyperfuse
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 export HYPERFUSE_EMU_RACE_CHECK=0 # counting, not checking: the tests check
+export HYPERFUSE_EMU_KERNEL_COUNTERS=1
 
 "$bin" make-data --out-dir "$work/data" --train-rows "$rows" --test-rows 64 --seed 7 >/dev/null
 
@@ -66,7 +67,7 @@ for i in range(0, len(args), 4):
     print(f"== layout {layout}, batch {batch}: {steps} steps (summed over the pack's networks)")
     for kernel, k in counters.get("kernels", {}).items():
         t = k["total"]
-        print(f"  {kernel}: {k['launches']} launches, {k['blocks']} blocks, {k['barriers']} barriers"
+        print(f"  {kernel}: {k['kernel_launches']} launches, {k['blocks']} blocks, {k['barriers']} barriers"
               + (f" ({k['barriers'] / steps:.1f} per step)" if "fused_epoch" in kernel and steps else ""))
         print(f"    shared: {t['shared_requests']} requests, {t['shared_wavefronts']} wavefronts, minimum "
               f"{t['shared_minimum_wavefronts']}: bank-conflict factor {t['bank_conflict_factor']}")

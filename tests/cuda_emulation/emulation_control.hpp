@@ -67,10 +67,10 @@ struct KernelCounters {
 };
 // Per kernel name, in order of first launch, since the start (or reset_counters()).
 std::vector<KernelCounters> kernel_counters();
-// {"kernel": {"launches": ..., ..., "phases": {...}}, ...}
+// {"kernel": {"kernel_launches": ..., ..., "phases": {...}}, ...}
 std::string kernel_counters_json(const std::vector<KernelCounters>& kernels);
-// Counting costs a hash lookup per access: on when HYPERFUSE_EMU_COUNTERS is set (unless
-// HYPERFUSE_EMU_KERNEL_COUNTERS=0), or turned on here for later launches. It needs the race
+// Counting costs hash lookups per access: on when HYPERFUSE_EMU_KERNEL_COUNTERS=1 and
+// HYPERFUSE_EMU_COUNTERS are set, or turned on here for later launches. It needs the race
 // check's instrumentation (race_check_built()), not its recording.
 void enable_kernel_counters(bool on);
 bool kernel_counters_enabled();
