@@ -256,7 +256,8 @@ TEST_F(KernelCounters, BarriersAreCountedPerBlockAndNameThePhasesTheyEnd) {
   EXPECT_EQ(k.phases[0].second.global_requests, 2u);  // one write per block
   EXPECT_EQ(k.phases[1].second.global_requests, 4u);  // a read and a write per block
   const std::string json = hf_emu::kernel_counters_json(hf_emu::kernel_counters());
-  EXPECT_NE(json.find("\"three_barriers_kernel\": {\"kernel_launches\": 1, \"blocks\": 2, \"barriers\": 6"), std::string::npos)
+  EXPECT_NE(json.find("\"three_barriers_kernel\": {\"kernel_launches\": 1, \"blocks\": 2, \"barriers\": 6"),
+            std::string::npos)
       << json;
   EXPECT_NE(json.find("\"barriers_per_block\": 3"), std::string::npos) << json;
 }
