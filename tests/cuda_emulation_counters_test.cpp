@@ -10,6 +10,7 @@
 
 #include "kernels/cuda/kernel_launch.hpp"
 #include "tests/cuda_emulation/emulation_control.hpp"
+#include "tests/hyperfuse_process.hpp"
 
 namespace hf {
 namespace {
@@ -281,6 +282,37 @@ TEST_F(KernelCounters, NothingIsCountedWhenSwitchedOff) {
   HF_LAUNCH(shared_stride_kernel, 1, 32, 32 * sizeof(float), nullptr)(out, 1);
   ASSERT_EQ(cudaDeviceSynchronize(), cudaSuccess);
   EXPECT_TRUE(hf_emu::kernel_counters().empty());
+}
+
+// ---- Through the environment, as bench/emulated_kernel_counters.sh uses them ----
+
+TEST(KernelCountersFile, AreWrittenAfterTheOtherCountersOnlyWhenAskedFor) {
+  if (!hf_emu::race_check_built()) GTEST_SKIP() << "the counters need the race check's instrumentation";
+  const std::filesystem::path work = testing::scratch_dir("work");
+  testing::Outcome o = testing::run_hyperfuse(
+      work, work, {"make-data", "--out-dir", "data", "--train-rows", "64", "--test-rows", "32", "--seed", "3"});
+  ASSERT_EQ(o.exit_code, 0) << o;
+  testing::write_text(work / "run.toml",
+                      "[data]\ntrain = \"data/train.csv\"\ntest = \"data/test.csv\"\n[search]\nrerun_count = 1\n"
+                      "permutations = 0\n[output]\nkeep_models = 0\n[hyperparameters]\nhidden_layers = [[1]]\n"
+                      "batch_size = [32]\nmax_epochs = [1]\n");
+  const std::string counters = (work / "counters.json").string();
+  const std::string environment =
+      "HYPERFUSE_EMU_RACE_CHECK=0 HYPERFUSE_EMU_COUNTERS=" + testing::shell_quoted(counters);
+  o = testing::run_hyperfuse(work, work, {"run", "run.toml", "--device", "cuda", "--fresh", "-q"}, environment);
+  ASSERT_EQ(o.exit_code, 0) << o;
+  EXPECT_EQ(testing::read_text(counters).find("\"kernels\""), std::string::npos) << testing::read_text(counters);
+
+  o = testing::run_hyperfuse(work, work, {"run", "run.toml", "--device", "cuda", "--fresh", "-q"},
+                             environment + " HYPERFUSE_EMU_KERNEL_COUNTERS=1");
+  ASSERT_EQ(o.exit_code, 0) << o;
+  const std::string text = testing::read_text(counters);
+  EXPECT_NE(text.find("\"training_steps\": 2, \"kernels\": {\"fused_epoch_kernel"), std::string::npos) << text;
+  EXPECT_NE(text.find("\"bank_conflict_factor\": "), std::string::npos) << text;
+
+  o = testing::run_hyperfuse(work, work, {"--version"}, environment + " HYPERFUSE_EMU_KERNEL_COUNTERS=yes");
+  EXPECT_EQ(o.exit_code, 2) << o;
+  EXPECT_NE(o.err.find("HYPERFUSE_EMU_KERNEL_COUNTERS='yes' is not 0 or 1"), std::string::npos) << o;
 }
 
 }  // namespace

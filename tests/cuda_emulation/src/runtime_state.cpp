@@ -1,6 +1,7 @@
 // The emulated machine's state: built on first use from the environment (README.md lists the
 // variables), the per thread state, error bookkeeping, and the counters file written at exit.
 #include "tests/cuda_emulation/src/runtime_state.hpp"
+#include "tests/cuda_emulation/src/kernel_counters.hpp"
 
 #include <unistd.h>
 
@@ -172,6 +173,7 @@ Runtime::Runtime() {
   }
   if (const char* v = variable("HYPERFUSE_EMU_ABORT_ON_VIOLATION")) abort_on_violation = std::string(v) != "0";
   if (const char* v = variable("HYPERFUSE_EMU_COUNTERS")) counters_path = v;
+  profiler::enabled();  // reads (and checks) HYPERFUSE_EMU_KERNEL_COUNTERS with the others
   std::atexit(write_counters_at_exit);
 }
 
