@@ -10,7 +10,8 @@
 
 namespace hf_emu {
 
-// What the emulated devices were asked to do since the start (or reset_counters()). Copies
+// What the emulated devices were asked to do since the start (or reset_counters(), which clears
+// kernel_counters() too). Copies
 // count cudaMemcpy*/cudaMemcpy2D* calls (memsets and device-to-device copies are not counted);
 // training_steps is what the CUDA backend reported: steps summed over networks.
 struct Counters {
@@ -26,6 +27,53 @@ Counters counters();
 void reset_counters();
 // {"launches": ..., "blas_calls": ..., ..., "training_steps": ...}
 std::string counters_json(const Counters& counters);
+
+// What a profiler would count in kernels (kernel_counters.cpp, README.md "Kernel counters"), over
+// barrier intervals: a block's stretch between two __syncthreads (or its start or end).
+struct AccessCounts {
+  std::uint64_t shared_requests = 0;  // warp instructions to shared memory
+  std::uint64_t shared_wavefronts = 0;
+  std::uint64_t shared_minimum_wavefronts = 0;  // what the requests' widths need without conflicts
+  std::uint64_t global_requests = 0;            // warp instructions to device (or pinned) memory
+  std::uint64_t global_sectors = 0;             // 32-byte sectors they touch
+  std::uint64_t global_minimum_sectors = 0;     // the sectors their distinct bytes need
+  std::uint64_t intervals = 0;                  // barrier intervals, summed over blocks
+  std::uint64_t intervals_with_activity = 0;    // ... in which some warp accessed memory or a collective
+  // [k]: (interval with activity, scheduler) pairs with k warps active; schedulers holding no warp
+  // of the block are left out.
+  std::vector<std::uint64_t> active_warps_per_scheduler;
+  // Intervals with activity in which every scheduler holding warps had at least two active.
+  std::uint64_t intervals_with_two_warps_per_scheduler = 0;
+  // The same for busy warps: those that made at least half as many accesses in the interval as
+  // its busiest warp (a warp that only reads a loop bound and waits at the barrier is active, not
+  // busy, and hides no latency).
+  std::vector<std::uint64_t> busy_warps_per_scheduler;
+  std::uint64_t intervals_with_two_busy_warps_per_scheduler = 0;
+  double bank_conflict_factor() const;  // shared wavefronts / minimum (1 without requests)
+  double sectors_per_minimum() const;   // global sectors / minimum (1 without requests)
+  double mean_active_warps_per_scheduler() const;
+  double mean_busy_warps_per_scheduler() const;
+};
+struct KernelCounters {
+  std::string kernel;
+  std::uint64_t launches = 0;
+  std::uint64_t blocks = 0;
+  std::uint64_t barriers = 0;  // __syncthreads (all forms) each block executed, summed over blocks
+  AccessCounts total;
+  // Per phase: the intervals ended by one __syncthreads ("file.cu:123 #2": the second of a run of
+  // intervals that barrier ended one after another, as a loop over layers does), or by the
+  // block's end ("end of block"), in order of first appearance.
+  std::vector<std::pair<std::string, AccessCounts>> phases;
+};
+// Per kernel name, in order of first launch, since the start (or reset_counters()).
+std::vector<KernelCounters> kernel_counters();
+// {"kernel": {"kernel_launches": ..., ..., "phases": {...}}, ...}
+std::string kernel_counters_json(const std::vector<KernelCounters>& kernels);
+// Counting costs hash lookups per access: on when HYPERFUSE_EMU_KERNEL_COUNTERS=1 and
+// HYPERFUSE_EMU_COUNTERS are set, or turned on here for later launches. It needs the race
+// check's instrumentation (race_check_built()), not its recording.
+void enable_kernel_counters(bool on);
+bool kernel_counters_enabled();
 
 // Faults to inject. Counts are 1-based over the whole process (all devices); 0 or -1: none.
 struct Faults {

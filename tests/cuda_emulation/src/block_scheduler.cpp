@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "tests/cuda_emulation/src/device_profiles.hpp"
+#include "tests/cuda_emulation/src/kernel_counters.hpp"
 #include "tests/cuda_emulation/src/race_check.hpp"
 #include "tests/cuda_emulation/src/runtime_state.hpp"
 
@@ -517,6 +518,7 @@ void resolve_barrier(BlockContext& block) {
     t.result = static_cast<std::uint64_t>(result);
   }
   race::on_barrier();
+  profiler::on_barrier(first->site);
 }
 
 void run_block(BlockContext& block) {
@@ -576,6 +578,7 @@ std::uint64_t warp_collective(const WarpRequest& request) {
                   op_name(request.op), where(request.site).c_str(), card->name, card->major, card->minor);
     abort_kernel(cudaErrorLaunchFailure, message);
   }
+  profiler::on_collective(me.linear);
   me.state = State::AtWarp;
   me.request = request;
   suspend(block, me);
@@ -621,6 +624,7 @@ cudaError_t run_grid(const GridLaunch& launch) {
   detail::builtins.block_dim = launch.block;
   detail::builtins.grid_dim = launch.grid;
   race::begin_launch(launch);
+  profiler::begin_launch(launch);
   // Dynamic shared memory, one allocation per launch between redzones (the plain build; the race
   // check reports an access that lands in them), every byte 0xFF again for each block, so a read
   // before any write gives NaN; under ASan exactly the launch's size, so it sees an overrun.
@@ -648,8 +652,10 @@ cudaError_t run_grid(const GridLaunch& launch) {
     if (b > 0) std::memset(shared, 0xFF, launch.shared_bytes);
     block.dynamic_shared = shared;
     race::begin_block(b, shared, launch.shared_bytes);
+    profiler::begin_block(block.thread_count);
     run_block(block);
     race::end_block();
+    if (!block.aborted) profiler::end_block();
     if (capture && !block.aborted) {
       const auto* bytes = static_cast<const unsigned char*>(shared);
       Runtime& state = runtime();
@@ -668,6 +674,7 @@ cudaError_t run_grid(const GridLaunch& launch) {
     }
   }
   race::end_launch();
+  profiler::end_launch();
   tls_block = outer;
   return block.aborted ? block.abort_error : cudaSuccess;
 }

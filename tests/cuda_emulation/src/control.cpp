@@ -2,6 +2,7 @@
 #include <stdexcept>
 
 #include "tests/cuda_emulation/emulation_control.hpp"
+#include "tests/cuda_emulation/src/kernel_counters.hpp"
 #include "tests/cuda_emulation/src/runtime_state.hpp"
 #include "tests/cuda_emulation/src/streams.hpp"
 
@@ -17,6 +18,7 @@ void reset_counters() {
   Runtime& state = runtime();
   std::lock_guard<std::mutex> lock(state.mutex);
   state.counters = Counters{};
+  profiler::clear();
 }
 
 std::string counters_json(const Counters& c) {

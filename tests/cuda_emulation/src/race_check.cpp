@@ -25,6 +25,7 @@
 #include <vector>
 
 #include "tests/cuda_emulation/emulation_control.hpp"
+#include "tests/cuda_emulation/src/kernel_counters.hpp"
 #include "tests/cuda_emulation/src/runtime_state.hpp"
 #include "tests/cuda_emulation/src/stream_order.hpp"
 
@@ -146,8 +147,9 @@ Settings& settings() {
 
 // The check's state on the OS thread that runs a grid.
 struct LaunchState {
-  bool active = false;  // a GPU thread of a checked launch is running
+  bool active = false;  // a GPU thread of a checked (or counted) launch is running
   bool checking = false;
+  bool counting = false;  // the kernel counters (kernel_counters.hpp) see the accesses
   const GridLaunch* launch = nullptr;
   std::uint32_t generation = 0;
   std::uint64_t block = 0;
@@ -499,6 +501,8 @@ __attribute__((noinline)) void record(LaunchState& s, const void* pointer, std::
   if (space == Space::Global ? address + bytes > s.last_allocation->end
                              : address >= s.dynamic_begin && address < s.dynamic_end && address + bytes > s.dynamic_end)
     report_out_of_bounds(s, address, bytes, kind, pc, space == Space::Global ? s.last_allocation : nullptr);
+  if (s.counting) profiler::on_access(s.thread, space == Space::Shared, address, bytes, pc);
+  if (!s.checking) return;
   if (space == Space::Global) {
     AllocationRange& a = *s.last_allocation;
     if (kind == Kind::Read) {
@@ -542,7 +546,9 @@ bool enabled() { return instrumented_code.load(std::memory_order_relaxed) && set
 void begin_launch(const GridLaunch& launch) {
   LaunchState& s = tls;
   s.checking = enabled();
-  if (!s.checking) return;
+  // The counters need the same classification of addresses, not the shadow.
+  s.counting = instrumented_code.load(std::memory_order_relaxed) && profiler::enabled();
+  if (!s.checking && !s.counting) return;
   s.launch = &launch;
   ++s.generation;
   if (s.generation == 0) {  // wrapped: old records could look current
@@ -579,6 +585,7 @@ void end_launch() {
     }
   }
   s.checking = false;
+  s.counting = false;
   // A launch that touched a lot leaves its pages to the next one; give very large pools back.
   if (s.page_pool.size() * sizeof(Page) > (std::size_t{256} << 20)) {
     s.pages.clear();
@@ -589,7 +596,7 @@ void end_launch() {
 
 void begin_block(std::uint64_t block_linear, const void* dynamic_shared, std::size_t dynamic_bytes) {
   LaunchState& s = tls;
-  if (!s.checking) return;
+  if (!s.checking && !s.counting) return;
   s.block = block_linear;
   s.block_epoch = 0;
   s.dynamic_begin = reinterpret_cast<std::uintptr_t>(dynamic_shared);
@@ -600,7 +607,7 @@ void end_block() { tls.active = false; }
 
 void on_resume(unsigned thread_linear, std::uint32_t lane_epoch, const void* stack, std::size_t stack_bytes) {
   LaunchState& s = tls;
-  if (!s.checking || s.race_found) return;
+  if ((!s.checking && !s.counting) || s.race_found) return;
   s.stack_begin = reinterpret_cast<std::uintptr_t>(stack);
   s.stack_end = s.stack_begin + stack_bytes;
   s.thread = static_cast<std::uint16_t>(thread_linear);

@@ -1,6 +1,7 @@
 // The emulated machine's state: built on first use from the environment (README.md lists the
 // variables), the per thread state, error bookkeeping, and the counters file written at exit.
 #include "tests/cuda_emulation/src/runtime_state.hpp"
+#include "tests/cuda_emulation/src/kernel_counters.hpp"
 
 #include <unistd.h>
 
@@ -74,7 +75,11 @@ void write_counters_at_exit() {
   const std::size_t pid_at = path.find("%p");
   if (pid_at != std::string::npos) path.replace(pid_at, 2, std::to_string(getpid()));
   std::ofstream out(path);
-  out << counters_json(values) << "\n";
+  std::string json = counters_json(values);
+  // The kernels' profiler-like counters, when counted (kernel_counters.hpp).
+  const std::vector<KernelCounters> kernels = kernel_counters();
+  if (!kernels.empty()) json.insert(json.size() - 1, ", \"kernels\": " + kernel_counters_json(kernels));
+  out << json << "\n";
   if (!out) std::fprintf(stderr, "hyperfuse CUDA emulation: cannot write the counters to %s\n", path.c_str());
 }
 
@@ -168,6 +173,7 @@ Runtime::Runtime() {
   }
   if (const char* v = variable("HYPERFUSE_EMU_ABORT_ON_VIOLATION")) abort_on_violation = std::string(v) != "0";
   if (const char* v = variable("HYPERFUSE_EMU_COUNTERS")) counters_path = v;
+  profiler::enabled();  // reads (and checks) HYPERFUSE_EMU_KERNEL_COUNTERS with the others
   std::atexit(write_counters_at_exit);
 }
 
