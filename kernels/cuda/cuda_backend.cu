@@ -7,7 +7,8 @@
 //
 // The primitives stay the op-tested reference and the step-by-step path; train_pack takes the
 // whole-epoch path (train_epoch, evaluate), which runs the fused kernels (fused_kernels.hpp):
-// one launch per pack and epoch, on the same device buffers (parameters, optimizer states,
+// launches of at most a planned number of steps per pack and epoch (each within about 100 ms in
+// the cost model), on the same device buffers (parameters, optimizer states,
 // health and loss sums), over data copied to the device once (resident_rows.hpp).
 #include "kernels/cuda/cuda_backend.hpp"
 
@@ -16,6 +17,7 @@
 
 #include <algorithm>
 #include <exception>
+#include <limits>
 #include <stdexcept>
 #include <thread>
 #include <utility>
@@ -25,6 +27,7 @@
 #include "kernels/cuda/device_buffer.hpp"
 #include "kernels/cuda/fused_kernels.hpp"
 #include "kernels/cuda/fused_plan.hpp"
+#include "kernels/cuda/fused_step_cost.hpp"
 #include "kernels/cuda/kernel_launch.hpp"
 #include "kernels/cuda/layer_gemms.hpp"
 #include "kernels/cuda/pack_kernels.hpp"
@@ -34,6 +37,15 @@
 
 namespace hf {
 namespace {
+
+// FP32 FMA lanes per multiprocessor: 16 per scheduler on Turing (7.5) and the A100 (8.0), 32 on
+// the later architectures.
+int fp32_lanes_per_multiprocessor(int device) {
+  int major = 0, minor = 0;
+  HF_CUDA_CHECK(cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, device));
+  HF_CUDA_CHECK(cudaDeviceGetAttribute(&minor, cudaDevAttrComputeCapabilityMinor, device));
+  return major < 8 || (major == 8 && minor == 0) ? 64 : 128;
+}
 
 // A run [begin, end) of consecutive active networks: one batched GEMM each.
 struct NetworkRun {
@@ -633,8 +645,15 @@ class CudaPack final : public PackWorkspace {
       }
       rows.order = orders_ + static_cast<std::size_t>(request.epoch) * static_cast<std::size_t>(train_.rows);
     }
-    launch_fused_epoch(ws.fused_shape(), ws.fused_networks(), ws.fused_state(), rows, request.epoch,
-                       static_cast<long long>(request.first_step), steps, ws.stream);
+    // The epoch in launches of at most `per_launch` steps, in order on the pack's stream: the state
+    // between them stays on the device, and each launch stays short (display GPUs' watchdog,
+    // GPUs shared with other work).
+    const int per_launch = request.max_steps_per_launch > 0 ? request.max_steps_per_launch : planned_launch_steps(steps);
+    for (int done = 0; done < steps; done += per_launch) {
+      launch_fused_epoch(ws.fused_shape(), ws.fused_networks(), ws.fused_state(), rows, request.epoch,
+                         static_cast<long long>(request.first_step) + done, done, std::min(per_launch, steps - done),
+                         ws.stream);
+    }
     return true;
   }
 
@@ -685,8 +704,30 @@ class CudaPack final : public PackWorkspace {
     copy(width_bytes, ws.block(layer) * sizeof(float));
   }
 
+  // The steps per launch that keep a launch within kLaunchTargetSeconds in the cost model, for the
+  // pack's slowest network on this device (planned once: the pack and the device stay).
+  int planned_launch_steps(int steps_in_epoch) {
+    if (planned_launch_steps_ == 0) {
+      double slowest = 0.0;
+      for (const PackMember& m : ws.spec.members)
+        slowest = std::max(slowest, fused_step_cycles(ws.fused, m.activation, m.optimizer, m.dropout > 0.0).total());
+      int device = 0, multiprocessors = 0, clock_khz = 0;
+      HF_CUDA_CHECK(cudaGetDevice(&device));
+      HF_CUDA_CHECK(cudaDeviceGetAttribute(&multiprocessors, cudaDevAttrMultiProcessorCount, device));
+      HF_CUDA_CHECK(cudaDeviceGetAttribute(&clock_khz, cudaDevAttrClockRate, device));
+      // The model issues a warp instruction per scheduler and cycle: twice the cycles where a
+      // scheduler has 16 FP32 lanes (bench/fused_model.cpp, Machine::cycles_per_instruction).
+      const double cycles = slowest * 128.0 / fp32_lanes_per_multiprocessor(device);
+      planned_launch_steps_ =
+          planned_steps_per_launch(cycles, ws.models(), multiprocessors * kFusedBlocksPerMultiprocessor,
+                                   clock_khz / 1e6, std::numeric_limits<int>::max());
+    }
+    return std::min(planned_launch_steps_, std::max(steps_in_epoch, 1));
+  }
+
   PackBuffers ws;
   ResidentRows& resident_;
+  int planned_launch_steps_ = 0;
   FusedRows train_;  // the training rows on the device, after load_training_rows
   int* orders_ = nullptr;
   std::uint64_t orders_seed_ = 0;

@@ -12,7 +12,8 @@ namespace hf_emu {
 
 // What the emulated devices were asked to do since the start (or reset_counters()). Copies
 // count cudaMemcpy*/cudaMemcpy2D* calls (memsets and device-to-device copies are not counted);
-// training_steps is what the CUDA backend reported: steps summed over networks.
+// training_steps is what the CUDA backend reported: steps summed over networks;
+// fused_epoch_launches its launches of the fused training kernel (an epoch or a part of one).
 struct Counters {
   std::uint64_t launches = 0;
   std::uint64_t blas_calls = 0;
@@ -21,10 +22,11 @@ struct Counters {
   std::uint64_t bytes_h2d = 0;
   std::uint64_t bytes_d2h = 0;
   std::uint64_t training_steps = 0;
+  std::uint64_t fused_epoch_launches = 0;
 };
 Counters counters();
 void reset_counters();
-// {"launches": ..., "blas_calls": ..., ..., "training_steps": ...}
+// {"launches": ..., "blas_calls": ..., ..., "training_steps": ..., "fused_epoch_launches": ...}
 std::string counters_json(const Counters& counters);
 
 // Faults to inject. Counts are 1-based over the whole process (all devices); 0 or -1: none.

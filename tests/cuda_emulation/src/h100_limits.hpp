@@ -23,5 +23,6 @@ inline constexpr int kL2CacheBytes = 50 * 1024 * 1024;
 inline constexpr int kMemoryBusWidth = 5120;
 inline constexpr std::size_t kConstantMemory = 64 * 1024;
 inline constexpr int kComputeMajor = 9, kComputeMinor = 0;
+inline constexpr int kClockKhz = 1980000;  // the SM clock at which it reaches its 67 TFLOP/s FP32
 
 }  // namespace hf_emu

@@ -45,6 +45,8 @@ using ThreadBody = void (*)(const void* arguments);
 
 // The CUDA backend's count of training steps (steps summed over networks), for the counters.
 void count_training_steps(long long steps);
+// The CUDA backend's launches of the fused training kernel (an epoch may take several).
+void count_fused_epoch_launch();
 
 // Checks and queues a launch (launch.cpp); errors set the calling thread's last error.
 void submit_launch(const LaunchConfiguration& configuration, const std::vector<KernelPointer>& pointers,
