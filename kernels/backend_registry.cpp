@@ -33,6 +33,7 @@ BackendEntry cuda_entry() {
     return DeviceMemory{memory.name, memory.free_bytes, memory.total_bytes, memory.networks_at_once};
   };
   entry.workspace_bytes = cuda_workspace_bytes;
+  entry.fp32_peak_flops = cuda_fp32_peak_flops;
   return entry;
 }
 #endif

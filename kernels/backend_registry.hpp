@@ -38,6 +38,8 @@ struct BackendEntry {
   std::function<int()> device_count;
   std::function<std::unique_ptr<Backend>(int device)> make;
   std::function<DeviceMemory(int device)> device_memory;
+  // Accelerators only: the device's FP32 peak in FLOP/s (`hyperfuse benchmark`'s share of peak).
+  std::function<double(int device)> fp32_peak_flops;
   // The bytes a workspace of this pack and max_rows rows allocates on the backend's memory
   // (host memory for the CPU, device memory for an accelerator): exactly what make(...)'s
   // create_workspace allocates. GPU pack sizing and the memory plan both read it.

@@ -21,6 +21,7 @@ Usage:
   hyperfuse export --onnx FILE [options] a kept model (its reruns' ensemble) as an ONNX file
   hyperfuse report [options]             one HTML page of plots of a finished search
   hyperfuse make-data [options]          write synthetic D.AT-shaped train.csv and test.csv
+  hyperfuse benchmark [CONFIG] [options] the same short search on the CPU and each GPU: speeds
   hyperfuse help [COMMAND]               this text, or one command's options
   hyperfuse --help | --version
 
@@ -95,8 +96,9 @@ class Parser {
     add_export();
     add_report();
     add_make_data();
+    add_benchmark();
     help_ = app_.add_subcommand("help", "this text, or one command's options");
-    help_->add_option("COMMAND", help_topic_, "a command: run, predict, export, report or make-data");
+    help_->add_option("COMMAND", help_topic_, "a command: run, predict, export, report, make-data or benchmark");
   }
 
   void parse() {
@@ -267,6 +269,21 @@ class Parser {
                  [&m](long long n) { m.seed = static_cast<std::uint64_t>(n); });
   }
 
+  void add_benchmark() {
+    CLI::App* b = command("benchmark",
+                          "Runs the same short search (a sample of CONFIG's combinations, one training each; without\n"
+                          "CONFIG the default grid on generated data) on the CPU and on each GPU, and prints one\n"
+                          "table: trainings/s, samples/s, GFLOP/s, the share of the device's FP32 peak and the speed\n"
+                          "against the CPU. What to run first on a new machine.");
+    BenchmarkArguments& a = line_.benchmark;
+    path(b, "CONFIG", "", "a search's TOML file (default: configs/default.toml's grid on generated data)",
+         [&a](const std::filesystem::path& p) { a.config = p; });
+    whole_number(b, "--trainings", "combinations drawn, one training each (default 32)", 1, 100000,
+                 [&a](long long n) { a.trainings = static_cast<int>(n); });
+    whole_number(b, "--train-rows", "rows of the generated training data, without CONFIG (default 10000)", 100,
+                 10000000, [&a](long long n) { a.train_rows = static_cast<int>(n); });
+  }
+
   void study_and_rank(CLI::App* command, std::filesystem::path& study, int& rank) {
     path(command, "--study", "DIR", "the search's output folder (default results)",
          [&study](const std::filesystem::path& v) { study = v; });
@@ -276,11 +293,9 @@ class Parser {
 
   // Records the command and checks what it cannot do without.
   void finish(const std::string& name) {
-    static const std::vector<std::pair<std::string, Command>> kCommands = {{"run", Command::Run},
-                                                                           {"predict", Command::Predict},
-                                                                           {"export", Command::Export},
-                                                                           {"report", Command::Report},
-                                                                           {"make-data", Command::MakeData}};
+    static const std::vector<std::pair<std::string, Command>> kCommands = {
+        {"run", Command::Run},       {"predict", Command::Predict},    {"export", Command::Export},
+        {"report", Command::Report}, {"make-data", Command::MakeData}, {"benchmark", Command::Benchmark}};
     for (const auto& [command_name, command] : kCommands) {
       if (command_name == name) line_.command = command;
     }
@@ -343,7 +358,7 @@ class Parser {
     if (command == nullptr) unknown_command(first);
     for (const std::unique_ptr<Value>& value : values_) {
       if (value->option->get_positional() && value->command == command && value->option->count() > 0) {
-        const std::string what = name == "run" ? "config file" : "data file";
+        const std::string what = name == "run" || name == "benchmark" ? "config file" : "data file";
         usage_error(name + " takes one " + what + ", but got '" + value->text + "' and '" + first + "'", name);
       }
     }

@@ -1,5 +1,5 @@
 // The command line, parsed with CLI11: `hyperfuse run [CONFIG] [options]`, `predict`, `export`,
-// `report`, `make-data`, `help [COMMAND]`, `--help`, `--version`. Options take their value as
+// `report`, `make-data`, `benchmark`, `help [COMMAND]`, `--help`, `--version`. Options take their value as
 // `-j 4`, `-j4`, `--seed 4` or `--seed=4`; each command's `--help` shows its own options. Bad
 // usage throws InputError (exit 2) with what was wrong and where to read more.
 #pragma once
@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "host/cli/benchmark.hpp"
 #include "host/config/search_config.hpp"
 
 namespace hf {
@@ -55,7 +56,7 @@ struct ReportArguments {
   std::optional<std::filesystem::path> out;  // STUDY/report.html when not given
 };
 
-enum class Command { Help, Version, Run, MakeData, Predict, Export, Report };
+enum class Command { Help, Version, Run, MakeData, Predict, Export, Report, Benchmark };
 
 struct CommandLine {
   Command command = Command::Help;
@@ -65,6 +66,7 @@ struct CommandLine {
   PredictArguments predict;
   ExportArguments export_model;
   ReportArguments report;
+  BenchmarkArguments benchmark;
 };
 
 CommandLine parse_command_line(const std::vector<std::string>& args);

@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "host/cli/benchmark.hpp"
 #include "host/cli/command_line.hpp"
 #include "host/cli/plan_report.hpp"
 #include "host/cli/progress_line.hpp"
@@ -385,6 +386,7 @@ int main(int argc, char** argv) {
       case hf::Command::Predict: return hf::predict_command(line.predict);
       case hf::Command::Export: return hf::export_command(line.export_model);
       case hf::Command::Report: return hf::report_command(line.report);
+      case hf::Command::Benchmark: return hf::benchmark_command(line.benchmark);
     }
   } catch (const hf::InputError& e) {
     std::fprintf(stderr, "hyperfuse: error: %s\n", e.what());

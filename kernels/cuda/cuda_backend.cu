@@ -860,6 +860,13 @@ CudaDeviceMemory cuda_device_memory(int device) {
   return memory;
 }
 
+double cuda_fp32_peak_flops(int device) {
+  int multiprocessors = 0, clock_khz = 0;
+  HF_CUDA_CHECK(cudaDeviceGetAttribute(&multiprocessors, cudaDevAttrMultiProcessorCount, device));
+  HF_CUDA_CHECK(cudaDeviceGetAttribute(&clock_khz, cudaDevAttrClockRate, device));
+  return static_cast<double>(multiprocessors) * clock_khz * 1e3 * fp32_lanes_per_multiprocessor(device) * 2.0;
+}
+
 WorkspaceBytes cuda_workspace_bytes(const PackSpec& pack, int max_rows) {
   const CudaPackSizes sizes = cuda_pack_sizes(pack, max_rows);
   WorkspaceBytes bytes;

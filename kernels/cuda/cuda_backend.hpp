@@ -37,6 +37,10 @@ struct CudaDeviceMemory {
 inline constexpr int kFusedBlocksPerMultiprocessor = 1;
 CudaDeviceMemory cuda_device_memory(int device);
 
+// The device's FP32 peak in FLOP/s: multiprocessors x clock x FP32 lanes per multiprocessor (64
+// on compute capability 7.5 and 8.0, 128 from 8.6 on) x 2 (an FMA is two operations).
+double cuda_fp32_peak_flops(int device);
+
 // Device bytes a CUDA workspace of this pack and `max_rows` rows allocates: the function its
 // constructor allocates by, which sizes GPU packs and the memory plan.
 WorkspaceBytes cuda_workspace_bytes(const PackSpec& pack, int max_rows);
