@@ -13,6 +13,13 @@ namespace {
 
 using namespace fused;
 
+// The sum over the warp by shuffles: __reduce_add_sync would be one instruction, but only from
+// sm_80 on, and the build holds machine code for sm_75 (T4) too.
+__device__ __forceinline__ unsigned warp_sum(unsigned value) {
+  for (int offset = 16; offset > 0; offset /= 2) value += __shfl_xor_sync(0xffffffffu, value, offset);
+  return value;
+}
+
 __global__ void __launch_bounds__(kFusedThreads, 1)
     fused_evaluation_kernel(FusedShape shape, FusedNetworks networks, FusedState state, FusedRows data,
                             FusedEvaluation evaluation) {
@@ -47,8 +54,7 @@ __global__ void __launch_bounds__(kFusedThreads, 1)
   }
   // forward_pass ended with a barrier: the reductions area is free.
   unsigned* partials = reinterpret_cast<unsigned*>(net.reductions + kCountPartials);
-  const unsigned counts[4] = {__reduce_add_sync(0xffffffffu, tp), __reduce_add_sync(0xffffffffu, fp),
-                              __reduce_add_sync(0xffffffffu, fn), __reduce_add_sync(0xffffffffu, tn)};
+  const unsigned counts[4] = {warp_sum(tp), warp_sum(fp), warp_sum(fn), warp_sum(tn)};
   if (threadIdx.x % 32 == 0) {
     for (int c = 0; c < 4; ++c) partials[threadIdx.x / 32 * 4 + c] = counts[c];
   }
