@@ -9,9 +9,9 @@
 #include <cstdlib>
 #include <string>
 
-#include "bench/fma_peak.hpp"
 #include "host/common/errors.hpp"
 #include "host/config/search_config.hpp"
+#include "host/run/fma_peak.hpp"
 #include "host/run/run_search.hpp"
 #include "host/training/pack_trainer.hpp"
 

@@ -74,7 +74,7 @@ packs=$("$bin" run "$work/two_epochs.toml" --device cuda --dry-run 2>&1 | sed -n
 import json, sys
 two, three, one, two_e = (json.loads(a) for a in sys.argv[1:5])
 packs = int(sys.argv[5])
-keys = ["launches", "blas_calls", "copies_h2d", "copies_d2h", "bytes_h2d", "bytes_d2h", "training_steps"]
+keys = ["launches", "blas_calls", "copies_h2d", "copies_d2h", "bytes_h2d", "bytes_d2h", "training_steps", "fused_epoch_launches"]
 step = {k: three[k] - two[k] for k in keys}
 epoch = {k: two_e[k] - one[k] for k in keys}
 per_pack = {k: (epoch[k] / packs if packs else None) for k in keys}

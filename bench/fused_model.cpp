@@ -9,13 +9,16 @@
 // time (--measured SECONDS) whenever a GPU run exists. With --counters FILE (the emulation's
 // counters of one run, HYPERFUSE_EMU_COUNTERS) it adds the launches and host copies they show.
 //
-// Assumptions, options where they are figures of the machine (--help): 132 SMs at 1.98 GHz (the
-// clock of the 67 TFLOP/s FP32 peak, the share's base), 4 us per launch, 20 us of host round trip
-// per pack and epoch (loss sums and health read back), 25 GB/s and 10 us per host copy, HBM at
-// 3.35 TB/s and L2 at 5.5 TB/s (traffic overlapping compute: the slower bound counts). Fixed in
-// the code: one warp instruction per scheduler per cycle, one block per SM (the smem plan takes
-// 147-227 KiB and 256 threads x 255 registers the whole register file), and the per-element
-// instruction counts below (read off the shared math; only a GPU can say how close they are).
+// --card picks another GPU's figures (SMs, clock, FP32 lanes, bandwidths, L2) and plans with its
+// shared-memory limit, so what does not fit on a smaller card goes to global scratch as it would.
+// Assumptions, options where they are figures of the machine (--help; the options override the
+// card's): 132 SMs at 1.98 GHz (the clock of the 67 TFLOP/s FP32 peak, the share's base), 4 us
+// per launch, 20 us of host round trip per pack and epoch (loss sums and health read back),
+// 25 GB/s and 10 us per host copy, HBM at 3.35 TB/s and L2 at 5.5 TB/s (traffic overlapping
+// compute: the slower bound counts). Fixed in the code: one warp instruction per scheduler per
+// cycle, one block per SM (the smem plan takes 147-227 KiB and 256 threads x 255 registers the
+// whole register file), and the per-element instruction counts below (read off the shared math;
+// only a GPU can say how close they are).
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
@@ -31,27 +34,86 @@
 #include "host/search/search_plan.hpp"
 #include "host/training/pack_trainer.hpp"
 #include "kernels/cuda/fused_plan.hpp"
+#include "kernels/cuda/fused_step_cost.hpp"
 #include "kernels/math/optimizers.hpp"
 
 namespace {
 
 using hf::Activation;
 using hf::FusedPlan;
-using hf::GemmKind;
 using hf::Optimizer;
 using hf::TileShape;
 
 struct Machine {
+  std::string name = "H100 SXM";
   int sms = 132;
   double clock_ghz = 1.98;
+  int fp32_lanes = 128;  // FP32 FMA lanes per SM: 32 per scheduler, or 16 (T4, A100)
   double launch_us = 4.0;
   double epoch_round_trip_us = 20.0;
   double copy_gb_per_s = 25.0;
-  double copy_us = 10.0;  // fixed cost of one host copy (driver call and DMA setup)
-  double peak_tflops = 67.0;
-  double hbm_tb_per_s = 3.35;  // the H100 SXM's HBM3
+  double copy_us = 10.0;        // fixed cost of one host copy (driver call and DMA setup)
+  double peak_tflops_option = 0.0;  // --peak-tflops; 0: SMs x clock x FP32 lanes x 2
+  double hbm_tb_per_s = 3.35;  // the H100 SXM's HBM3 (device memory, whatever its kind)
   double l2_tb_per_s = 5.5;    // what the SMs together read from L2 (a commonly measured figure)
+  double l2_mib = 50;
+  std::size_t shared_optin_bytes = hf::kH100SharedBytesPerBlock;  // the most dynamic shared memory one block may have
+
+  double peak_tflops() const {
+    return peak_tflops_option != 0.0 ? peak_tflops_option : sms * clock_ghz * fp32_lanes * 2.0 / 1000.0;
+  }
+  // The model issues one warp instruction per scheduler per cycle; where a scheduler has 16 FP32
+  // lanes, an FP32 warp instruction holds it two cycles. Applied to the whole step (FMAs are most
+  // of it; the loads and integer work would not take two), so on those cards the model errs slow.
+  double cycles_per_instruction() const { return 128.0 / fp32_lanes; }
 };
+
+// The cards users have, from their datasheets (boost clocks; opt-in shared memory per block as
+// CUDA reports it for their compute capability). L2 bandwidths are rounded published
+// micro-benchmark figures, less certain than the rest.
+Machine card(const std::string& name) {
+  Machine m;
+  if (name == "h100-sxm") return m;
+  if (name == "a100") {  // A100 SXM 80 GB, sm_80
+    m.name = "A100 SXM";
+    m.sms = 108;
+    m.clock_ghz = 1.41;
+    m.fp32_lanes = 64;
+    m.hbm_tb_per_s = 2.04;
+    m.l2_tb_per_s = 4.0;
+    m.l2_mib = 40;
+    m.shared_optin_bytes = 163 * 1024;
+  } else if (name == "l4") {  // sm_89
+    m.name = "L4";
+    m.sms = 58;
+    m.clock_ghz = 2.04;
+    m.hbm_tb_per_s = 0.30;
+    m.l2_tb_per_s = 1.5;
+    m.l2_mib = 48;
+    m.shared_optin_bytes = 99 * 1024;
+  } else if (name == "rtx4090") {  // sm_89
+    m.name = "RTX 4090";
+    m.sms = 128;
+    m.clock_ghz = 2.52;
+    m.hbm_tb_per_s = 1.01;
+    m.l2_tb_per_s = 5.0;
+    m.l2_mib = 72;
+    m.shared_optin_bytes = 99 * 1024;
+  } else if (name == "t4") {  // sm_75
+    m.name = "T4";
+    m.sms = 40;
+    m.clock_ghz = 1.59;
+    m.fp32_lanes = 64;
+    m.hbm_tb_per_s = 0.32;
+    m.l2_tb_per_s = 1.0;
+    m.l2_mib = 4;
+    m.shared_optin_bytes = 64 * 1024;
+  } else {
+    throw hf::InputError("fused_model: --card " + name +
+                         " is not a card it knows; use h100-sxm, a100, l4, rtx4090 or t4");
+  }
+  return m;
+}
 
 // Bytes one training step of one network moves outside its SM: the batch gathered from the
 // resident training rows (12 MB for the seed grid: they stay in the 50 MB L2) and, for every
@@ -75,107 +137,6 @@ Traffic traffic(const FusedPlan& plan, const hf::ParameterLayout& layout, int st
   t.l2_bytes_per_step += 3.0 * scratch;
   t.hbm_bytes_per_epoch = 4.0 * static_cast<double>(layout.size) * (1 + states) * 2.0;
   return t;
-}
-
-// Instructions per element of an activation's forward value and of its derivative (the
-// derivative of Tanh and Sigmoid recomputes the value from Z first).
-double activation_cost(Activation a) {
-  switch (a) {
-    case Activation::ReLU: return 1;
-    case Activation::LeakyReLU:
-    case Activation::PReLU:
-    case Activation::RReLU: return 3;
-    case Activation::Tanh:
-    case Activation::Sigmoid:
-    case Activation::Tanhshrink: return 30;  // exp_f (about 20) and an IEEE division
-    case Activation::ELU:
-    case Activation::CELU:
-    case Activation::SELU:
-    case Activation::SiLU:
-    case Activation::Softplus:
-    case Activation::LogSigmoid: return 35;
-    case Activation::GELU:
-    case Activation::Mish: return 60;
-    default: return 10;
-  }
-}
-
-double derivative_cost(Activation a) {
-  const double value = activation_cost(a);
-  return value <= 3 ? value : value + 10;  // the value again, then the derivative from it
-}
-
-// Instructions of one optimizer update (no FMA contraction: --fmad=false), with the weight's
-// shared-memory load and store.
-double update_cost(Optimizer o) {
-  switch (o) {
-    case Optimizer::SGD: return 8;
-    case Optimizer::RMSprop: return 34;  // a square root and an IEEE division
-    case Optimizer::Adagrad: return 32;
-    default: return 40;  // Adam: the above, the moments, divide_exactly's FMAs
-  }
-}
-
-constexpr double kBarrierCycles = 40.0;        // a barrier once the last warp arrives
-constexpr double kPhiloxInstructions = 110.0;  // one Philox4x32-10 block (10 rounds, 32-bit multiplies)
-
-struct StepCost {
-  double forward = 0, backward = 0, update = 0, barriers = 0;
-  double total() const { return forward + backward + update + barriers; }
-};
-
-// Cycles of one training step of one network of the plan (a full batch).
-StepCost step_cycles(const FusedPlan& plan, Activation activation, Optimizer optimizer, bool dropout) {
-  StepCost cost;
-  const int layers = static_cast<int>(plan.layers.size());
-  const double dropout_instructions = dropout ? 4.0 : 0.0;
-  for (int l = 0; l < layers; ++l) {
-    const hf::FusedLayerPlan& p = plan.layers[l];
-    const bool output_layer = l + 1 == layers;
-    const double epilogue = output_layer ? 40.0 : 10.0 + activation_cost(activation) + dropout_instructions;
-    const int tiles = (p.out + p.forward.m - 1) / p.forward.m * (plan.columns / p.forward.n);
-    cost.forward += hf::phase_cycles(tiles, hf::tile_instructions(GemmKind::Forward, p.forward, p.in4, epilogue));
-    if (l > 0) {
-      const double back =
-          10.0 + derivative_cost(activation) + dropout_instructions + (activation == Activation::PReLU ? 3.0 : 0.0);
-      const int back_tiles = (p.in + p.backward.m - 1) / p.backward.m * (plan.columns / p.backward.n);
-      cost.backward +=
-          hf::phase_cycles(back_tiles, hf::tile_instructions(GemmKind::InputGradient, p.backward, p.out4, back));
-    }
-  }
-  // The update phase: every owned weight tile (gradient GEMM over the batch rows, then 16
-  // updates), plus what every thread does besides (biases, the next batch, the dropout draws).
-  const int k4 = plan.columns;
-  const double tile = hf::tile_instructions(GemmKind::WeightGradient, TileShape{4, 4}, k4, update_cost(optimizer));
-  const double bias = (plan.batch + update_cost(optimizer)) * std::ceil(plan.biases / double(hf::kFusedThreads));
-  const int gather = plan.layers.front().in * plan.columns;
-  double per_thread = bias + 12.0 * std::ceil(gather / double(hf::kFusedThreads));
-  if (dropout) {
-    int words = 0;
-    for (int l = 0; l + 1 < layers; ++l) words += plan.layers[l].mask_words;
-    per_thread += std::ceil(words / double(hf::kFusedThreads)) * 8 * kPhiloxInstructions;
-  }
-  const double warps_per_scheduler = hf::kFusedWarps / 4.0;
-  cost.update = hf::phase_cycles(plan.weight_tiles, tile) + per_thread * warps_per_scheduler;
-  // The bookkeeper's loss sum (dependent double additions) overlaps the other warps' work.
-  const int barriers = 2 * layers;
-  cost.barriers = barriers * kBarrierCycles;
-  return cost;
-}
-
-// Cycles of evaluating one network on `rows` rows (forward passes of the plan's batch).
-double evaluation_cycles(const FusedPlan& plan, Activation activation, int rows) {
-  double per_batch = 0.0;
-  const int layers = static_cast<int>(plan.layers.size());
-  for (int l = 0; l < layers; ++l) {
-    const hf::FusedLayerPlan& p = plan.layers[l];
-    const double epilogue = l + 1 == layers ? 20.0 : 10.0 + activation_cost(activation);
-    const int tiles = (p.out + p.forward.m - 1) / p.forward.m * (plan.columns / p.forward.n);
-    per_batch +=
-        hf::phase_cycles(tiles, hf::tile_instructions(GemmKind::Forward, p.forward, p.in4, epilogue)) + kBarrierCycles;
-  }
-  per_batch += 12.0 * std::ceil(plan.layers.front().in * plan.columns / double(hf::kFusedThreads)) * 2 + kBarrierCycles;
-  return per_batch * std::ceil(rows / double(plan.batch));
 }
 
 std::string text_of(const TileShape& t) { return std::to_string(t.m) + "x" + std::to_string(t.n); }
@@ -211,7 +172,19 @@ int main(int argc, char** argv) {
   double measured = 0.0;
   int counted_packs = 0, counted_epochs = 1;
   Machine machine;
+  std::string card_name;
   bool details = true;
+  // --card first, so that the options after it (or before it) override its figures.
+  for (int i = 1; i + 1 < argc; ++i) {
+    if (std::string(argv[i]) == "--card") {
+      try {
+        machine = card(argv[i + 1]);
+      } catch (const hf::InputError& e) {
+        std::fprintf(stderr, "%s\n", e.what());
+        return 2;
+      }
+    }
+  }
   for (int i = 1; i < argc; ++i) {
     const std::string arg = argv[i];
     const auto next = [&] { return i + 1 < argc ? argv[++i] : ""; };
@@ -242,11 +215,13 @@ int main(int argc, char** argv) {
     else if (arg == "--copy-us")
       machine.copy_us = std::atof(next());
     else if (arg == "--peak-tflops")
-      machine.peak_tflops = std::atof(next());
+      machine.peak_tflops_option = std::atof(next());
     else if (arg == "--hbm-tb-per-s")
       machine.hbm_tb_per_s = std::atof(next());
     else if (arg == "--l2-tb-per-s")
       machine.l2_tb_per_s = std::atof(next());
+    else if (arg == "--card")
+      card_name = next();
     else if (arg == "--brief")
       details = false;
     else if (arg == "--help") {
@@ -254,7 +229,9 @@ int main(int argc, char** argv) {
           "usage: fused_model [CONFIG] [--train-rows N] [--test-rows N] [--features N] [--measured SECONDS]\n"
           "                   [--counters FILE --counted-packs P --counted-epochs E] [--sms N] [--clock-ghz X]\n"
           "                   [--launch-us X] [--round-trip-us X] [--copy-gb-per-s X] [--copy-us X]\n"
-          "                   [--peak-tflops X] [--hbm-tb-per-s X] [--l2-tb-per-s X] [--brief]");
+          "                   [--peak-tflops X] [--hbm-tb-per-s X] [--l2-tb-per-s X] [--brief]\n"
+          "                   [--card h100-sxm|a100|l4|rtx4090|t4]  (its SMs, clock, FP32 lanes, bandwidths and\n"
+          "                   shared-memory limit, which the plan uses; the options above then override it)");
       return 0;
     } else if (arg.rfind("--", 0) == 0) {
       std::fprintf(stderr, "fused_model: unknown option %s (see fused_model --help)\n", arg.c_str());
@@ -264,7 +241,7 @@ int main(int argc, char** argv) {
     }
   }
   // A zero or negative figure (or a value atof could not read) would divide by zero below.
-  for (const double figure : {machine.clock_ghz, machine.copy_gb_per_s, machine.peak_tflops, machine.hbm_tb_per_s,
+  for (const double figure : {machine.clock_ghz, machine.copy_gb_per_s, machine.peak_tflops(), machine.hbm_tb_per_s,
                               machine.l2_tb_per_s, static_cast<double>(machine.sms)}) {
     if (!(figure > 0.0)) {
       std::fprintf(stderr,
@@ -281,8 +258,12 @@ int main(int argc, char** argv) {
     double l2_seconds = 0.0, hbm_seconds = 0.0;  // the traffic outside the SMs at full bandwidth
     double launches = 0.0, round_trips = 0.0;
     int max_epochs = 0;
-    std::printf("fused model: %s, %d training rows, %d test rows, %zu packs, %zu trainings\n", config_path.c_str(),
-                train_rows, test_rows, plan.packs.size(), plan.trainings.size());
+    std::printf(
+        "fused model: %s, %d training rows, %d test rows, %zu packs, %zu trainings, on %s (%d SMs, %d KiB of "
+        "shared memory a block, %.0f MiB L2)\n",
+        config_path.c_str(), train_rows, test_rows, plan.packs.size(), plan.trainings.size(), machine.name.c_str(),
+        machine.sms, static_cast<int>(machine.shared_optin_bytes / 1024), machine.l2_mib);
+    double most_launches_per_epoch = 0.0;
     for (const hf::PlannedPack& pack : plan.packs) {
       bool any_dropout = false, any_row = false;
       int epochs = 0;
@@ -293,23 +274,35 @@ int main(int argc, char** argv) {
       }
       max_epochs = std::max(max_epochs, epochs);
       const FusedPlan fused = hf::plan_fused_training(pack.spec.layout, pack.spec.batch_size, any_dropout, any_row,
-                                                      hf::kH100SharedBytesPerBlock);
+                                                      machine.shared_optin_bytes);
       const int batch = std::min(pack.spec.batch_size, train_rows);
       const int steps = hf::steps_per_epoch(train_rows, batch);
       double pack_seconds = 0.0, pack_l2_bytes = 0.0, pack_hbm_bytes = 0.0;
       double example = 0.0;
+      // The global scratch of the blocks that run at once: in L2 while it fits there, else each
+      // step's scratch passes go to device memory.
+      const bool scratch_in_l2 = 4.0 * fused.global_words_per_network * std::min(pack.spec.models(), machine.sms) <=
+                                 machine.l2_mib * 1024 * 1024;
       for (const hf::PackMember& m : pack.spec.members) {
-        const StepCost step = step_cycles(fused, m.activation, m.optimizer, m.dropout > 0.0);
+        const hf::FusedStepCycles step = hf::fused_step_cycles(fused, m.activation, m.optimizer, m.dropout > 0.0);
         example = std::max(example, step.total());
-        pack_seconds += (step.total() * steps * m.max_epochs + evaluation_cycles(fused, m.activation, test_rows)) / hz;
+        pack_seconds +=
+            (step.total() * steps * m.max_epochs + hf::fused_evaluation_cycles(fused, m.activation, test_rows)) *
+            machine.cycles_per_instruction() / hz;
         const Traffic moved = traffic(fused, pack.spec.layout, hf::optimizer_state_count(m.optimizer));
-        pack_l2_bytes += moved.l2_bytes_per_step * steps * m.max_epochs;
+        (scratch_in_l2 ? pack_l2_bytes : pack_hbm_bytes) += moved.l2_bytes_per_step * steps * m.max_epochs;
         pack_hbm_bytes += moved.hbm_bytes_per_epoch * m.max_epochs;
       }
       block_seconds += pack_seconds;
       l2_seconds += pack_l2_bytes / (machine.l2_tb_per_s * 1e12);
       hbm_seconds += pack_hbm_bytes / (machine.hbm_tb_per_s * 1e12);
-      launches += 2.0 * epochs + 1.0;  // epoch kernel and parameter check per epoch, one evaluation
+      // The epoch in launches of at most the backend's planned steps (cuda_backend.cu plans the
+      // same way from the device's SMs and clock), a parameter check per epoch, one evaluation.
+      const int per_launch = hf::planned_steps_per_launch(example * machine.cycles_per_instruction(),
+                                                          pack.spec.models(), machine.sms, machine.clock_ghz, steps);
+      const double launches_per_epoch = std::ceil(static_cast<double>(steps) / per_launch);
+      most_launches_per_epoch = std::max(most_launches_per_epoch, launches_per_epoch);
+      launches += (launches_per_epoch + 1.0) * epochs + 1.0;
       round_trips += epochs;
       if (details) {
         std::string widths;
@@ -329,11 +322,12 @@ int main(int argc, char** argv) {
                      " " + placement(fused.layers[l].pre_activation) + ";";
           std::printf("    placement:%s tile states %s\n", where.c_str(), placement(fused.tile_state).c_str());
         }
-        const StepCost s = step_cycles(fused, Activation::LeakyReLU, Optimizer::Adam, false);
+        const hf::FusedStepCycles s = hf::fused_step_cycles(fused, Activation::LeakyReLU, Optimizer::Adam, false);
         std::printf(
             "    tiles (forward/backward):%s; LeakyReLU+Adam step: %.0f cycles (forward %.0f, backward %.0f, "
-            "update %.0f, barriers %.0f); slowest network %.0f\n",
-            tiles.c_str(), s.total(), s.forward, s.backward, s.update, s.barriers, example);
+            "update %.0f, barriers %.0f); slowest network %.0f; %d steps a launch, %.0f launches an epoch%s\n",
+            tiles.c_str(), s.total(), s.forward, s.backward, s.update, s.barriers, example, per_launch,
+            launches_per_epoch, scratch_in_l2 ? "" : "; the wave's scratch exceeds L2: device memory");
       }
     }
     // Blocks: one per network and epoch, one per SM at a time (shared memory and registers); the
@@ -368,11 +362,12 @@ int main(int argc, char** argv) {
     const double predicted = std::max(compute, memory) + overhead + copies;
     const double flops = plan.total_flops;
     std::printf(
-        "predicted on %d SMs at %.2f GHz: %.2f s (compute %.2f s; memory %.3f s: L2 %.3f s at %.1f TB/s, HBM %.3f s at "
-        "%.2f TB/s; launches and round trips %.3f s; copies %.3f s): %.1f TFLOP/s, %.0f%% of %.0f TFLOP/s\n",
-        machine.sms, machine.clock_ghz, predicted, compute, memory, l2_seconds, machine.l2_tb_per_s, hbm_seconds,
-        machine.hbm_tb_per_s, overhead, copies, flops / predicted / 1e12,
-        100.0 * flops / predicted / 1e12 / machine.peak_tflops, machine.peak_tflops);
+        "predicted on %s, %d SMs at %.2f GHz: %.2f s (compute %.2f s; memory %.3f s: L2 %.3f s at %.1f TB/s, device "
+        "memory %.3f s at %.2f TB/s; launches and round trips %.3f s, up to %.0f launches an epoch; copies %.3f s): "
+        "%.1f TFLOP/s, %.0f%% of %.1f TFLOP/s\n",
+        machine.name.c_str(), machine.sms, machine.clock_ghz, predicted, compute, memory, l2_seconds,
+        machine.l2_tb_per_s, hbm_seconds, machine.hbm_tb_per_s, overhead, most_launches_per_epoch, copies,
+        flops / predicted / 1e12, 100.0 * flops / predicted / 1e12 / machine.peak_tflops(), machine.peak_tflops());
     if (measured > 0.0)
       std::printf("measured: %.2f s (%.1f TFLOP/s); measured / predicted = %.2f\n", measured, flops / measured / 1e12,
                   measured / predicted);

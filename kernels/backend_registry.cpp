@@ -38,6 +38,7 @@ BackendEntry cuda_entry() {
   entry.workspace_bytes = cuda_workspace_bytes;
   entry.architectures = cuda_built_architectures();
   entry.placement = cuda_network_placement;
+  entry.fp32_peak_flops = cuda_fp32_peak_flops;
   return entry;
 }
 #endif

@@ -41,6 +41,8 @@ struct BackendEntry {
   std::function<int()> device_count;
   std::function<std::unique_ptr<Backend>(int device)> make;
   std::function<DeviceMemory(int device)> device_memory;
+  // Accelerators only: the device's FP32 peak in FLOP/s (`hyperfuse benchmark`'s share of peak).
+  std::function<double(int device)> fp32_peak_flops;
   // The bytes a workspace of this pack and max_rows rows allocates on the backend's memory
   // (host memory for the CPU, device memory for an accelerator) of a device of these limits (an
   // accelerator's plan depends on them; the CPU's ignores them): exactly what make(...)'s

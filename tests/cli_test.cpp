@@ -168,7 +168,7 @@ TEST_F(Cli, UnknownCommandSuggestsTheClosest) {
   // Nothing close: no guess, but the list of commands.
   o = expect_input_error({"frobnicate"});
   EXPECT_EQ(o.err.find("did you mean"), std::string::npos) << o;
-  EXPECT_CONTAINS(o.err, "the commands are run, predict, export, report, make-data, convert, devices, help");
+  EXPECT_CONTAINS(o.err, "the commands are run, predict, export, report, make-data, convert, devices, benchmark, help");
 }
 
 TEST_F(Cli, UnknownOptionSuggestsTheClosest) {
@@ -354,7 +354,46 @@ TEST_F(Cli, CudaDeviceTrainsOnTheEmulatedGpu) {
   EXPECT_TRUE(fs::exists(work_ / "out_gpu" / "hyperparameter_results.csv"));
   const std::string figures = read_text(counters);
   EXPECT_EQ(figures.find("\"launches\": 0,"), std::string::npos) << figures;
-  EXPECT_CONTAINS(figures, "\"training_steps\": 8}");  // 200 rows in batches of 50, two networks
+  EXPECT_CONTAINS(figures, "\"training_steps\": 8,");  // 200 rows in batches of 50, two networks
+}
+
+// hyperfuse benchmark: the same short search on the CPU and on each GPU, one table; the GPU rows
+// say what this build and machine have (no CUDA backend, no GPU visible, or emulated: no speed).
+TEST_F(Cli, BenchmarkPrintsOneTableOfTheCpuAndEveryGpu) {
+  Outcome o = hyperfuse({"benchmark", "--trainings", "4", "--train-rows", "400"});
+  ASSERT_EQ(o.exit_code, 0) << o;
+  EXPECT_CONTAINS(o.out, "4 trainings of the default grid on 400 generated rows");
+  const std::vector<std::string> lines = lines_of(o.out);
+  ASSERT_GE(lines.size(), 4u) << o;
+  for (const char* column : {"device", "trainings/s", "samples/s", "GFLOP/s", "share of peak", "vs CPU"})
+    EXPECT_CONTAINS(lines[1], column);
+  // The CPU row: its figures, its share of the FMA peak measured now, and 1.00x of itself.
+  EXPECT_TRUE(std::regex_search(lines[2], std::regex("^cpu \\([0-9]+ threads\\) +[0-9.]+ +[0-9.e+]+ +[0-9.]+ +"
+                                                     "[0-9.]+% of [0-9]+ GFLOP/s +1\\.00x$")))
+      << lines[2];
+  const BackendEntry* gpu = testing::gpu_backend_entry();
+  if (gpu == nullptr) {
+    EXPECT_CONTAINS(lines[3], "no GPU: this build has no CUDA backend");
+  } else if (gpu->emulated) {
+    EXPECT_TRUE(std::regex_search(lines[3], std::regex("^cuda:0 .*\\(emulated\\) +emulated, no speed"))) << lines[3];
+  } else if (!testing::gpu_visible()) {
+    EXPECT_CONTAINS(lines[3], "no GPU visible");
+  } else {
+    EXPECT_TRUE(std::regex_search(lines[3], std::regex("^cuda:0 .* of [0-9]+ GFLOP/s +[0-9.]+x$"))) << lines[3];
+  }
+
+  // A config: a sample of its combinations (fewer when it has fewer).
+  make_tiny_data();
+  const fs::path config = write_config("max_epochs = [1]\nlearning_rate = [0.01, 0.1]\n");
+  o = hyperfuse({"benchmark", config.string()});
+  ASSERT_EQ(o.exit_code, 0) << o;
+  EXPECT_CONTAINS(o.out, "2 trainings of " + config.string());
+  EXPECT_FALSE(fs::exists(work_ / "out")) << "the benchmark writes into a scratch folder, not the config's output";
+
+  o = expect_input_error({"benchmark", "--trainings", "0"});
+  EXPECT_CONTAINS(o.err, "--trainings needs a whole number from 1");
+  o = expect_input_error({"benchmark", (work_ / "missing.toml").string()});
+  EXPECT_CONTAINS(o.err, "missing.toml");
 }
 
 TEST_F(Cli, UnwritableOutputFolderExitsTwoBeforeTraining) {

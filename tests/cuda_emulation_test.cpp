@@ -1036,7 +1036,7 @@ TEST_F(CudaEmulation, CountersCountLaunchesBlasCallsAndCopies) {
   EXPECT_EQ(c.bytes_d2h, 200u);
   EXPECT_EQ(hf_emu::counters_json(c),
             "{\"launches\": 2, \"blas_calls\": 1, \"copies_h2d\": 1, \"copies_d2h\": 1, \"bytes_h2d\": 400, "
-            "\"bytes_d2h\": 200, \"training_steps\": 0}");
+            "\"bytes_d2h\": 200, \"training_steps\": 0, \"fused_epoch_launches\": 0}");
 }
 
 TEST_F(CudaEmulation, TheBackendCountsTrainingStepsOfActiveNetworks) {

@@ -4,12 +4,14 @@
 // optimizer and initialization with dropout, L1 and L2; batch 32 and 64 with partial batches,
 // shuffling, PReLU and a diverging network on the seed's layouts; layouts whose weights,
 // activations or optimizer states do not fit on chip. A spy backend pins that train_pack takes
-// the whole-epoch path there (no primitive runs). The GPU tests skip where no CUDA device is
+// the whole-epoch path there (no primitive runs), and epochs split into launches of a few steps
+// give the one-launch results bit for bit. The GPU tests skip where no CUDA device is
 // visible; the emulated build (tests/cuda_emulation) runs them on every commit.
 #include <gtest/gtest.h>
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <functional>
 #include <iostream>
 #include <optional>
@@ -19,10 +21,14 @@
 #include "kernels/backend/forwarding_workspace.hpp"
 #include "kernels/cpu/cpu_backend.hpp"
 #include "kernels/cuda/fused_plan.hpp"
+#include "kernels/cuda/fused_step_cost.hpp"
 #include "kernels/math/optimizers.hpp"
 #include "tests/every_code_pack.hpp"
 #include "tests/gpu_available.hpp"
 #include "tests/linear_rule_dataset.hpp"
+#if HYPERFUSE_CUDA_EMULATED
+#include "tests/cuda_emulation/emulation_control.hpp"
+#endif
 
 namespace hf {
 namespace {
@@ -554,6 +560,124 @@ TEST_F(FusedPath, TrainingStateBetweenEpochsContinuesInAFreshWorkspace) {
   ASSERT_TRUE(stateless->load_training_rows(rows));
   train_epochs(*stateless, 2, 3);
   EXPECT_NE(parameters_of(*stateless), three_epochs) << "the state matters: without it epoch 3 differs";
+}
+
+}  // namespace
+}  // namespace hf
+
+namespace hf {
+namespace {
+
+// ---- Epochs split into launches ----
+
+// The cost model's launch plan: a launch within kLaunchTargetSeconds (with the model's margin),
+// counting waves, and never fewer than one step or more than an epoch.
+TEST(LaunchPlan, StepsPerLaunchKeepALaunchWithinItsTimeCountingWaves) {
+  // 45,000 cycles a step, 768 networks on 132 SMs (6 waves) at 1.98 GHz: 6 x 45,000 x 3 cycles a
+  // step with the margin, 409 us; 0.1 s holds 244 of them.
+  EXPECT_EQ(planned_steps_per_launch(45000.0, 768, 132, 1.98, 100000), 244);
+  EXPECT_EQ(planned_steps_per_launch(45000.0, 768, 132, 1.98, 200), 200) << "at most an epoch";
+  EXPECT_EQ(planned_steps_per_launch(45000.0, 132, 132, 1.98, 100000), 1466) << "one wave: 6x the steps";
+  EXPECT_EQ(planned_steps_per_launch(1e9, 768, 132, 1.98, 100000), 1) << "at least one step";
+  // A T4 (40 SMs at 1.59 GHz) runs the 768 networks in 20 waves.
+  EXPECT_EQ(planned_steps_per_launch(45000.0, 768, 40, 1.59, 100000), 58);
+  // The seed network's step (6 layers, batch 32, Adam) in the model, on an H100.
+  const FusedPlan seed = plan_fused_training(ParameterLayout(seed_widths(false)), 32, true, false);
+  const double cycles = fused_step_cycles(seed, Activation::LeakyReLU, Optimizer::Adam, true).total();
+  EXPECT_GT(cycles, 10000.0);
+  const int steps = planned_steps_per_launch(cycles, 768, 132, 1.98, 3125);
+  EXPECT_GT(steps, 50);
+  EXPECT_LT(steps, 3125) << "a 100,000-row epoch of the seed grid's pack takes several launches";
+}
+
+// The same pack trained for two epochs (shuffled, a partial last batch) in one launch per epoch
+// and in launches of 1, 2, 3 and 7 steps (7 = the whole epoch, asked for): parameters, optimizer
+// states, loss sums and health bit for bit the same. Every optimizer, PReLU, RReLU and Tanh,
+// dropout, L1, and a network that diverges in the middle of its first epoch (it trains on to
+// the epoch's end in every split, as in one launch).
+TEST_F(FusedPath, EpochsSplitIntoLaunchesGiveTheSameResultsBitForBit) {
+  PackSpec spec{ParameterLayout({9, 13, 6, 1}), 16, {}};
+  for (int i = 0; i < 2 * kOptimizerCount; ++i) {
+    PackMember m;
+    m.optimizer = static_cast<Optimizer>(i % kOptimizerCount);
+    m.activation = i % 3 == 0 ? Activation::PReLU : (i % 3 == 1 ? Activation::Tanh : Activation::RReLU);
+    m.learning_rate = m.optimizer == Optimizer::Adadelta ? 0.5 : 0.01;
+    m.dropout = i >= kOptimizerCount ? 0.2 : 0.0;
+    m.l1 = i % 4 == 1 ? 1e-4 : 0.0;
+    m.max_epochs = 2;
+    m.seed = 6300 + static_cast<std::uint64_t>(i);
+    spec.members.push_back(m);
+  }
+  spec.members.push_back(testing::diverging_network(Activation::ReLU, Loss::MSE, 2, 6399));
+  const Dataset train = linear_rule_dataset(100, 9, 63);  // 6 x 16 + 4: a partial last batch
+  const RowsView rows{train.rows, train.features, train.x.data(), train.y.data()};
+  const int steps = steps_per_epoch(train.rows, spec.batch_size);
+  ASSERT_EQ(steps, 7);
+  const std::size_t floats = static_cast<std::size_t>(spec.models()) * spec.layout.size;
+  std::vector<float> initial(floats, 0.0f);
+  SplitMix64 random(64);
+  for (int m = 0; m < spec.models(); ++m) {
+    float* p = initial.data() + static_cast<std::size_t>(m) * spec.layout.size;
+    for (std::size_t i = 0; i < spec.layout.used; ++i)
+      p[i] = static_cast<float>(random.below(1u << 20)) / (1u << 21) - 0.25f;
+    p[spec.layout.prelu_offset] = 0.25f;
+  }
+  std::unique_ptr<Backend> backend = make_gpu_backend();
+
+  struct Trained {
+    std::vector<float> parameters, state1, state2;
+    std::vector<double> loss_sums;  // epoch after epoch
+    std::vector<std::int64_t> failed_at;
+    std::uint64_t launches = 0;
+  };
+  const auto train_with = [&](int max_steps_per_launch) {
+#if HYPERFUSE_CUDA_EMULATED
+    const std::uint64_t launches_before = hf_emu::counters().fused_epoch_launches;
+#endif
+    std::unique_ptr<PackWorkspace> ws = backend->create_workspace(spec, workspace_rows(16, train.rows, 0));
+    ws->write_parameters(initial.data());
+    EXPECT_TRUE(ws->load_training_rows(rows));
+    Trained t;
+    for (int epoch = 0; epoch < 2; ++epoch) {
+      EpochRequest request{epoch, static_cast<std::uint64_t>(epoch) * static_cast<std::uint64_t>(steps), true, 23};
+      request.max_steps_per_launch = max_steps_per_launch;
+      EXPECT_TRUE(ws->train_epoch(request));
+      const std::vector<double> sums = ws->take_loss_sums();
+      t.loss_sums.insert(t.loss_sums.end(), sums.begin(), sums.end());
+    }
+    t.parameters.resize(floats);
+    t.state1.resize(floats);
+    t.state2.resize(floats);
+    ws->read_training_state(t.parameters.data(), t.state1.data(), t.state2.data());
+    for (const NetworkHealth& h : ws->read_health()) t.failed_at.push_back(h.first_nonfinite_loss_step);
+#if HYPERFUSE_CUDA_EMULATED
+    t.launches = hf_emu::counters().fused_epoch_launches - launches_before;
+#endif
+    return t;
+  };
+  const Trained planned = train_with(0);
+  ASSERT_GE(planned.failed_at.back(), 1) << "the diverging network fails after its first step";
+  ASSERT_LT(planned.failed_at.back(), steps) << "... in its first epoch";
+  // Bit for bit, NaN included (the diverging network's parameters and losses).
+  const auto same_bits = [](const auto& a, const auto& b) {
+    return a.size() == b.size() && std::memcmp(a.data(), b.data(), a.size() * sizeof(a[0])) == 0;
+  };
+  for (int per_launch : {1, 2, 3, 7}) {
+    SCOPED_TRACE(std::to_string(per_launch) + " steps per launch");
+    const Trained split = train_with(per_launch);
+    EXPECT_TRUE(same_bits(split.parameters, planned.parameters));
+    EXPECT_TRUE(same_bits(split.state1, planned.state1));
+    EXPECT_TRUE(same_bits(split.state2, planned.state2));
+    EXPECT_TRUE(same_bits(split.loss_sums, planned.loss_sums));
+    EXPECT_EQ(split.failed_at, planned.failed_at);
+#if HYPERFUSE_CUDA_EMULATED
+    EXPECT_EQ(split.launches, 2u * static_cast<std::uint64_t>((steps + per_launch - 1) / per_launch))
+        << "two epochs of 7 steps in launches of at most " << per_launch;
+#endif
+  }
+#if HYPERFUSE_CUDA_EMULATED
+  EXPECT_EQ(planned.launches, 2u) << "planned: 7 small steps on the emulated H100 take one launch an epoch";
+#endif
 }
 
 }  // namespace

@@ -317,6 +317,37 @@ TEST_F(EmulatedGpuSearch, OneTwoAndThreeGpusGiveTheSameResultsAndEachGpuTrains) 
   }
 }
 
+// Epochs split into launches of at most 1 and 3 steps (HYPERFUSE_MAX_STEPS_PER_LAUNCH; 200 rows
+// in batches of 32 and 50: 7 and 4 steps an epoch) write the CSV one launch an epoch writes, and
+// the emulation's counters show the launches the split made.
+TEST_F(EmulatedGpuSearch, EpochsSplitIntoLaunchesWriteTheSameResults) {
+  write_small_search();
+  const auto fused_launches = [&](const std::string& out) {
+    const std::string text = testing::read_text(work_ / (out + "_counters.json"));
+    const std::size_t at = text.find("\"fused_epoch_launches\":");
+    return at == std::string::npos ? 0 : std::strtoull(text.c_str() + at + 23, nullptr, 10);
+  };
+  std::vector<std::vector<std::string>> whole;
+  for (const char* per_launch : {"", "3", "1"}) {
+    const std::string out = std::string("split") + per_launch;
+    const RunOutcome run = search("cuda", out,
+                                  quick({{"HYPERFUSE_MAX_STEPS_PER_LAUNCH", per_launch},
+                                         {"HYPERFUSE_EMU_COUNTERS", (work_ / (out + "_counters.json")).string()}}));
+    ASSERT_EQ(run.exit_code, 0) << run.log;
+    const auto csv = results_of(work_ / out);
+    if (*per_launch == '\0') whole = csv;
+    EXPECT_EQ(csv, whole) << "at most " << per_launch << " steps per launch";
+  }
+  // 8 packs of 2 epochs: 4 with 7 steps an epoch (batch 32), 4 with 4 (batch 50).
+  EXPECT_EQ(fused_launches("split"), 8u * 2u) << "planned: one launch an epoch for these small packs";
+  EXPECT_EQ(fused_launches("split3"), 4u * 2u * 3u + 4u * 2u * 2u);
+  EXPECT_EQ(fused_launches("split1"), 4u * 2u * 7u + 4u * 2u * 4u);
+  const RunOutcome bad = search("cuda", "split_bad", quick({{"HYPERFUSE_MAX_STEPS_PER_LAUNCH", "many"}}));
+  EXPECT_EQ(bad.exit_code, 2) << bad.log;
+  EXPECT_NE(bad.log.find("HYPERFUSE_MAX_STEPS_PER_LAUNCH='many' is not a number of steps"), std::string::npos)
+      << bad.log;
+}
+
 TEST_F(EmulatedGpuSearch, PacksSmallerThanTheGpuShareItAndGiveWhatOneWorkerGives) {
   write_small_search();  // packs of 4 networks
   // A GPU of 4 multiprocessors trains a pack of 4 at once: one worker; of 8: two; an H100's 132:

@@ -23,6 +23,7 @@ Usage:
   hyperfuse make-data [options]          write synthetic D.AT-shaped train.csv and test.csv
   hyperfuse convert CONFIG.py [options]  the seed script's config.py as a TOML config
   hyperfuse devices [CONFIG]             every GPU, whether this build can use it, and CONFIG's plan there
+  hyperfuse benchmark [CONFIG] [options] the same short search on the CPU and each GPU: speeds
   hyperfuse help [COMMAND]               this text, or one command's options
   hyperfuse --help | --version
 
@@ -99,8 +100,9 @@ class Parser {
     add_make_data();
     add_convert();
     add_devices();
+    add_benchmark();
     help_ = app_.add_subcommand("help", "this text, or one command's options");
-    help_->add_option("COMMAND", help_topic_, "a command: run, predict, export, report, make-data, convert or devices");
+    help_->add_option("COMMAND", help_topic_, "a command: run, predict, export, report, make-data, convert, devices or benchmark");
   }
 
   void parse() {
@@ -300,6 +302,19 @@ class Parser {
          [&c](const std::filesystem::path& v) { c.output_dir = v; });
     requirements_.push_back({"convert", [&c] { return !c.config.empty(); },
                              "convert needs the config.py to read: hyperfuse convert CONFIG.py [--out FILE]"});
+  void add_benchmark() {
+    CLI::App* b = command("benchmark",
+                          "Runs the same short search (a sample of CONFIG's combinations, one training each; without\n"
+                          "CONFIG the default grid on generated data) on the CPU and on each GPU, and prints one\n"
+                          "table: trainings/s, samples/s, GFLOP/s, the share of the device's FP32 peak and the speed\n"
+                          "against the CPU. What to run first on a new machine.");
+    BenchmarkArguments& a = line_.benchmark;
+    path(b, "CONFIG", "", "a search's TOML file (default: configs/default.toml's grid on generated data)",
+         [&a](const std::filesystem::path& p) { a.config = p; });
+    whole_number(b, "--trainings", "combinations drawn, one training each (default 32)", 1, 100000,
+                 [&a](long long n) { a.trainings = static_cast<int>(n); });
+    whole_number(b, "--train-rows", "rows of the generated training data, without CONFIG (default 10000)", 100,
+                 10000000, [&a](long long n) { a.train_rows = static_cast<int>(n); });
   }
 
   void study_and_rank(CLI::App* command, std::filesystem::path& study, int& rank) {
@@ -314,7 +329,7 @@ class Parser {
     static const std::vector<std::pair<std::string, Command>> kCommands = {
         {"run", Command::Run},       {"predict", Command::Predict},    {"export", Command::Export},
         {"report", Command::Report}, {"make-data", Command::MakeData}, {"convert", Command::Convert},
-        {"devices", Command::Devices}};
+        {"devices", Command::Devices},   {"benchmark", Command::Benchmark}};
     for (const auto& [command_name, command] : kCommands) {
       if (command_name == name) line_.command = command;
     }
@@ -377,7 +392,7 @@ class Parser {
     if (command == nullptr) unknown_command(first);
     for (const std::unique_ptr<Value>& value : values_) {
       if (value->option->get_positional() && value->command == command && value->option->count() > 0) {
-        const std::string what = name == "run" ? "config file" : "data file";
+        const std::string what = name == "run" || name == "benchmark" ? "config file" : "data file";
         usage_error(name + " takes one " + what + ", but got '" + value->text + "' and '" + first + "'", name);
       }
     }

@@ -1,5 +1,5 @@
 // The command line, parsed with CLI11: `hyperfuse run [CONFIG] [options]`, `predict`, `export`,
-// `report`, `make-data`, `convert`, `help [COMMAND]`, `--help`, `--version`. Options take their value as
+// `report`, `make-data`, `convert`, `devices`, `benchmark`, `help [COMMAND]`, `--help`, `--version`. Options take their value as
 // `-j 4`, `-j4`, `--seed 4` or `--seed=4`; each command's `--help` shows its own options. Bad
 // usage throws InputError (exit 2) with what was wrong and where to read more.
 #pragma once
@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "host/cli/benchmark.hpp"
 #include "host/config/search_config.hpp"
 
 namespace hf {
@@ -68,7 +69,7 @@ struct DevicesArguments {
   std::optional<std::filesystem::path> config;  // also say what this search's plan does on each GPU
 };
 
-enum class Command { Help, Version, Run, MakeData, Predict, Export, Report, Convert, Devices };
+enum class Command { Help, Version, Run, MakeData, Predict, Export, Report, Convert, Devices, Benchmark };
 
 struct CommandLine {
   Command command = Command::Help;
@@ -80,6 +81,7 @@ struct CommandLine {
   ReportArguments report;
   ConvertArguments convert;
   DevicesArguments devices;
+  BenchmarkArguments benchmark;
 };
 
 CommandLine parse_command_line(const std::vector<std::string>& args);

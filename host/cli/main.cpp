@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "host/cli/benchmark.hpp"
 #include "host/cli/command_line.hpp"
 #include "host/cli/devices_report.hpp"
 #include "host/cli/plan_report.hpp"
@@ -391,6 +392,7 @@ int main(int argc, char** argv) {
       case hf::Command::Report: return hf::report_command(line.report);
       case hf::Command::Convert: return hf::convert_seed_config(line.convert);
       case hf::Command::Devices: std::fputs(hf::devices_report(line.devices.config).c_str(), stdout); return 0;
+      case hf::Command::Benchmark: return hf::benchmark_command(line.benchmark);
     }
   } catch (const hf::InputError& e) {
     std::fprintf(stderr, "hyperfuse: error: %s\n", e.what());

@@ -12,6 +12,7 @@
 #include "host/run/resumed_results.hpp"
 #include "host/run/successive_halving.hpp"
 #include "host/scoring/search_significance.hpp"
+#include "host/training/steps_per_launch.hpp"
 #include "kernels/backend/parameter_layout.hpp"
 
 namespace hf {
@@ -110,6 +111,7 @@ std::vector<TrainingResult> resumed_results(const SearchPlan& plan, const StudyJ
 SearchSummary run_search(const SearchConfig& config, const SearchOptions& options, const PlanCallback& on_plan,
                          const ProgressCallback& progress) {
   const auto started = std::chrono::steady_clock::now();
+  max_steps_per_launch_from_environment();  // a bad value stops here, before any data is read
   PreparedSearch prepared = prepare_search(config);
   SearchSummary summary;
   summary.device_notice = prepared.device.notice;

@@ -6,6 +6,7 @@
 #include <stdexcept>
 
 #include "host/common/random.hpp"
+#include "host/training/steps_per_launch.hpp"
 #include "host/training/weight_init.hpp"
 
 namespace hf {
@@ -299,6 +300,7 @@ std::vector<TrainingOutcome> train_pack(Backend& backend, const PackSpec& spec, 
       throw std::logic_error("train_pack: the members of a pack that keeps states train the same epochs");
   }
   std::uint64_t step = static_cast<std::uint64_t>(first_epoch) * steps_in_epoch;
+  const int max_steps_per_launch = max_steps_per_launch_from_environment();
   for (int epoch = first_epoch; epoch < max_epochs; ++epoch) {
     bool any = false;
     for (int m = 0; m < models; ++m) {
@@ -306,7 +308,7 @@ std::vector<TrainingOutcome> train_pack(Backend& backend, const PackSpec& spec, 
       any = any || active[m];
     }
     if (!any) break;
-    const EpochRequest request{epoch, step, options.shuffle, options.order_seed};
+    const EpochRequest request{epoch, step, options.shuffle, options.order_seed, max_steps_per_launch};
     if (whole_epochs && ws->train_epoch(request)) {
       step += static_cast<std::uint64_t>(steps_in_epoch);
     } else {

@@ -47,6 +47,10 @@ struct EpochRequest {
   std::uint64_t first_step = 0;  // the step counter (dropout, RReLU, the optimizer) at its first batch
   bool shuffle = false;          // batches in shuffled_order(rows, order_seed, epoch), else in file order
   std::uint64_t order_seed = 0;
+  // Steps per launch of a backend that trains an epoch in launches (the CUDA backend): 0 lets it
+  // plan them (each launch within about 100 ms), a positive number caps them (the tests, and
+  // HYPERFUSE_MAX_STEPS_PER_LAUNCH). The results are the same whatever the split.
+  int max_steps_per_launch = 0;
 };
 
 // A whole evaluation (PackWorkspace::evaluate): each network's confusion counts and, when asked

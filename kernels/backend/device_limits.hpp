@@ -17,6 +17,7 @@ struct DeviceLimits {
   int registers_per_multiprocessor = 0;
   int multiprocessors = 0;
   std::size_t l2_bytes = 0;
+  int clock_khz = 0;  // the SM clock, for the launch plan's time per step
   // Whether this build holds code (machine code or PTX) the device can run.
   bool has_kernel_image = false;
 };
@@ -27,7 +28,7 @@ struct NetworkPlacement {
   std::size_t shared_bytes = 0;   // on chip, per block (one network)
   std::size_t scratch_bytes = 0;  // in global scratch, per network
   std::string in_scratch;         // what the scratch holds ("weights of layers 4, 5, 6"); empty when nothing
-  int launches_per_epoch = 1;
+  int launches_per_epoch = 1;  // of the pack's slowest network, as the launch plan splits an epoch
 };
 
 }  // namespace hf

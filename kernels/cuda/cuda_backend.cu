@@ -7,8 +7,8 @@
 //
 // The primitives stay the op-tested reference and the step-by-step path, their buffers allocated
 // when one is first called; train_pack takes the whole-epoch path (train_epoch, evaluate), which
-// runs the fused kernels (fused_kernels.hpp):
-// one launch per pack and epoch, on the same device buffers (parameters, optimizer states,
+// runs the fused kernels (fused_kernels.hpp): launches of at most a planned number of steps per
+// pack and epoch (each within about 100 ms in the cost model), on the same device buffers (parameters, optimizer states,
 // health and loss sums), over data copied to the device once (resident_rows.hpp).
 #include "kernels/cuda/cuda_backend.hpp"
 
@@ -18,6 +18,7 @@
 #include <algorithm>
 #include <cstdlib>
 #include <exception>
+#include <limits>
 #include <memory>
 #include <stdexcept>
 #include <thread>
@@ -29,6 +30,7 @@
 #include "kernels/cuda/device_buffer.hpp"
 #include "kernels/cuda/fused_kernels.hpp"
 #include "kernels/cuda/fused_plan.hpp"
+#include "kernels/cuda/fused_step_cost.hpp"
 #include "kernels/cuda/kernel_launch.hpp"
 #include "kernels/cuda/layer_gemms.hpp"
 #include "kernels/cuda/pack_kernels.hpp"
@@ -41,6 +43,17 @@ namespace {
 
 // A stream owned by a backend and the workspaces it made, destroyed with the last of them.
 using SharedStream = std::shared_ptr<std::remove_pointer_t<cudaStream_t>>;
+
+// FP32 FMA lanes per multiprocessor: 16 per scheduler on Turing (7.5) and the A100 (8.0), 32 on
+// the later architectures.
+int fp32_lanes_per_multiprocessor(int major, int minor) { return major < 8 || (major == 8 && minor == 0) ? 64 : 128; }
+
+int fp32_lanes_per_multiprocessor(int device) {
+  int major = 0, minor = 0;
+  HF_CUDA_CHECK(cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, device));
+  HF_CUDA_CHECK(cudaDeviceGetAttribute(&minor, cudaDevAttrComputeCapabilityMinor, device));
+  return fp32_lanes_per_multiprocessor(major, minor);
+}
 
 // A run [begin, end) of consecutive active networks: one batched GEMM each.
 struct NetworkRun {
@@ -410,6 +423,7 @@ DeviceLimits current_device_limits(int device) {
   limits.multiprocessors = properties.multiProcessorCount;
   limits.registers_per_multiprocessor = properties.regsPerMultiprocessor;
   limits.l2_bytes = static_cast<std::size_t>(std::max(properties.l2CacheSize, 0));
+  HF_CUDA_CHECK(cudaDeviceGetAttribute(&limits.clock_khz, cudaDevAttrClockRate, device));
   int optin = 0;
   HF_CUDA_CHECK(cudaDeviceGetAttribute(&optin, cudaDevAttrMaxSharedMemoryPerBlockOptin, device));
   limits.shared_bytes_per_block = static_cast<std::size_t>(std::max(optin, 0));
@@ -759,8 +773,15 @@ class CudaPack final : public PackWorkspace {
       }
       rows.order = orders_ + static_cast<std::size_t>(request.epoch) * static_cast<std::size_t>(train_.rows);
     }
-    launch_fused_epoch(ws.fused_shape(), ws.fused_networks(), ws.fused_state(), rows, request.epoch,
-                       static_cast<long long>(request.first_step), steps, ws.stream);
+    // The epoch in launches of at most `per_launch` steps, in order on the pack's stream: the state
+    // between them stays on the device, and each launch stays short (display GPUs' watchdog,
+    // GPUs shared with other work).
+    const int per_launch = request.max_steps_per_launch > 0 ? request.max_steps_per_launch : planned_launch_steps(steps);
+    for (int done = 0; done < steps; done += per_launch) {
+      launch_fused_epoch(ws.fused_shape(), ws.fused_networks(), ws.fused_state(), rows, request.epoch,
+                         static_cast<long long>(request.first_step) + done, done, std::min(per_launch, steps - done),
+                         ws.stream);
+    }
     return true;
   }
 
@@ -814,8 +835,31 @@ class CudaPack final : public PackWorkspace {
   // The stream the buffers are allocated and freed in (stream-ordered), kept alive until they are
   // freed, after the backend that made it if need be: declared before them, destroyed after.
   SharedStream stream_;
+
+  // The steps per launch that keep a launch within kLaunchTargetSeconds in the cost model, for the
+  // pack's slowest network on this device (planned once: the pack and the device stay).
+  int planned_launch_steps(int steps_in_epoch) {
+    if (planned_launch_steps_ == 0) {
+      double slowest = 0.0;
+      for (const PackMember& m : ws.spec.members)
+        slowest = std::max(slowest, fused_step_cycles(ws.fused, m.activation, m.optimizer, m.dropout > 0.0).total());
+      int device = 0, multiprocessors = 0, clock_khz = 0;
+      HF_CUDA_CHECK(cudaGetDevice(&device));
+      HF_CUDA_CHECK(cudaDeviceGetAttribute(&multiprocessors, cudaDevAttrMultiProcessorCount, device));
+      HF_CUDA_CHECK(cudaDeviceGetAttribute(&clock_khz, cudaDevAttrClockRate, device));
+      // The model issues a warp instruction per scheduler and cycle: twice the cycles where a
+      // scheduler has 16 FP32 lanes (bench/fused_model.cpp, Machine::cycles_per_instruction).
+      const double cycles = slowest * 128.0 / fp32_lanes_per_multiprocessor(device);
+      planned_launch_steps_ =
+          planned_steps_per_launch(cycles, ws.models(), multiprocessors * kFusedBlocksPerMultiprocessor,
+                                   clock_khz / 1e6, std::numeric_limits<int>::max());
+    }
+    return std::min(planned_launch_steps_, std::max(steps_in_epoch, 1));
+  }
+
   PackBuffers ws;
   ResidentRows& resident_;
+  int planned_launch_steps_ = 0;
   FusedRows train_;  // the training rows on the device, after load_training_rows
   int* orders_ = nullptr;
   std::uint64_t orders_seed_ = 0;
@@ -968,6 +1012,13 @@ CudaDeviceMemory cuda_device_memory(int device) {
   return memory;
 }
 
+double cuda_fp32_peak_flops(int device) {
+  int multiprocessors = 0, clock_khz = 0;
+  HF_CUDA_CHECK(cudaDeviceGetAttribute(&multiprocessors, cudaDevAttrMultiProcessorCount, device));
+  HF_CUDA_CHECK(cudaDeviceGetAttribute(&clock_khz, cudaDevAttrClockRate, device));
+  return static_cast<double>(multiprocessors) * clock_khz * 1e3 * fp32_lanes_per_multiprocessor(device) * 2.0;
+}
+
 NetworkPlacement cuda_network_placement(const PackSpec& pack, int train_rows, const DeviceLimits& device) {
   const FusedPlan plan = fused_plan_of(pack, device);
   NetworkPlacement placement;
@@ -995,9 +1046,22 @@ NetworkPlacement cuda_network_placement(const PackSpec& pack, int train_rows, co
       break;
     }
   for (const std::string& part : parts) placement.in_scratch += (placement.in_scratch.empty() ? "" : "; ") + part;
-  // One launch trains an epoch. Hook: when epochs are split into launches of a bounded number of
-  // steps, this is that split's count for `train_rows` rows.
-  placement.launches_per_epoch = train_rows > 0 ? 1 : 0;
+  // The launches of an epoch of `train_rows` rows, as train_epoch plans them for the pack's slowest
+  // network (HYPERFUSE_MAX_STEPS_PER_LAUNCH aside).
+  const int steps_in_epoch = train_rows > 0 ? (train_rows + pack.batch_size - 1) / pack.batch_size : 0;
+  placement.launches_per_epoch = 0;
+  if (steps_in_epoch > 0 && device.clock_khz > 0 && device.multiprocessors > 0) {
+    double slowest = 0.0;
+    for (const PackMember& m : pack.members)
+      slowest = std::max(slowest, fused_step_cycles(plan, m.activation, m.optimizer, m.dropout > 0.0).total());
+    const int lanes = fp32_lanes_per_multiprocessor(device.compute_major, device.compute_minor);
+    const int steps = planned_steps_per_launch(slowest * 128.0 / lanes, static_cast<int>(pack.members.size()),
+                                               device.multiprocessors * kFusedBlocksPerMultiprocessor,
+                                               device.clock_khz / 1e6, steps_in_epoch);
+    placement.launches_per_epoch = (steps_in_epoch + steps - 1) / steps;
+  } else if (steps_in_epoch > 0) {
+    placement.launches_per_epoch = 1;
+  }
   return placement;
 }
 

@@ -59,4 +59,8 @@ WorkspaceBytes cuda_workspace_bytes(const PackSpec& pack, int max_rows, const De
 // `train_rows` rows.
 NetworkPlacement cuda_network_placement(const PackSpec& pack, int train_rows, const DeviceLimits& device);
 
+// The device's FP32 peak in FLOP/s: multiprocessors x clock x FP32 lanes per multiprocessor (64
+// on compute capability 7.5 and 8.0, 128 from 8.6 on) x 2 (an FMA is two operations).
+double cuda_fp32_peak_flops(int device);
+
 }  // namespace hf

@@ -1,6 +1,6 @@
-// Launchers of the fused kernels, which train and evaluate whole packs with one launch each
+// Launchers of the fused kernels, which train and evaluate whole packs, a launch for all networks
 // (the design: kernels/README.md; the layout: fused_plan.hpp):
-//   fused_training.cu   one epoch of every active network, one thread block per network,
+//   fused_training.cu   an epoch (or part of one) of every active network, one block per network,
 //                       forward, loss, backward and optimizer step of every batch on chip
 //   fused_evaluation.cu the confusion counts and predicted positives of every network on a set
 //   epoch_order.cu      each epoch's shuffled row order, made on the device as the CPU makes it
@@ -21,11 +21,14 @@ namespace hf {
 cudaError_t fused_training_attributes(cudaFuncAttributes& most);
 cudaError_t fused_evaluation_attributes(cudaFuncAttributes& attributes);
 
-// Trains epoch `epoch` (steps first_step .. first_step + steps - 1) of every network m with
-// epoch < max_epochs[m] and healthy: loss sums and the first non-finite loss step are added to
-// `state`, parameters and optimizer states written back. `state_slots` is the plan's.
+// Trains batches first_batch .. first_batch + steps - 1 of epoch `epoch` (steps first_step ..
+// first_step + steps - 1 of the step counter) of every network m with epoch < max_epochs[m] that
+// did not fail before the epoch: loss sums and the first non-finite loss step are added to
+// `state`, parameters and optimizer states written back. An epoch may take several launches,
+// in order on one stream; `state_slots` is the plan's.
 void launch_fused_epoch(const FusedShape& shape, const FusedNetworks& networks, const FusedState& state,
-                        const FusedRows& rows, int epoch, long long first_step, int steps, cudaStream_t stream);
+                        const FusedRows& rows, int epoch, long long first_step, int first_batch, int steps,
+                        cudaStream_t stream);
 
 // Counts and predicted positives of every network with evaluation.active[m] on `rows` (file
 // order); evaluation.positives must be zero before.

@@ -1,5 +1,5 @@
-// The fused training kernel: one launch trains every active network of a pack for a whole epoch,
-// one thread block (kFusedThreads = 256 threads) per network, its weights, activations and dropout
+// The fused training kernel: one launch trains every active network of a pack for `steps` steps of
+// an epoch (the whole epoch, or a planned part of it: launches bounded in time), one thread block (kFusedThreads = 256 threads) per network, its weights, activations and dropout
 // masks in shared memory (or, for what does not fit, its slice of global scratch: fused_plan.hpp), the
 // optimizer state of the weight tiles each thread owns in that thread's registers (up to
 // kMaxRegisterStateSlots tiles; the states of further tiles and of the biases in a buffer of
@@ -13,7 +13,10 @@
 //               slope; the loss statistics; and the next batch gathered and its dropout masks
 //               drawn (into the other batch buffer)
 // The host touches the pack only between launches: the order of the rows, the networks' health
-// and loss sums all live on the device.
+// and loss sums all live on the device. Between the launches of one epoch everything a step
+// carries over is in device memory too (parameters, optimizer states, the PReLU slope's states,
+// the loss sum and first non-finite step), and the step counter keys dropout, RReLU and the
+// optimizer, so the results are the same however the epoch is split.
 #include <algorithm>
 
 #include "kernels/cuda/cuda_check.hpp"
@@ -159,10 +162,14 @@ struct LossBook {
 template <int Slots>
 __global__ void __launch_bounds__(kFusedThreads, 1)
     fused_epoch_kernel(FusedShape shape, FusedNetworks networks, FusedState state, FusedRows data, int epoch,
-                       long long first_step, int steps) {
+                       long long first_step, int first_batch, int steps) {
   const int m = static_cast<int>(blockIdx.x);
-  // Inactive networks (past their epochs, or failed) leave their block at once, every thread alike.
-  if (epoch >= networks.max_epochs[m] || state.first_nonfinite_loss_step[m] >= 0 || state.nonfinite_parameters[m] != 0)
+  // Inactive networks (past their epochs, or failed before this epoch) leave their block at once,
+  // every thread alike. A network whose loss turns non-finite goes on to the epoch's end, in
+  // this launch and the epoch's later ones alike.
+  const long long failed_at = state.first_nonfinite_loss_step[m];
+  if (epoch >= networks.max_epochs[m] || (failed_at >= 0 && failed_at < first_step - first_batch) ||
+      state.nonfinite_parameters[m] != 0)
     return;
   const int t = static_cast<int>(threadIdx.x);
   const Net net = make_net(shape, networks, state.scratch, m);
@@ -187,16 +194,23 @@ __global__ void __launch_bounds__(kFusedThreads, 1)
   }
   float* labels = net.at(shape.labels);
   float* terms = net.at(shape.loss_terms);
-  const int first_rows = min(shape.batch, data.rows);
-  gather_batch(net, shape, data, 0, first_rows, net.at(shape.batch_x[0]), labels);
+  const int first_row = first_batch * shape.batch;
+  const int first_rows = min(shape.batch, data.rows - first_row);
+  gather_batch(net, shape, data, first_row, first_rows, net.at(shape.batch_x[0]), labels);
   draw_dropout_masks(net, shape, static_cast<std::uint64_t>(first_step), first_rows);
   __syncthreads();
 
+  // The epoch's loss sum and first non-finite step so far (earlier launches of the epoch), added to
+  // in step order as one launch would.
   LossBook book;
+  if (t == kBookkeeper) {
+    book.sum = state.loss_sums[m];
+    book.first_nonfinite_step = failed_at;
+  }
   const double learning_rate = networks.learning_rate[m], weight_decay = networks.weight_decay[m];
   for (int s = 0; s < steps; ++s) {
     const std::uint64_t step = static_cast<std::uint64_t>(first_step + s);
-    const int start = s * shape.batch;
+    const int start = first_row + s * shape.batch;
     const int rows = min(shape.batch, data.rows - start);
     const float norm = 1.0f / static_cast<float>(rows);
     const float* x = net.at(shape.batch_x[s % 2]);
@@ -264,7 +278,7 @@ __global__ void __launch_bounds__(kFusedThreads, 1)
       if (states >= 1) state.state1[base + shape.prelu_offset] = net.reductions[kPreluSlope + 1];
       if (states >= 2) state.state2[base + shape.prelu_offset] = net.reductions[kPreluSlope + 2];
     }
-    state.loss_sums[m] += book.sum;
+    state.loss_sums[m] = book.sum;
     if (book.first_nonfinite_step >= 0) state.first_nonfinite_loss_step[m] = book.first_nonfinite_step;
   }
   if (t == 0) HF_COUNT_TRAINING_STEPS(steps);
@@ -272,11 +286,12 @@ __global__ void __launch_bounds__(kFusedThreads, 1)
 
 template <int Slots>
 void launch_with_slots(const FusedShape& shape, const FusedNetworks& networks, const FusedState& state,
-                       const FusedRows& rows, int epoch, long long first_step, int steps, cudaStream_t stream) {
+                       const FusedRows& rows, int epoch, long long first_step, int first_batch, int steps,
+                       cudaStream_t stream) {
   const std::size_t shared_bytes = static_cast<std::size_t>(shape.shared_words) * 4;
   allow_dynamic_shared_memory(reinterpret_cast<const void*>(fused_epoch_kernel<Slots>), shared_bytes);
   HF_LAUNCH(fused_epoch_kernel<Slots>, static_cast<unsigned>(shape.models), kFusedThreads, shared_bytes, stream)
-  (shape, networks, state, rows, epoch, first_step, steps);
+  (shape, networks, state, rows, epoch, first_step, first_batch, steps);
   HF_CUDA_CHECK_LAUNCH();
 }
 
@@ -298,12 +313,16 @@ cudaError_t fused_training_attributes(cudaFuncAttributes& most) {
 }
 
 void launch_fused_epoch(const FusedShape& shape, const FusedNetworks& networks, const FusedState& state,
-                        const FusedRows& rows, int epoch, long long first_step, int steps, cudaStream_t stream) {
+                        const FusedRows& rows, int epoch, long long first_step, int first_batch, int steps,
+                        cudaStream_t stream) {
   if (shape.models == 0 || steps == 0) return;
+  HF_COUNT_FUSED_EPOCH_LAUNCH();
   switch (shape.state_slots) {
-    case 1: launch_with_slots<1>(shape, networks, state, rows, epoch, first_step, steps, stream); break;
-    case 2: launch_with_slots<2>(shape, networks, state, rows, epoch, first_step, steps, stream); break;
-    default: launch_with_slots<kMaxRegisterStateSlots>(shape, networks, state, rows, epoch, first_step, steps, stream);
+    case 1: launch_with_slots<1>(shape, networks, state, rows, epoch, first_step, first_batch, steps, stream); break;
+    case 2: launch_with_slots<2>(shape, networks, state, rows, epoch, first_step, first_batch, steps, stream); break;
+    default:
+      launch_with_slots<kMaxRegisterStateSlots>(shape, networks, state, rows, epoch, first_step, first_batch, steps,
+                                                stream);
   }
 }
 

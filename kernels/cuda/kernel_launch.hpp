@@ -11,9 +11,12 @@
   ::hf_emu::launch_kernel(kernel, #kernel, grid, block, shared_bytes, stream)
 // The backend's training steps (steps summed over networks), for the emulation's counters.
 #define HF_COUNT_TRAINING_STEPS(steps) ::hf_emu::count_training_steps(steps)
+// The launches of the fused training kernel, for the emulation's counters (epochs split in parts).
+#define HF_COUNT_FUSED_EPOCH_LAUNCH() ::hf_emu::count_fused_epoch_launch()
 #else
 #define HF_LAUNCH(kernel, grid, block, shared_bytes, stream) kernel<<<grid, block, shared_bytes, stream>>>
 #define HF_COUNT_TRAINING_STEPS(steps) static_cast<void>(0)
+#define HF_COUNT_FUSED_EPOCH_LAUNCH() static_cast<void>(0)
 #endif
 
 namespace hf {

@@ -13,7 +13,8 @@ namespace hf_emu {
 // What the emulated devices were asked to do since the start (or reset_counters(), which clears
 // kernel_counters() too). Copies
 // count cudaMemcpy*/cudaMemcpy2D* calls (memsets and device-to-device copies are not counted);
-// training_steps is what the CUDA backend reported: steps summed over networks.
+// training_steps is what the CUDA backend reported: steps summed over networks;
+// fused_epoch_launches its launches of the fused training kernel (an epoch or a part of one).
 struct Counters {
   std::uint64_t launches = 0;
   std::uint64_t blas_calls = 0;
@@ -22,10 +23,11 @@ struct Counters {
   std::uint64_t bytes_h2d = 0;
   std::uint64_t bytes_d2h = 0;
   std::uint64_t training_steps = 0;
+  std::uint64_t fused_epoch_launches = 0;
 };
 Counters counters();
 void reset_counters();
-// {"launches": ..., "blas_calls": ..., ..., "training_steps": ...}
+// {"launches": ..., "blas_calls": ..., ..., "training_steps": ..., "fused_epoch_launches": ...}
 std::string counters_json(const Counters& counters);
 
 // What a profiler would count in kernels (kernel_counters.cpp, README.md "Kernel counters"), over

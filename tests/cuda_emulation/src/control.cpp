@@ -25,13 +25,20 @@ std::string counters_json(const Counters& c) {
   return "{\"launches\": " + std::to_string(c.launches) + ", \"blas_calls\": " + std::to_string(c.blas_calls) +
          ", \"copies_h2d\": " + std::to_string(c.copies_h2d) + ", \"copies_d2h\": " + std::to_string(c.copies_d2h) +
          ", \"bytes_h2d\": " + std::to_string(c.bytes_h2d) + ", \"bytes_d2h\": " + std::to_string(c.bytes_d2h) +
-         ", \"training_steps\": " + std::to_string(c.training_steps) + "}";
+         ", \"training_steps\": " + std::to_string(c.training_steps) +
+         ", \"fused_epoch_launches\": " + std::to_string(c.fused_epoch_launches) + "}";
 }
 
 void count_training_steps(long long steps) {
   Runtime& state = runtime();
   std::lock_guard<std::mutex> lock(state.mutex);
   state.counters.training_steps += static_cast<std::uint64_t>(steps);
+}
+
+void count_fused_epoch_launch() {
+  Runtime& state = runtime();
+  std::lock_guard<std::mutex> lock(state.mutex);
+  ++state.counters.fused_epoch_launches;
 }
 
 Faults faults() {

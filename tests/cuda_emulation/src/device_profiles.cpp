@@ -12,17 +12,17 @@ constexpr std::size_t GiB = std::size_t{1} << 30;
 constexpr int MiB = 1 << 20;
 
 // key, name, CC, opt-in shared per block, shared per SM, SMs, registers per SM, threads per SM,
-// blocks per SM, L2, memory bus bits, memory.
+// blocks per SM, L2, memory bus bits, memory, boost clock.
 constexpr DeviceProfile kProfiles[] = {
-    {"t4", "Tesla T4", 7, 5, 64 * KiB, 64 * KiB, 40, 65536, 1024, 16, 4 * MiB, 256, 16 * GiB},
-    {"a10g", "NVIDIA A10G", 8, 6, 99 * KiB, 100 * KiB, 80, 65536, 1536, 16, 6 * MiB, 384, 24 * GiB},
-    {"l4", "NVIDIA L4", 8, 9, 99 * KiB, 100 * KiB, 58, 65536, 1536, 24, 48 * MiB, 192, 24 * GiB},
-    {"rtx4090", "NVIDIA GeForce RTX 4090", 8, 9, 99 * KiB, 100 * KiB, 128, 65536, 1536, 24, 72 * MiB, 384, 24 * GiB},
-    {"a100", "NVIDIA A100-SXM4-80GB", 8, 0, 163 * KiB, 164 * KiB, 108, 65536, 2048, 32, 40 * MiB, 5120, 80 * GiB},
-    {"h100", "NVIDIA H100 80GB HBM3", 9, 0, 227 * KiB, 228 * KiB, 132, 65536, 2048, 32, 50 * MiB, 5120, 80 * GiB},
-    {"h200", "NVIDIA H200", 9, 0, 227 * KiB, 228 * KiB, 132, 65536, 2048, 32, 50 * MiB, 6144, 141 * GiB},
-    {"b200", "NVIDIA B200", 10, 0, 227 * KiB, 228 * KiB, 148, 65536, 2048, 32, 126 * MiB, 8192, 180 * GiB},
-    {"rtx5090", "NVIDIA GeForce RTX 5090", 12, 0, 99 * KiB, 100 * KiB, 170, 65536, 1536, 32, 96 * MiB, 512, 32 * GiB},
+    {"t4", "Tesla T4", 7, 5, 64 * KiB, 64 * KiB, 40, 65536, 1024, 16, 4 * MiB, 256, 16 * GiB, 1590000},
+    {"a10g", "NVIDIA A10G", 8, 6, 99 * KiB, 100 * KiB, 80, 65536, 1536, 16, 6 * MiB, 384, 24 * GiB, 1710000},
+    {"l4", "NVIDIA L4", 8, 9, 99 * KiB, 100 * KiB, 58, 65536, 1536, 24, 48 * MiB, 192, 24 * GiB, 2040000},
+    {"rtx4090", "NVIDIA GeForce RTX 4090", 8, 9, 99 * KiB, 100 * KiB, 128, 65536, 1536, 24, 72 * MiB, 384, 24 * GiB, 2520000},
+    {"a100", "NVIDIA A100-SXM4-80GB", 8, 0, 163 * KiB, 164 * KiB, 108, 65536, 2048, 32, 40 * MiB, 5120, 80 * GiB, 1410000},
+    {"h100", "NVIDIA H100 80GB HBM3", 9, 0, 227 * KiB, 228 * KiB, 132, 65536, 2048, 32, 50 * MiB, 5120, 80 * GiB, 1980000},
+    {"h200", "NVIDIA H200", 9, 0, 227 * KiB, 228 * KiB, 132, 65536, 2048, 32, 50 * MiB, 6144, 141 * GiB, 1980000},
+    {"b200", "NVIDIA B200", 10, 0, 227 * KiB, 228 * KiB, 148, 65536, 2048, 32, 126 * MiB, 8192, 180 * GiB, 1965000},
+    {"rtx5090", "NVIDIA GeForce RTX 5090", 12, 0, 99 * KiB, 100 * KiB, 170, 65536, 1536, 32, 96 * MiB, 512, 32 * GiB, 2407000},
 };
 
 }  // namespace

@@ -33,6 +33,7 @@ struct DeviceProfile {
   int l2_bytes;
   int memory_bus_width;
   std::size_t memory_bytes;  // nominal, as the card is sold
+  int clock_khz;             // the SM boost clock, at which it reaches its published FP32 peak
 
   int compute_capability() const { return major * 10 + minor; }
 };

@@ -49,6 +49,8 @@ void count_training_steps(long long steps);
 // The architectures the emulated build holds code for, as a CMake list ("75-real;...;120-virtual":
 // HYPERFUSE_EMU_BUILT_ARCHITECTURES), for the backend's messages.
 std::string built_architectures();
+// The CUDA backend's launches of the fused training kernel (an epoch may take several).
+void count_fused_epoch_launch();
 
 // Checks and queues a launch (launch.cpp); errors set the calling thread's last error.
 void submit_launch(const LaunchConfiguration& configuration, const std::vector<KernelPointer>& pointers,

@@ -1,4 +1,5 @@
-#include "bench/fma_peak.hpp"
+// Measures the CPU's FMA peak (fma_peak.hpp) for `hyperfuse benchmark` and the benchmarks.
+#include "host/run/fma_peak.hpp"
 
 #include <atomic>
 #include <chrono>
