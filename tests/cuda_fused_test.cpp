@@ -582,7 +582,7 @@ TEST(LaunchPlan, StepsPerLaunchKeepALaunchWithinItsTimeCountingWaves) {
   // A T4 (40 SMs at 1.59 GHz) runs the 768 networks in 20 waves.
   EXPECT_EQ(planned_steps_per_launch(45000.0, 768, 40, 1.59, 100000), 58);
   // The seed network's step (6 layers, batch 32, Adam) in the model, on an H100.
-  const FusedPlan seed = plan_fused_training(ParameterLayout(seed_widths(false)), 32, true, false);
+  const FusedPlan seed = plan_fused_training(ParameterLayout(seed_widths(false)), 32, true, false, kH100SharedBytesPerBlock);
   const double cycles = fused_step_cycles(seed, Activation::LeakyReLU, Optimizer::Adam, true).total();
   EXPECT_GT(cycles, 10000.0);
   const int steps = planned_steps_per_launch(cycles, 768, 132, 1.98, 3125);

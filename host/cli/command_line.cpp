@@ -102,7 +102,8 @@ class Parser {
     add_devices();
     add_benchmark();
     help_ = app_.add_subcommand("help", "this text, or one command's options");
-    help_->add_option("COMMAND", help_topic_, "a command: run, predict, export, report, make-data, convert, devices or benchmark");
+    help_->add_option("COMMAND", help_topic_,
+                      "a command: run, predict, export, report, make-data, convert, devices or benchmark");
   }
 
   void parse() {
@@ -302,6 +303,8 @@ class Parser {
          [&c](const std::filesystem::path& v) { c.output_dir = v; });
     requirements_.push_back({"convert", [&c] { return !c.config.empty(); },
                              "convert needs the config.py to read: hyperfuse convert CONFIG.py [--out FILE]"});
+  }
+
   void add_benchmark() {
     CLI::App* b = command("benchmark",
                           "Runs the same short search (a sample of CONFIG's combinations, one training each; without\n"
