@@ -471,13 +471,9 @@ TEST_F(FusedPath, EveryPlacementTrainsUnderTheRaceCheck) {
 
 // ---- Training state between epochs ----
 
-// Successive halving reads each network's parameters and optimizer state between epochs and
-// continues them elsewhere: the fused kernel keeps the state in registers during an epoch, so it
-// must load it from the workspace's state1/state2 at the epoch's start and store it back at its
-// end (zero where an optimizer has no such state, as the CPU backend keeps it). Two epochs, the
-// state moved to a fresh workspace, a third epoch there: bit for bit the three epochs of one
-// workspace. Without the state the third epoch comes out otherwise (the check can fail).
-TEST_F(FusedPath, TrainingStateBetweenEpochsContinuesInAFreshWorkspace) {
+// Every optimizer twice (the second time with dropout), PReLU, Tanh and RReLU, L1 on some: a
+// 9-13-6-1 pack of batch 16 whose networks train `epochs` epochs.
+PackSpec every_optimizer_pack(int epochs, std::uint64_t seed) {
   PackSpec spec{ParameterLayout({9, 13, 6, 1}), 16, {}};
   for (int i = 0; i < 2 * kOptimizerCount; ++i) {
     PackMember m;
@@ -486,10 +482,21 @@ TEST_F(FusedPath, TrainingStateBetweenEpochsContinuesInAFreshWorkspace) {
     m.learning_rate = m.optimizer == Optimizer::Adadelta ? 0.5 : 0.01;
     m.dropout = i >= kOptimizerCount ? 0.2 : 0.0;
     m.l1 = i % 4 == 1 ? 1e-4 : 0.0;
-    m.max_epochs = 3;
-    m.seed = 6100 + static_cast<std::uint64_t>(i);
+    m.max_epochs = epochs;
+    m.seed = seed + static_cast<std::uint64_t>(i);
     spec.members.push_back(m);
   }
+  return spec;
+}
+
+// Successive halving reads each network's parameters and optimizer state between epochs and
+// continues them elsewhere: the fused kernel keeps the state in registers during an epoch, so it
+// must load it from the workspace's state1/state2 at the epoch's start and store it back at its
+// end (zero where an optimizer has no such state, as the CPU backend keeps it). Two epochs, the
+// state moved to a fresh workspace, a third epoch there: bit for bit the three epochs of one
+// workspace. Without the state the third epoch comes out otherwise (the check can fail).
+TEST_F(FusedPath, TrainingStateBetweenEpochsContinuesInAFreshWorkspace) {
+  PackSpec spec = every_optimizer_pack(3, 6100);
   const Dataset train = linear_rule_dataset(100, 9, 61);  // 6 x 16 + 4: a partial last batch
   const RowsView rows{train.rows, train.features, train.x.data(), train.y.data()};
   const std::size_t floats = static_cast<std::size_t>(spec.models()) * spec.layout.size;
@@ -596,18 +603,7 @@ TEST(LaunchPlan, StepsPerLaunchKeepALaunchWithinItsTimeCountingWaves) {
 // dropout, L1, and a network that diverges in the middle of its first epoch (it trains on to
 // the epoch's end in every split, as in one launch).
 TEST_F(FusedPath, EpochsSplitIntoLaunchesGiveTheSameResultsBitForBit) {
-  PackSpec spec{ParameterLayout({9, 13, 6, 1}), 16, {}};
-  for (int i = 0; i < 2 * kOptimizerCount; ++i) {
-    PackMember m;
-    m.optimizer = static_cast<Optimizer>(i % kOptimizerCount);
-    m.activation = i % 3 == 0 ? Activation::PReLU : (i % 3 == 1 ? Activation::Tanh : Activation::RReLU);
-    m.learning_rate = m.optimizer == Optimizer::Adadelta ? 0.5 : 0.01;
-    m.dropout = i >= kOptimizerCount ? 0.2 : 0.0;
-    m.l1 = i % 4 == 1 ? 1e-4 : 0.0;
-    m.max_epochs = 2;
-    m.seed = 6300 + static_cast<std::uint64_t>(i);
-    spec.members.push_back(m);
-  }
+  PackSpec spec = every_optimizer_pack(2, 6300);
   spec.members.push_back(testing::diverging_network(Activation::ReLU, Loss::MSE, 2, 6399));
   const Dataset train = linear_rule_dataset(100, 9, 63);  // 6 x 16 + 4: a partial last batch
   const RowsView rows{train.rows, train.features, train.x.data(), train.y.data()};
