@@ -307,7 +307,9 @@ TEST(KernelCountersFile, AreWrittenAfterTheOtherCountersOnlyWhenAskedFor) {
                              environment + " HYPERFUSE_EMU_KERNEL_COUNTERS=1");
   ASSERT_EQ(o.exit_code, 0) << o;
   const std::string text = testing::read_text(counters);
-  EXPECT_NE(text.find("\"training_steps\": 2, \"kernels\": {\"fused_epoch_kernel"), std::string::npos) << text;
+  EXPECT_NE(text.find("\"training_steps\": 2, \"fused_epoch_launches\": 1, \"kernels\": {\"fused_epoch_kernel"),
+            std::string::npos)
+      << text;
   EXPECT_NE(text.find("\"bank_conflict_factor\": "), std::string::npos) << text;
 
   o = testing::run_hyperfuse(work, work, {"--version"}, environment + " HYPERFUSE_EMU_KERNEL_COUNTERS=yes");
