@@ -8,8 +8,9 @@
 // The primitives stay the op-tested reference and the step-by-step path, their buffers allocated
 // when one is first called; train_pack takes the whole-epoch path (train_epoch, evaluate), which
 // runs the fused kernels (fused_kernels.hpp): launches of at most a planned number of steps per
-// pack and epoch (each within about 100 ms in the cost model), on the same device buffers (parameters, optimizer states,
-// health and loss sums), over data copied to the device once (resident_rows.hpp).
+// pack and epoch (each within about 100 ms in the cost model), on the same device buffers
+// (parameters, optimizer states, health and loss sums), over data copied to the device once
+// (resident_rows.hpp).
 #include "kernels/cuda/cuda_backend.hpp"
 
 #include <cublas_v2.h>
@@ -53,6 +54,20 @@ int fp32_lanes_per_multiprocessor(int device) {
   HF_CUDA_CHECK(cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, device));
   HF_CUDA_CHECK(cudaDeviceGetAttribute(&minor, cudaDevAttrComputeCapabilityMinor, device));
   return fp32_lanes_per_multiprocessor(major, minor);
+}
+
+// The training steps of one launch of this pack's fused epoch on a device of these limits: about
+// kLaunchTargetSeconds for the pack's slowest network in the cost model, at most `steps_in_epoch`.
+// The model issues a warp instruction per scheduler and cycle: twice the cycles where a scheduler
+// has 16 FP32 lanes (bench/fused_model.cpp, Machine::cycles_per_instruction).
+int launch_steps(const FusedPlan& plan, const PackSpec& pack, const DeviceLimits& device, int steps_in_epoch) {
+  double slowest = 0.0;
+  for (const PackMember& m : pack.members)
+    slowest = std::max(slowest, fused_step_cycles(plan, m.activation, m.optimizer, m.dropout > 0.0).total());
+  const double cycles = slowest * 128.0 / fp32_lanes_per_multiprocessor(device.compute_major, device.compute_minor);
+  return planned_steps_per_launch(cycles, static_cast<int>(pack.members.size()),
+                                  device.multiprocessors * kFusedBlocksPerMultiprocessor, device.clock_khz / 1e6,
+                                  steps_in_epoch);
 }
 
 // A run [begin, end) of consecutive active networks: one batched GEMM each.
@@ -462,7 +477,10 @@ class CudaPack final : public PackWorkspace {
  public:
   CudaPack(const PackSpec& spec, int max_rows, const DeviceLimits& device, SharedStream shared_stream,
            cublasHandle_t cublas, ResidentRows& resident)
-      : stream_(std::move(shared_stream)), ws(spec, max_rows, stream_.get(), cublas), resident_(resident) {
+      : stream_(std::move(shared_stream)),
+        ws(spec, max_rows, stream_.get(), cublas),
+        resident_(resident),
+        device_(device) {
     const cudaStream_t stream = stream_.get();
     ws.sizes = cuda_pack_sizes(spec, max_rows, device);
     const CudaPackSizes& sizes = ws.sizes;
@@ -839,26 +857,14 @@ class CudaPack final : public PackWorkspace {
   // The steps per launch that keep a launch within kLaunchTargetSeconds in the cost model, for the
   // pack's slowest network on this device (planned once: the pack and the device stay).
   int planned_launch_steps(int steps_in_epoch) {
-    if (planned_launch_steps_ == 0) {
-      double slowest = 0.0;
-      for (const PackMember& m : ws.spec.members)
-        slowest = std::max(slowest, fused_step_cycles(ws.fused, m.activation, m.optimizer, m.dropout > 0.0).total());
-      int device = 0, multiprocessors = 0, clock_khz = 0;
-      HF_CUDA_CHECK(cudaGetDevice(&device));
-      HF_CUDA_CHECK(cudaDeviceGetAttribute(&multiprocessors, cudaDevAttrMultiProcessorCount, device));
-      HF_CUDA_CHECK(cudaDeviceGetAttribute(&clock_khz, cudaDevAttrClockRate, device));
-      // The model issues a warp instruction per scheduler and cycle: twice the cycles where a
-      // scheduler has 16 FP32 lanes (bench/fused_model.cpp, Machine::cycles_per_instruction).
-      const double cycles = slowest * 128.0 / fp32_lanes_per_multiprocessor(device);
-      planned_launch_steps_ =
-          planned_steps_per_launch(cycles, ws.models(), multiprocessors * kFusedBlocksPerMultiprocessor,
-                                   clock_khz / 1e6, std::numeric_limits<int>::max());
-    }
+    if (planned_launch_steps_ == 0)
+      planned_launch_steps_ = launch_steps(ws.fused, ws.spec, device_, std::numeric_limits<int>::max());
     return std::min(planned_launch_steps_, std::max(steps_in_epoch, 1));
   }
 
   PackBuffers ws;
   ResidentRows& resident_;
+  DeviceLimits device_;  // the device's figures, for the launch plan
   int planned_launch_steps_ = 0;
   FusedRows train_;  // the training rows on the device, after load_training_rows
   int* orders_ = nullptr;
@@ -1050,17 +1056,9 @@ NetworkPlacement cuda_network_placement(const PackSpec& pack, int train_rows, co
   // network (HYPERFUSE_MAX_STEPS_PER_LAUNCH aside).
   const int steps_in_epoch = train_rows > 0 ? (train_rows + pack.batch_size - 1) / pack.batch_size : 0;
   placement.launches_per_epoch = 0;
-  if (steps_in_epoch > 0 && device.clock_khz > 0 && device.multiprocessors > 0) {
-    double slowest = 0.0;
-    for (const PackMember& m : pack.members)
-      slowest = std::max(slowest, fused_step_cycles(plan, m.activation, m.optimizer, m.dropout > 0.0).total());
-    const int lanes = fp32_lanes_per_multiprocessor(device.compute_major, device.compute_minor);
-    const int steps = planned_steps_per_launch(slowest * 128.0 / lanes, static_cast<int>(pack.members.size()),
-                                               device.multiprocessors * kFusedBlocksPerMultiprocessor,
-                                               device.clock_khz / 1e6, steps_in_epoch);
+  if (steps_in_epoch > 0) {
+    const int steps = launch_steps(plan, pack, device, steps_in_epoch);
     placement.launches_per_epoch = (steps_in_epoch + steps - 1) / steps;
-  } else if (steps_in_epoch > 0) {
-    placement.launches_per_epoch = 1;
   }
   return placement;
 }
