@@ -794,7 +794,8 @@ class CudaPack final : public PackWorkspace {
     // The epoch in launches of at most `per_launch` steps, in order on the pack's stream: the state
     // between them stays on the device, and each launch stays short (display GPUs' watchdog,
     // GPUs shared with other work).
-    const int per_launch = request.max_steps_per_launch > 0 ? request.max_steps_per_launch : planned_launch_steps(steps);
+    const int per_launch =
+        request.max_steps_per_launch > 0 ? request.max_steps_per_launch : planned_launch_steps(steps);
     for (int done = 0; done < steps; done += per_launch) {
       launch_fused_epoch(ws.fused_shape(), ws.fused_networks(), ws.fused_state(), rows, request.epoch,
                          static_cast<long long>(request.first_step) + done, done, std::min(per_launch, steps - done),
